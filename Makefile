@@ -1,0 +1,26 @@
+# make run    install (first time) and start the dashboard
+# make test   install (first time) and run the test suite
+# make bench  the text speed benchmark
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench install
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt requirements-nodeps.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	scripts/with-env $(BIN)/streamlit run app/Home.py
+
+test: $(STAMP)
+	scripts/with-env $(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	scripts/with-env $(BIN)/python -m benchmarks.text_speed

@@ -1,0 +1,116 @@
+"""The layer loop shared by text and vision encoders: attend, let the method decide, remove, feed forward.
+
+A block is split in two: `attend` (self-attention plus its residual/norm, returning the attention
+probabilities) and `feed_forward`. The method decides between the two; since the feed-forward part
+works row by row, removing rows before it gives exactly the outputs the kept rows would have had,
+and the dropped rows cost nothing from there on. Kept rows stay in their original order, so CLS
+(row 0) stays first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+import torch
+from torch import Tensor
+
+from .methods import LayerState, PruningMethod
+
+
+class Block(Protocol):
+    def attend(self, hidden: Tensor, additive_mask: Tensor | None, probs: str | None) -> tuple[Tensor, Tensor | None]:
+        """(B, K, D), (B, 1, 1, K) -> attention output (B, K, D) and the probabilities asked for
+        (None, "cls" or "full"; see pruning_core.attention)."""
+
+    def feed_forward(self, hidden: Tensor) -> Tensor:
+        """(B, K, D) -> (B, K, D), row by row."""
+
+
+@dataclass
+class LayerRecord:
+    """One layer's decision, laid out over the original token positions (B, N)."""
+
+    scores: Tensor            # float, NaN where the token was already gone before this layer
+    kept: Tensor              # bool, alive after this layer
+    threshold: float | None
+
+
+@dataclass
+class LoopOutput:
+    hidden: Tensor                     # (B, K, D) surviving rows, CLS at row 0
+    alive: Tensor                      # (B, K) bool
+    positions: Tensor                  # (B, K) original position of each row
+    records: list[LayerRecord] = field(default_factory=list)   # filled when recording
+    keep_fractions: list[Tensor] = field(default_factory=list)  # soft mode: mean mask per layer
+
+
+def additive_mask(alive: Tensor, dtype: torch.dtype) -> Tensor | None:
+    """(B, K) bool -> (B, 1, 1, K) additive float mask: 0 for real rows, finfo.min for the rest.
+
+    None when every row is real, which lets fused attention skip the mask altogether."""
+    if bool(alive.all()):
+        return None
+    mask = torch.zeros(alive.shape, dtype=dtype, device=alive.device)
+    return mask.masked_fill(~alive, torch.finfo(dtype).min)[:, None, None, :]
+
+
+def compact(keep: Tensor, *rows: Tensor) -> tuple[Tensor, ...]:
+    """Gather the kept rows of each example to the front, in order, padded to the longest survivor.
+
+    keep: (B, K) bool; each of rows: (B, K, ...). Returns the new (B, K') alive mask and the gathered rows.
+    """
+    counts = keep.sum(dim=1)
+    width = int(counts.max())
+    order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :width]
+    alive = torch.arange(width, device=keep.device) < counts.unsqueeze(1)
+    gathered = []
+    for tensor in rows:
+        index = order.view(*order.shape, *([1] * (tensor.dim() - 2))).expand(-1, -1, *tensor.shape[2:])
+        gathered.append(tensor.gather(1, index))
+    return (alive, *gathered)
+
+
+def run_layers(blocks: Sequence[Block], hidden: Tensor, alive: Tensor, method: PruningMethod,
+               record: bool = False) -> LoopOutput:
+    """Run the blocks over hidden (B, N, D) with real-token mask alive (B, N), pruning as the method says."""
+    batch, length = alive.shape
+    positions = torch.arange(length, device=alive.device).expand(batch, length)
+    n_input = alive.sum(dim=1)
+    soft_mask = alive.to(hidden.dtype)
+    records, keep_fractions = [], []
+    mask = additive_mask(alive, hidden.dtype)
+    for index, block in enumerate(blocks):
+        decide = record or method.is_soft or method.prunes_at(index)
+        attended, probs = block.attend(hidden, mask, method.probs_needed if decide else None)
+        if not decide:
+            hidden = block.feed_forward(attended)
+            continue
+        choice = method.select(LayerState(index, probs, alive, attended, n_input, len(blocks)))
+        keep = choice.keep & alive
+        keep[:, 0] = True  # CLS is never dropped
+        if record:
+            records.append(_record(choice.scores, alive, keep, positions, length, choice.threshold))
+        if choice.soft_mask is not None:
+            # Soft mode: nothing is removed; masks multiply (a faded token stays faded) and feed the loss.
+            layer_mask = choice.soft_mask.clone()
+            layer_mask[:, 0] = 1.0
+            soft_mask = soft_mask * layer_mask
+            keep_fractions.append(((soft_mask * alive).sum(1) / alive.sum(1)).mean())
+            hidden = block.feed_forward(attended) * soft_mask.unsqueeze(-1)
+            continue
+        if not torch.equal(keep, alive):
+            alive, attended, positions = compact(keep, attended, positions)
+            mask = additive_mask(alive, hidden.dtype)
+        hidden = block.feed_forward(attended)
+    return LoopOutput(hidden, alive, positions, records, keep_fractions)
+
+
+def _record(scores: Tensor, alive: Tensor, keep: Tensor, positions: Tensor, length: int,
+            threshold: float | None) -> LayerRecord:
+    """Scatter one layer's row-wise scores and decisions back to original positions."""
+    batch = alive.shape[0]
+    full_scores = torch.full((batch, length), float("nan"), device=alive.device)
+    full_scores.scatter_(1, positions, scores.detach().float().masked_fill(~alive, float("nan")))
+    kept = torch.zeros((batch, length), dtype=torch.bool, device=alive.device)
+    kept.scatter_(1, positions, keep & alive)
+    return LayerRecord(full_scores.cpu(), kept.cpu(), threshold)

@@ -1,0 +1,14 @@
+"""`none`: keep every token. Scores are still computed so traces and pages can show them."""
+from __future__ import annotations
+
+from .base import LayerState, PruningMethod, Selection, attention_received
+
+
+class NoPruning(PruningMethod):
+    name = "none"
+
+    def prunes_at(self, layer: int) -> bool:
+        return False
+
+    def select(self, state: LayerState) -> Selection:
+        return Selection(scores=attention_received(state.probs, state.alive), keep=state.alive)

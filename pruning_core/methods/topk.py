@@ -1,0 +1,75 @@
+"""`topk`: keep a scheduled number of the highest-scoring tokens at each layer.
+
+Counts come either from explicit per-layer keep ratios (fractions of the real input length) or from
+the cascading schedule keep(l) = 1 - r_max * ((l + 1) / L) ** alpha, where layer l keeps
+floor(keep(l) * the previous layer's count) of the non-CLS tokens, plus CLS. (Counting without CLS is
+what reproduces the vision study's printed counts: 145 -> 143, 137, 125, 106, 81, 54, 29, 12.)
+Counts never grow, never drop below one, and CLS is always among the survivors.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from .base import LayerState, PruningMethod, Selection, score_by
+
+
+def schedule_keep_ratio(layer: int, num_layers: int, r_max: float, alpha: float) -> float:
+    """keep(l) = 1 - r_max * ((l + 1) / L) ** alpha."""
+    return 1.0 - r_max * ((layer + 1) / num_layers) ** alpha
+
+
+def schedule_counts(n_tokens: int, num_layers: int, r_max: float, alpha: float) -> list[int]:
+    """Token counts (CLS included) per layer under the cascading schedule (145, 8, 0.6, 2 -> 143, ..., 12)."""
+    counts, previous = [], n_tokens
+    for layer in range(num_layers):
+        previous = 1 + math.floor(schedule_keep_ratio(layer, num_layers, r_max, alpha) * (previous - 1))
+        counts.append(previous)
+    return counts
+
+
+class TopK(PruningMethod):
+    name = "topk"
+
+    def __init__(self, keep_ratios: list[float] | None = None, r_max: float | None = None,
+                 alpha: float = 1.0, score: str = "cls"):
+        super().__init__()
+        if (keep_ratios is None) == (r_max is None):
+            raise ValueError("topk needs exactly one of keep_ratios (a list, one per layer) or r_max.")
+        if keep_ratios is not None and not all(0.0 < r <= 1.0 for r in keep_ratios):
+            raise ValueError(f"keep_ratios must lie in (0, 1], got {keep_ratios}.")
+        self.keep_ratios = None if keep_ratios is None else [float(r) for r in keep_ratios]
+        if score not in ("cls", "received"):
+            raise ValueError(f"topk score must be 'cls' or 'received', got {score!r}.")
+        self.r_max, self.alpha, self.score = r_max, float(alpha), score
+        self.probs_needed = "cls" if score == "cls" else "full"
+
+    def prunes_at(self, layer: int) -> bool:
+        return self.keep_ratios is None or layer >= len(self.keep_ratios) or self.keep_ratios[layer] < 1.0
+
+    def target_counts(self, state: LayerState) -> Tensor:
+        """(B,) how many rows each example keeps at this layer."""
+        current = state.alive.sum(dim=1)
+        if self.keep_ratios is not None:
+            if state.index >= len(self.keep_ratios):
+                raise ValueError(f"keep_ratios has {len(self.keep_ratios)} entries but the model has "
+                                 f"{state.num_layers} layers.")
+            wanted = torch.floor(self.keep_ratios[state.index] * state.n_input.double()).long()
+        else:
+            ratio = schedule_keep_ratio(state.index, state.num_layers, self.r_max, self.alpha)
+            wanted = 1 + torch.floor(ratio * (current - 1).double()).long()
+        return wanted.clamp(min=1).minimum(current)
+
+    def select(self, state: LayerState) -> Selection:
+        scores = score_by(self.score, state)
+        ranking = scores.masked_fill(~state.alive, float("-inf"))
+        ranking[:, 0] = float("inf")  # CLS first, always kept
+        order = ranking.argsort(dim=1, descending=True, stable=True)
+        rank = order.argsort(dim=1)
+        keep = rank < self.target_counts(state).unsqueeze(1)
+        return Selection(scores=scores, keep=keep & state.alive)
+
+    def config(self) -> dict:
+        return {"keep_ratios": self.keep_ratios, "r_max": self.r_max, "alpha": self.alpha, "score": self.score}

@@ -1,0 +1,102 @@
+"""The trace: the one record of what a pruned model did to each example, layer by layer.
+
+Everything downstream (DuckDB tables, dashboard pages, tests) reads traces, never model internals.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class ExampleTrace:
+    """What happened to one example.
+
+    scores[l, i] is token i's importance at layer l (NaN once the token is gone); kept[l, i] says
+    whether it survived layer l. drop_layer[i] is the layer that removed token i, or num_layers if it
+    reached the classifier.
+    """
+
+    tokens: list[str]
+    scores: np.ndarray                 # (L, n) float32
+    kept: np.ndarray                   # (L, n) bool
+    thresholds: list[float | None]
+    probabilities: list[float]
+    label_names: list[str]
+    text: str = ""
+    offsets: list[tuple[int, int]] = field(default_factory=list)   # character span per token, (0, 0) for specials
+    word_ids: list[int | None] = field(default_factory=list)       # word index per token, None for specials
+    label: int | None = None
+    truncated: bool = False  # the text was longer than the model's maximum length and was cut
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.kept.shape[0])
+
+    @property
+    def prediction(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    @property
+    def probability(self) -> float:
+        return float(max(self.probabilities))
+
+    @property
+    def predicted_name(self) -> str:
+        return self.label_names[self.prediction]
+
+    @property
+    def keep_counts(self) -> list[int]:
+        """Tokens alive after each layer."""
+        return self.kept.sum(axis=1).astype(int).tolist()
+
+    @property
+    def drop_layer(self) -> np.ndarray:
+        """(n,) layer at which each token was removed; num_layers for tokens that were never removed."""
+        gone = ~self.kept
+        first_gone = gone.argmax(axis=0)
+        return np.where(gone.any(axis=0), first_gone, self.num_layers)
+
+    def kept_positions(self, layer: int) -> list[int]:
+        return np.flatnonzero(self.kept[layer]).tolist()
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table: one row per (layer, token) for tokens present at that layer."""
+        layers, index = np.nonzero(~np.isnan(self.scores))
+        return pd.DataFrame({
+            "layer": layers,
+            "token_index": index,
+            "token": np.asarray(self.tokens, dtype=object)[index],
+            "score": self.scores[layers, index],
+            "kept": self.kept[layers, index],
+            "threshold": [self.thresholds[layer] for layer in layers],
+            "drop_layer": self.drop_layer[index],
+        })
+
+    def words(self) -> list[Word]:
+        """Sub-word tokens grouped into words: a word is alive at a layer while any of its pieces is."""
+        groups: dict[int, list[int]] = {}
+        for position, word in enumerate(self.word_ids):
+            if word is not None:
+                groups.setdefault(word, []).append(position)
+        words = []
+        for positions in groups.values():
+            start, end = self.offsets[positions[0]][0], self.offsets[positions[-1]][1]
+            text = self.text[start:end] if self.text else "".join(self.tokens[p] for p in positions)
+            words.append(Word(text, positions, int(self.drop_layer[positions].max())))
+        return words
+
+
+@dataclass
+class Word:
+    text: str
+    token_positions: list[int]
+    drop_layer: int
+
+
+def traces_to_frame(traces: list[ExampleTrace]) -> pd.DataFrame:
+    """All traces as one tidy table with an `example` column (index into traces)."""
+    frames = [trace.to_frame().assign(example=number) for number, trace in enumerate(traces)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

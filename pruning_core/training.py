@@ -1,0 +1,165 @@
+"""Training as library functions: baseline fine-tuning and LTP's three stages (soft, binarize, hard).
+
+The loop runs through `accelerate`, so the same code runs on one CPU, one GPU, or several processes
+under `accelerate launch`. CPU by default, CUDA when present.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DistributedDataParallelKwargs, set_seed
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from .methods import LearnedTokenPruning, NoPruning
+from .text.model import DEFAULT_MAX_LENGTH, PrunedTextClassifier
+
+
+@dataclass
+class TrainConfig:
+    epochs: float = 1.0
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    method_learning_rate: float = 2e-3   # thresholds and scorers: their own optimizer group
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_length: int = DEFAULT_MAX_LENGTH
+    seed: int = 0
+    max_steps: int | None = None         # stop early (tests, demos)
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    mean_loss: float
+    final_loss: float
+    keep_fractions: list[float] = field(default_factory=list)  # soft mode: mean mask per layer, last steps
+
+    def as_dict(self) -> dict:
+        return {"steps": self.steps, "mean_loss": self.mean_loss, "final_loss": self.final_loss,
+                "keep_fractions": self.keep_fractions}
+
+
+def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[int], config: TrainConfig,
+              description: str = "train") -> TrainResult:
+    """Train the classifier (backbone and method parameters) in whatever mode its method is in."""
+    set_seed(config.seed)
+    accelerator = Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+    loader = DataLoader(list(zip(texts, labels)), batch_size=config.batch_size, shuffle=True,
+                        collate_fn=_collator(classifier, config.max_length),
+                        generator=torch.Generator().manual_seed(config.seed))
+    optimizer = torch.optim.AdamW(_parameter_groups(classifier, config))
+    total = _total_steps(len(loader), config)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
+    model, optimizer, loader, scheduler = accelerator.prepare(classifier, optimizer, loader, scheduler)
+    model.train()
+    losses, keep_history, step = [], [], 0
+    progress = tqdm(total=total, desc=description, disable=not accelerator.is_local_main_process)
+    while step < total:
+        for batch in loader:
+            output = model(**batch)
+            accelerator.backward(output.loss)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            losses.append(output.loss.item())
+            if output.loop.keep_fractions:
+                keep_history.append([float(k.detach()) for k in output.loop.keep_fractions])
+            step += 1
+            progress.update()
+            progress.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}")
+            if step >= total:
+                break
+    progress.close()
+    classifier.eval()
+    recent = keep_history[-20:]
+    keep = [sum(column) / len(recent) for column in zip(*recent)] if recent else []
+    return TrainResult(step, sum(losses) / max(len(losses), 1), losses[-1] if losses else math.nan, keep)
+
+
+def train_baseline(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
+                   config: TrainConfig) -> TrainResult:
+    """Plain fine-tuning, no pruning."""
+    classifier.method = NoPruning()
+    return fine_tune(classifier, texts, labels, config, description="baseline")
+
+
+def ltp_soft_stage(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
+                   config: TrainConfig) -> TrainResult:
+    """Stage 1: learn thresholds (and weights) with soft masks and the keep-rate regulariser."""
+    method = _ltp(classifier)
+    method.mode = "soft"
+    method.thresholds.requires_grad_(True)
+    return fine_tune(classifier, texts, labels, config, description="ltp soft")
+
+
+def binarize(classifier: PrunedTextClassifier) -> list[float]:
+    """Stage 2: fix the thresholds and switch to hard pruning (real removal). Returns the thresholds."""
+    method = _ltp(classifier)
+    method.mode = "hard"
+    method.thresholds.requires_grad_(False)
+    return method.thresholds.detach().tolist()
+
+
+def ltp_hard_stage(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
+                   config: TrainConfig) -> TrainResult:
+    """Stage 3: fine-tune the weights with tokens below the fixed thresholds removed."""
+    binarize(classifier)
+    return fine_tune(classifier, texts, labels, config, description="ltp hard")
+
+
+def train_ltp(classifier: PrunedTextClassifier, texts: list[str], labels: list[int], soft: TrainConfig,
+              hard: TrainConfig) -> dict[str, TrainResult]:
+    """All three LTP stages in order."""
+    results = {"soft": ltp_soft_stage(classifier, texts, labels, soft)}
+    binarize(classifier)
+    results["hard"] = ltp_hard_stage(classifier, texts, labels, hard)
+    return results
+
+
+@torch.inference_mode()
+def accuracy(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
+             max_length: int = DEFAULT_MAX_LENGTH, batch_size: int = 32) -> float:
+    """Share of texts classified correctly (the method prunes as configured)."""
+    classifier.eval()
+    correct = 0
+    for start in range(0, len(texts), batch_size):
+        encoding = classifier.encode(texts[start:start + batch_size], max_length)
+        predictions = classifier(encoding.input_ids, encoding.attention_mask).logits.argmax(-1).cpu()
+        correct += int((predictions == torch.tensor(labels[start:start + batch_size])).sum())
+    return correct / max(len(texts), 1)
+
+
+def _ltp(classifier: PrunedTextClassifier) -> LearnedTokenPruning:
+    if not isinstance(classifier.method, LearnedTokenPruning):
+        num_layers = classifier.num_layers
+        raise TypeError(f"LTP stages need an ltp method, e.g. LearnedTokenPruning({num_layers}); "
+                        f"got {classifier.method.name!r}.")
+    return classifier.method
+
+
+def _collator(classifier: PrunedTextClassifier, max_length: int):
+    def collate(batch: list[tuple[str, int]]) -> dict:
+        texts, labels = zip(*batch)
+        encoded = classifier.tokenizer(list(texts), truncation=True, max_length=max_length, padding=True,
+                                       return_tensors="pt")
+        return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"],
+                "labels": torch.tensor(labels, dtype=torch.long)}
+    return collate
+
+
+def _parameter_groups(classifier: PrunedTextClassifier, config: TrainConfig) -> list[dict]:
+    method_params = [p for p in classifier.method.parameters() if p.requires_grad]
+    model_params = [p for p in classifier.model.parameters() if p.requires_grad]
+    groups = [{"params": method_params, "lr": config.method_learning_rate, "weight_decay": 0.0},
+              {"params": model_params, "lr": config.learning_rate, "weight_decay": config.weight_decay}]
+    return [group for group in groups if group["params"]]
+
+
+def _total_steps(batches_per_epoch: int, config: TrainConfig) -> int:
+    total = max(1, math.ceil(config.epochs * batches_per_epoch))
+    return min(total, config.max_steps) if config.max_steps else total

@@ -1,0 +1,72 @@
+"""Training functions on a tiny model and a few dozen made-up sentences."""
+from __future__ import annotations
+
+import random
+
+import torch
+
+from conftest import make_bert, make_tokenizer
+from pruning_core.methods import LearnedTokenPruning, NoPruning
+from pruning_core.text import PrunedTextClassifier
+from pruning_core.training import TrainConfig, accuracy, binarize, ltp_soft_stage, train_baseline, train_ltp
+
+POSITIVE = "great good love amazing excellent best fun funny".split()
+NEGATIVE = "bad awful hate worst terrible boring waste".split()
+FILLER = "the movie film story plot was it is this and very really".split()
+
+
+def made_up_reviews(count: int, seed: int = 0) -> tuple[list[str], list[int]]:
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for i in range(count):
+        label = i % 2
+        words = rng.choices(FILLER, k=rng.randint(6, 14)) + rng.choices(POSITIVE if label else NEGATIVE, k=2)
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(label)
+    return texts, labels
+
+
+def test_baseline_fine_tuning_learns_the_task():
+    texts, labels = made_up_reviews(64)
+    classifier = PrunedTextClassifier(make_bert(num_layers=2, init=0.02), make_tokenizer(), NoPruning())
+    before = accuracy(classifier, texts, labels)
+    result = train_baseline(classifier, texts, labels, TrainConfig(epochs=6, batch_size=8, learning_rate=3e-3))
+    assert result.steps == 48
+    assert before < 0.75
+    assert accuracy(classifier, *made_up_reviews(64, seed=1)) >= 0.9, "learned on unseen sentences too"
+
+
+def test_training_is_deterministic_for_a_seed():
+    texts, labels = made_up_reviews(16)
+    weights = []
+    for _ in range(2):
+        classifier = PrunedTextClassifier(make_bert(num_layers=2), make_tokenizer(), NoPruning())
+        train_baseline(classifier, texts, labels, TrainConfig(batch_size=4, learning_rate=1e-3, seed=7))
+        weights.append(classifier.model.classifier.weight.detach().clone())
+    torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=0)
+
+
+def test_soft_stage_learns_thresholds_then_binarize_fixes_them():
+    texts, labels = made_up_reviews(32)
+    method = LearnedTokenPruning(2, temperature=0.01, keep_lambda=0.5)
+    classifier = PrunedTextClassifier(make_bert(num_layers=2), make_tokenizer(), method)
+    result = ltp_soft_stage(classifier, texts, labels, TrainConfig(epochs=2, batch_size=8, method_learning_rate=0.01))
+    assert method.thresholds.detach().abs().sum() > 0, "the regulariser pushes thresholds up"
+    assert len(result.keep_fractions) == 2 and all(0 < k <= 1 for k in result.keep_fractions)
+    fixed = binarize(classifier)
+    assert method.mode == "hard" and not method.thresholds.requires_grad
+    assert fixed == method.thresholds.tolist()
+
+
+def test_three_ltp_stages_leave_a_hard_pruning_model_with_fixed_thresholds():
+    texts, labels = made_up_reviews(32)
+    method = LearnedTokenPruning(2, temperature=0.01, keep_lambda=0.5)
+    classifier = PrunedTextClassifier(make_bert(num_layers=2), make_tokenizer(), method)
+    soft = TrainConfig(epochs=2, batch_size=8, method_learning_rate=0.02)
+    results = train_ltp(classifier, texts, labels, soft, TrainConfig(max_steps=3, batch_size=8))
+    thresholds_after_soft = method.thresholds.detach().clone()
+    assert set(results) == {"soft", "hard"} and results["hard"].steps == 3
+    torch.testing.assert_close(method.thresholds.detach(), thresholds_after_soft)
+    trace = classifier.trace(texts[:4])
+    assert any(t.keep_counts[-1] < len(t.tokens) for t in trace), "hard mode prunes after soft training"
