@@ -1,5 +1,9 @@
 """Training as library functions: baseline fine-tuning and LTP's three stages (soft, binarize, hard).
 
+The stages work for any trainable method (`ltp`, `ts_dtp`): soft mode learns the method's parameters
+(in their own optimizer group) together with the weights; binarize freezes them and switches to hard
+mode; the hard stage fine-tunes the weights with pruned tokens really removed.
+
 The loop runs through `accelerate`, so the same code runs on one CPU, one GPU, or several processes
 under `accelerate launch`. CPU by default, CUDA when present.
 """
@@ -15,7 +19,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
-from .methods import LearnedTokenPruning, NoPruning
+from .methods import NoPruning, TrainableMethod
 from .text.model import DEFAULT_MAX_LENGTH, PrunedTextClassifier
 
 
@@ -91,25 +95,27 @@ def train_baseline(classifier: PrunedTextClassifier, texts: list[str], labels: l
 def ltp_soft_stage(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
                    config: TrainConfig) -> TrainResult:
     """Stage 1: learn thresholds (and weights) with soft masks and the keep-rate regulariser."""
-    method = _ltp(classifier)
+    method = _trainable(classifier)
     method.mode = "soft"
-    method.thresholds.requires_grad_(True)
-    return fine_tune(classifier, texts, labels, config, description="ltp soft")
+    method.requires_grad_(True)
+    return fine_tune(classifier, texts, labels, config, description=f"{method.name} soft")
 
 
 def binarize(classifier: PrunedTextClassifier) -> list[float]:
-    """Stage 2: fix the thresholds and switch to hard pruning (real removal). Returns the thresholds."""
-    method = _ltp(classifier)
+    """Stage 2: fix the method's parameters and switch to hard pruning (real removal).
+
+    Returns the learned values worth reading (for LTP, the thresholds)."""
+    method = _trainable(classifier)
     method.mode = "hard"
-    method.thresholds.requires_grad_(False)
-    return method.thresholds.detach().tolist()
+    method.requires_grad_(False)
+    return method.config().get("thresholds", method.config().get("offsets"))
 
 
 def ltp_hard_stage(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
                    config: TrainConfig) -> TrainResult:
     """Stage 3: fine-tune the weights with tokens below the fixed thresholds removed."""
     binarize(classifier)
-    return fine_tune(classifier, texts, labels, config, description="ltp hard")
+    return fine_tune(classifier, texts, labels, config, description=f"{classifier.method.name} hard")
 
 
 def train_ltp(classifier: PrunedTextClassifier, texts: list[str], labels: list[int], soft: TrainConfig,
@@ -134,10 +140,9 @@ def accuracy(classifier: PrunedTextClassifier, texts: list[str], labels: list[in
     return correct / max(len(texts), 1)
 
 
-def _ltp(classifier: PrunedTextClassifier) -> LearnedTokenPruning:
-    if not isinstance(classifier.method, LearnedTokenPruning):
-        num_layers = classifier.num_layers
-        raise TypeError(f"LTP stages need an ltp method, e.g. LearnedTokenPruning({num_layers}); "
+def _trainable(classifier: PrunedTextClassifier) -> TrainableMethod:
+    if not isinstance(classifier.method, TrainableMethod):
+        raise TypeError(f"These stages train a method with learned parameters (ltp, ts_dtp); "
                         f"got {classifier.method.name!r}.")
     return classifier.method
 

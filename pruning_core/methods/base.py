@@ -60,6 +60,29 @@ class PruningMethod(nn.Module):
         return False
 
 
+class TrainableMethod(PruningMethod):
+    """A method with learned parameters and two modes: "soft" (differentiable masks, nothing removed,
+    for training) and "hard" (real removal)."""
+
+    def __init__(self, mode: str = "hard"):
+        super().__init__()
+        self.mode = mode
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        if value not in ("soft", "hard"):
+            raise ValueError(f"{self.name} mode must be 'soft' or 'hard', got {value!r}.")
+        self._mode = value
+
+    @property
+    def is_soft(self) -> bool:
+        return self._mode == "soft"
+
+
 def attention_received(probs: Tensor, alive: Tensor) -> Tensor:
     """Mean attention each key receives, averaged over heads and over real query rows.
 

@@ -9,35 +9,20 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .base import LayerState, PruningMethod, Selection, attention_received
+from .base import LayerState, Selection, TrainableMethod, attention_received
 
 
-class LearnedTokenPruning(PruningMethod):
+class LearnedTokenPruning(TrainableMethod):
     name = "ltp"
 
     def __init__(self, num_layers: int, thresholds: list[float] | None = None, temperature: float = 1e-3,
                  keep_lambda: float = 0.1, mode: str = "hard"):
-        super().__init__()
+        super().__init__(mode)
         initial = torch.zeros(num_layers) if thresholds is None else torch.tensor(thresholds, dtype=torch.float32)
         if initial.numel() != num_layers:
             raise ValueError(f"ltp needs {num_layers} thresholds, got {initial.numel()}.")
         self.thresholds = nn.Parameter(initial)
         self.temperature, self.keep_lambda = float(temperature), float(keep_lambda)
-        self.mode = mode
-
-    @property
-    def mode(self) -> str:
-        return self._mode
-
-    @mode.setter
-    def mode(self, value: str) -> None:
-        if value not in ("soft", "hard"):
-            raise ValueError(f"ltp mode must be 'soft' or 'hard', got {value!r}.")
-        self._mode = value
-
-    @property
-    def is_soft(self) -> bool:
-        return self._mode == "soft"
 
     def select(self, state: LayerState) -> Selection:
         scores = attention_received(state.probs, state.alive)
