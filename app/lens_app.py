@@ -33,8 +33,8 @@ def page_setup(title: str, icon: str) -> None:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def cached_classifier(key: str, stamp: float, _entry: ModelEntry) -> PrunedTextClassifier:
-    """Loaded once per model folder version (key, stamp), shared by every session."""
+def cached_classifier(key: str, folder: str, stamp: float, _entry: ModelEntry) -> PrunedTextClassifier:
+    """Loaded once per model folder and version (its pruning.json time), shared by every session."""
     classifier = catalog.load_model(_entry)
     warm_up(classifier)
     return classifier
@@ -50,7 +50,7 @@ def model_sidebar() -> tuple[ModelEntry, PrunedTextClassifier]:
                                help="Trained models under artifacts/models, and the packaged MiniLM-L6.")
     entry = entries[key]
     try:
-        return entry, cached_classifier(entry.key, entry.stamp, entry)
+        return entry, cached_classifier(entry.key, str(entry.path), entry.stamp, entry)
     except (ModelLoadError, UnsupportedModelError) as error:
         st.error(f"**This model cannot be loaded.** {error}")
         st.stop()
@@ -81,7 +81,9 @@ def method_sidebar(classifier: PrunedTextClassifier) -> PruningMethod:
         schedule = sidebar.radio("Schedule", ["ratio", "cascade"], key="topk_schedule", horizontal=True,
                                  format_func={"ratio": "Keep ratio", "cascade": "r_max / α"}.get)
         score = sidebar.radio("Rank tokens by", ["cls", "received"], key="topk_score", horizontal=True,
-                              format_func={"cls": "CLS attention", "received": "attention received"}.get)
+                              format_func={"cls": "CLS attention", "received": "received"}.get,
+                              help="CLS attention: how much CLS attends to a token. Received: the attention a token "
+                                   "gets from every token, averaged (what LTP uses).")
         if schedule == "ratio":
             ratio = sidebar.slider("Keep ratio at the last layer", 0.05, 1.0, 0.3, 0.05, key="keep_ratio",
                                    help="Tokens shrink evenly, layer by layer, to this fraction of the input.")
