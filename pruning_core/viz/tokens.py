@@ -1,8 +1,10 @@
 """The per-layer token view: one row per layer, kept tokens highlighted, dropped ones struck.
 
 Everything taken from the text or the tokenizer is HTML-escaped here, so a typed `<script>` shows
-as text. Rows carry `dir="auto"` and each token is bidi-isolated, so right-to-left scripts and
-emoji display as typed. Hovering a token shows its score against the layer's threshold.
+as text. Tokens are plain inline spans separated by spaces inside a `dir="auto"` row, so the
+browser's bidi algorithm orders right-to-left words as it would the typed text (flex items or
+inline-blocks would pin them left to right). Hovering a token shows its score against the layer's
+threshold.
 """
 from __future__ import annotations
 
@@ -17,16 +19,16 @@ from ..trace import ExampleTrace
 UNITS = ("words", "subwords")
 
 STYLE = """<style>
-.tpl-legend, .tpl-view { font-size: 0.95rem; line-height: 1.9; }
+.tpl-legend, .tpl-view { font-size: 0.95rem; }
 .tpl-legend { display: flex; flex-wrap: wrap; gap: 0.9rem; margin: 0 0 0.6rem; color: #475569; font-size: 0.85rem; }
-.tpl-row { display: flex; gap: 0.8rem; align-items: flex-start; padding: 0.35rem 0;
-           border-bottom: 1px solid #e2e8f0; }
+.tpl-row { display: flex; gap: 0.8rem; align-items: flex-start; padding: 0.4rem 0; border-bottom: 1px solid #e2e8f0; }
 .tpl-layer { flex: 0 0 7.5rem; color: #334155; font-size: 0.85rem; line-height: 1.35; padding-top: 0.2rem; }
 .tpl-layer b { display: block; font-size: 0.95rem; color: #0f172a; }
-.tpl-tokens { flex: 1; display: flex; flex-wrap: wrap; gap: 0.3rem; }
-.tpl-tok { unicode-bidi: isolate; padding: 0 0.35rem; border-radius: 0.3rem; white-space: pre-wrap;
-           overflow-wrap: anywhere; cursor: default; border: 1px solid transparent; }
-.tpl-piece { margin-left: -0.28rem; border-top-left-radius: 0; border-bottom-left-radius: 0; }
+.tpl-tokens { flex: 1; line-height: 2.15; word-spacing: 0.15rem; }
+.tpl-tok { padding: 0.12rem 0.32rem; border-radius: 0.3rem; overflow-wrap: anywhere; cursor: default;
+           border: 1px solid transparent; word-spacing: normal; -webkit-box-decoration-break: clone;
+           box-decoration-break: clone; }
+.tpl-piece { border-left: 1px dotted #64748b; }
 .tpl-kept { border-color: #93c5fd; }
 .tpl-dropped { background: #fee2e2; color: #b91c1c; text-decoration: line-through; border-color: #fecaca; }
 .tpl-gone { color: #94a3b8; text-decoration: line-through; opacity: 0.6; }
@@ -89,10 +91,11 @@ def layer_view_html(trace: ExampleTrace, unit: str = "words", hide_gone: bool = 
     for layer in range(trace.num_layers):
         cutoff = layer_cutoff(trace, layer)
         strongest = _strongest(trace, layer)
-        chips = [_chip(trace, item, layer, cutoff, strongest, hide_gone) for item in units]
+        chips = "".join(("" if item.continues else " ") + chip for item in units
+                        if (chip := _chip(trace, item, layer, cutoff, strongest, hide_gone)))
         rows.append(f'<div class="tpl-row"><div class="tpl-layer"><b>Layer {layer + 1}</b>'
                     f'{counts[layer]} of {before[layer]} tokens kept</div>'
-                    f'<div class="tpl-tokens" dir="auto">{"".join(chip for chip in chips if chip)}</div></div>')
+                    f'<div class="tpl-tokens" dir="auto">{chips.strip()}</div></div>')
     return f'{STYLE}{LEGEND}<div class="tpl-view">{"".join(rows)}</div>'
 
 
