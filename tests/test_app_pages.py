@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+import torch
 from streamlit.testing.v1 import AppTest
 
 from lens_helpers import save_tiny_model
@@ -22,7 +23,9 @@ def artifacts(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "artifacts"
     monkeypatch.setenv("LENS_ARTIFACTS", str(root))
     st.cache_resource.clear()
-    return root
+    threads = torch.get_num_threads()     # the app sets torch's process-wide thread count
+    yield root
+    torch.set_num_threads(threads)
 
 
 def run_page(page: str | None = None) -> AppTest:

@@ -69,8 +69,10 @@ def app_url(tmp_path):
     port = _free_port()
     env = {**os.environ, "LENS_ARTIFACTS": str(tmp_path / "artifacts")}
     log = open(tmp_path / "streamlit.log", "wb")
+    # The README's command, `streamlit run app/Home.py`, so the app must find pruning_core on its own.
+    streamlit = Path(sys.executable).parent / "streamlit"
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "Home.py"), "--server.port", str(port),
+        [str(streamlit), "run", str(ROOT / "app" / "Home.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -120,6 +122,7 @@ def test_home_and_live_text_in_a_real_browser(app_url, screenshots):
             page.get_by_text("Tokens alive after each layer").first.wait_for(timeout=30_000)
             _assert_no_exception(page)
             assert page.locator(".tpl-row").count() == 6                 # MiniLM-L6: one row per layer
+            assert "score" in page.locator(".tpl-kept").first.get_attribute("title")   # survived sanitizing
             page.set_viewport_size({"width": 1400, "height": 2300})       # the page scrolls inside its own box
             page.get_by_text("Token scores against each layer's threshold").first.wait_for(timeout=30_000)
             page.screenshot(path=str(screenshots / "live_text.png"), full_page=True)

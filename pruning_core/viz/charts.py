@@ -16,9 +16,8 @@ BLUE, RED, GREY = "#2563eb", "#dc2626", "#0f172a"
 
 TOKEN_COUNT_CAPTION = ("Each bar is the number of tokens still in play after that layer (CLS included); "
                        "the steeper the fall, the less work the later layers do.")
-SCORE_CAPTION = ("Each dot is a token still present at that layer: blue ones survived, red ones were removed; "
-                 "the dark dash is the layer's threshold (for top-k, the lowest score that survived). "
-                 "Hover a dot for its token.")
+SCORE_CAPTION = ("Each dot is a token at that layer (blue kept, red removed; hover for its text); the dash is the "
+                 "layer's threshold, or for top-k the lowest score that survived.")
 
 
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
