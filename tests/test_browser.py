@@ -122,7 +122,7 @@ def test_home_and_live_text_in_a_real_browser(app_url, screenshots):
             page.get_by_text("Tokens alive after each layer").first.wait_for(timeout=30_000)
             _assert_no_exception(page)
             assert page.locator(".tpl-row").count() == 6                 # MiniLM-L6: one row per layer
-            assert "score" in page.locator(".tpl-kept").first.get_attribute("title")   # survived sanitizing
+            assert "score" in page.locator(".tpl-row .tpl-kept").first.get_attribute("title")   # survived sanitizing
             page.set_viewport_size({"width": 1400, "height": 2300})       # the page scrolls inside its own box
             page.get_by_text("Token scores against each layer's threshold").first.wait_for(timeout=30_000)
             page.screenshot(path=str(screenshots / "live_text.png"), full_page=True)
