@@ -41,6 +41,8 @@ METHOD_KINDS = {
 LIVE_THREADS = 1
 
 EMPTY_HINT = "Type or paste a text above, or pick an example, to watch its tokens drop out layer by layer."
+NOTHING_READABLE_HINT = ("The model finds no words in this text (only spaces, control or zero-width characters): "
+                         "type some words to classify.")
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ def classify_live(classifier: PrunedTextClassifier, method: PruningMethod, text:
     start = time.perf_counter()
     trace = view.trace([text[:MAX_INPUT_CHARS]], max_length=max_length)[0]
     model_ms = 1000 * (time.perf_counter() - start)
+    if all(word is None for word in trace.word_ids):       # nothing but special tokens
+        return LiveResult(None, hint=NOTHING_READABLE_HINT)
     notices = ()
     if trace.truncated or length > MAX_INPUT_CHARS:
         read = max(end for _, end in trace.offsets)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import REVIEWS, make_bert, make_tokenizer
-from pruning_core.live import (EMPTY_HINT, MAX_INPUT_CHARS, MethodChoice, build_live_method, classify_live,
+from pruning_core.live import (EMPTY_HINT, MAX_INPUT_CHARS, NOTHING_READABLE_HINT, MethodChoice, build_live_method, classify_live,
                                default_kind, describe_method, geometric_keep_ratios)
 from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK
 from pruning_core.text import PrunedTextClassifier
@@ -57,6 +57,12 @@ def test_classify_live_applies_the_method_without_changing_the_shared_model(ltp_
 def test_empty_text_gets_a_hint_not_an_error(ltp_classifier, text):
     result = classify_live(ltp_classifier, NoPruning(), text)
     assert result.trace is None and result.hint == EMPTY_HINT
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200b", "\x00\x01", "\u0301"])
+def test_text_without_readable_characters_gets_a_hint(ltp_classifier, text):
+    result = classify_live(ltp_classifier, NoPruning(), text)
+    assert result.trace is None and result.hint == NOTHING_READABLE_HINT
 
 
 def test_a_huge_text_is_cut_with_a_notice(ltp_classifier):
