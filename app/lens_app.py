@@ -42,11 +42,11 @@ def cached_classifier(key: str, folder: str, stamp: float, _entry: ModelEntry) -
 
 def model_sidebar() -> tuple[ModelEntry, PrunedTextClassifier]:
     """Model picker; stops the page with a clear message when the chosen model cannot be loaded."""
-    entries = {entry.key: entry for entry in catalog.discover_models()}
-    keys = list(entries)
+    found = catalog.discover_models()
+    entries = {entry.key: entry for entry in found}
     if st.session_state.get("model_key") not in entries:
-        st.session_state["model_key"] = keys[0]     # a trained model when there is one, else the packaged one
-    key = st.sidebar.selectbox("Model", keys, format_func=lambda k: entries[k].label, key="model_key",
+        st.session_state["model_key"] = catalog.default_model(found).key
+    key = st.sidebar.selectbox("Model", list(entries), format_func=lambda k: entries[k].label, key="model_key",
                                help="Trained models under artifacts/models, and the packaged MiniLM-L6.")
     entry = entries[key]
     try:

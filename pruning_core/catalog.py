@@ -55,6 +55,13 @@ def trained_models(entries: list[ModelEntry]) -> list[ModelEntry]:
     return [entry for entry in entries if entry.fine_tuned]
 
 
+def default_model(entries: list[ModelEntry]) -> ModelEntry:
+    """What a page starts on: a trained model that prunes, else any trained model, else the packaged one."""
+    trained = trained_models(entries)
+    pruning = [entry for entry in trained if entry.method != "none"]
+    return (pruning or trained or entries)[0]
+
+
 def load_model(entry: ModelEntry) -> PrunedTextClassifier:
     """Load an entry's classifier; every failure becomes a ModelLoadError that says what to do."""
     where = "the packaged MiniLM-L6" if entry.path is None else f"the model folder {entry.path}"

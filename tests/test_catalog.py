@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 
 from lens_helpers import save_tiny_model
-from pruning_core.catalog import PACKAGED_KEY, artifacts_root, describe, discover_models, load_model
+from pruning_core.catalog import (PACKAGED_KEY, artifacts_root, default_model, describe, discover_models,
+                                  load_model)
+from pruning_core.methods import NoPruning
 from pruning_core.methods import TopK
 from pruning_core.text import ModelLoadError
 
@@ -21,6 +23,14 @@ def test_discovers_nested_model_folders_then_the_packaged_model(tmp_path):
     assert not entries[-1].fine_tuned and "not fine-tuned" in entries[-1].label
     rows = describe(entries[:2])
     assert rows[1]["accuracy"] == pytest.approx(0.8123) and rows[0]["accuracy"] is None
+
+
+def test_pages_start_on_a_trained_model_that_prunes(tmp_path):
+    assert default_model(discover_models(tmp_path)).key == PACKAGED_KEY
+    save_tiny_model(tmp_path, "a/baseline", method=NoPruning())
+    assert default_model(discover_models(tmp_path)).key == "a/baseline"
+    save_tiny_model(tmp_path, "b/ltp_hard")
+    assert default_model(discover_models(tmp_path)).key == "b/ltp_hard"
 
 
 def test_no_models_folder_still_offers_the_packaged_model(tmp_path):
