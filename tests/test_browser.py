@@ -8,7 +8,6 @@ packaged MiniLM-L6. Skips only on a developer machine without Chromium; in CI (C
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
