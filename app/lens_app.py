@@ -126,7 +126,7 @@ def demo_section(no_models: bool) -> None:
     if progress.state == "running":
         _follow_build(job)
         return
-    if progress.state == "done":
+    if progress.state == "done" and not no_models:
         st.success("The demo models are built: pick one on Live text.")
         return
     if not jobs.demo_available():
@@ -135,6 +135,8 @@ def demo_section(no_models: bool) -> None:
         return
     if progress.state == "failed":
         st.error(f"The last demo build failed: {progress.error}")
+    elif progress.state == "done":
+        st.warning(f"The last demo build finished, but no models are under `{catalog.artifacts_root() / 'models'}`.")
     st.markdown("Train small demo models on IMDb and AG News (about 20 minutes on 2 CPU cores). "
                 "The build runs in the background: every page keeps working meanwhile.")
     st.button("Build the demo models", type="primary", on_click=job.start, key="build_demo")

@@ -67,6 +67,9 @@ progress.write_text(json.dumps({"fraction": 0.25, "message": "Training IMDb", "d
 release = progress.parent / "release"
 while not release.exists():
     time.sleep(0.05)
+models = progress.parent.parent / "models" / "demo" / "ltp_hard"
+models.mkdir(parents=True)
+(models / "pruning.json").write_text(json.dumps({"method": "none", "config": {}}))
 progress.write_text(json.dumps({"fraction": 1.0, "message": "Finished", "done": True, "error": None}))
 """
 
@@ -93,6 +96,7 @@ def test_home_builds_demo_models_in_the_background_with_a_progress_bar(artifacts
             time.sleep(0.05)
         app.run()
         assert any("demo models are built" in success.value for success in app.success)
+        assert list(app.dataframe[0].value["model"]) == ["demo/ltp_hard"]   # the new model is listed
     finally:
         job.stop()
 
