@@ -1,0 +1,151 @@
+"""What every page shares: page setup, the cached model, and the sidebar controls.
+
+This is the only app module with logic beyond wiring, and all of it is about widgets; models,
+methods, rendering and jobs live in pruning_core.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run app/Home.py` puts app/ on sys.path, not the repository: make pruning_core importable
+# from a fresh clone without installing it.
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from pruning_core import catalog, jobs  # noqa: E402
+from pruning_core.catalog import ModelEntry  # noqa: E402
+from pruning_core.live import (METHOD_KINDS, MethodChoice, build_live_method, default_kind,  # noqa: E402
+                               describe_method, learned_thresholds, use_live_threads, warm_up)
+from pruning_core.methods import PruningMethod  # noqa: E402
+from pruning_core.text import ModelLoadError, PrunedTextClassifier, UnsupportedModelError  # noqa: E402
+
+use_live_threads()
+UNIFORM_THRESHOLDS = [0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
+
+
+def page_setup(title: str, icon: str) -> None:
+    st.set_page_config(page_title=f"{title} · Token Pruning Lens", page_icon=icon, layout="wide")
+    st.logo(str(ROOT / "app" / "static" / "logo.svg"), size="large")
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+def cached_classifier(key: str, folder: str, stamp: float, _entry: ModelEntry) -> PrunedTextClassifier:
+    """Loaded once per model folder and version (its pruning.json time), shared by every session."""
+    classifier = catalog.load_model(_entry)
+    warm_up(classifier)
+    return classifier
+
+
+def model_sidebar() -> tuple[ModelEntry, PrunedTextClassifier]:
+    """Model picker; stops the page with a clear message when the chosen model cannot be loaded."""
+    found = catalog.discover_models()
+    entries = {entry.key: entry for entry in found}
+    if st.session_state.get("model_key") not in entries:
+        st.session_state["model_key"] = catalog.default_model(found).key
+    key = st.sidebar.selectbox("Model", list(entries), format_func=lambda k: entries[k].label, key="model_key",
+                               help="Trained models under artifacts/models, and the packaged MiniLM-L6.")
+    entry = entries[key]
+    try:
+        return entry, cached_classifier(entry.key, str(entry.path), entry.stamp, entry)
+    except (ModelLoadError, UnsupportedModelError) as error:
+        st.error(f"**This model cannot be loaded.** {error}")
+        st.stop()
+
+
+def method_sidebar(classifier: PrunedTextClassifier) -> PruningMethod:
+    """Method picker and its settings; the saved method is the default."""
+    sidebar = st.sidebar
+    own, layers = classifier.method, classifier.num_layers
+    kinds = list(METHOD_KINDS)
+    kind = sidebar.radio("Pruning method", kinds, index=kinds.index(default_kind(own)), format_func=METHOD_KINDS.get,
+                         key="method_kind")
+    choice = MethodChoice(kind=kind)
+    if kind == "own":
+        sidebar.caption(describe_method(own))
+    elif kind == "ltp" and learned_thresholds(own) is not None:
+        scale = sidebar.slider("Threshold scale", 0.0, 3.0, 1.0, 0.05, key="threshold_scale",
+                               help="Multiplies every learned threshold: higher removes more tokens.")
+        choice = MethodChoice(kind=kind, threshold_scale=scale)
+    elif kind == "ltp":
+        threshold = sidebar.select_slider("Threshold (every layer)", UNIFORM_THRESHOLDS, value=0.01,
+                                          key="uniform_threshold",
+                                          help="Tokens whose attention received is below it are removed. "
+                                               "This model has no learned thresholds; an average token "
+                                               "receives about 1/n of the attention.")
+        choice = MethodChoice(kind=kind, threshold=threshold)
+    elif kind == "topk":
+        schedule = sidebar.radio("Schedule", ["ratio", "cascade"], key="topk_schedule", horizontal=True,
+                                 format_func={"ratio": "Keep ratio", "cascade": "r_max / α"}.get)
+        score = sidebar.radio("Rank tokens by", ["cls", "received"], key="topk_score", horizontal=True,
+                              format_func={"cls": "CLS attention", "received": "received"}.get,
+                              help="CLS attention: how much CLS attends to a token. Received: the attention a token "
+                                   "gets from every token, averaged (what LTP uses).")
+        if schedule == "ratio":
+            ratio = sidebar.slider("Keep ratio at the last layer", 0.05, 1.0, 0.3, 0.05, key="keep_ratio",
+                                   help="Tokens shrink evenly, layer by layer, to this fraction of the input.")
+            choice = MethodChoice(kind=kind, schedule=schedule, keep_ratio=ratio, score=score)
+        else:
+            r_max = sidebar.slider("r_max", 0.0, 0.95, 0.6, 0.05, key="r_max",
+                                   help="keep(l) = 1 − r_max · ((l+1)/L)^α of the previous layer's tokens.")
+            alpha = sidebar.slider("α", 0.25, 4.0, 2.0, 0.25, key="alpha")
+            choice = MethodChoice(kind=kind, schedule=schedule, r_max=r_max, alpha=alpha, score=score)
+    return build_live_method(choice, own, layers)
+
+
+def view_sidebar() -> tuple[str, bool]:
+    """How tokens are shown: whole words or sub-word pieces, and whether removed ones stay visible."""
+    st.sidebar.divider()
+    unit = st.sidebar.radio("Show", ["words", "subwords"], key="unit", horizontal=True,
+                            format_func={"words": "Words", "subwords": "Sub-words"}.get)
+    hide_gone = st.sidebar.toggle("Hide tokens removed earlier", key="hide_gone")
+    return unit, hide_gone
+
+
+def example_buttons(examples: dict[str, str], text_key: str) -> None:
+    """One button per example; clicking one puts its text in the box (the first is there to start)."""
+    st.session_state.setdefault(text_key, next(iter(examples.values())))
+    for column, (name, example) in zip(st.columns(len(examples)), examples.items()):
+        column.button(name, key=f"example_{name}", width="stretch", on_click=_set_state, args=(text_key, example))
+
+
+def _set_state(key: str, value: str) -> None:
+    st.session_state[key] = value
+
+
+def demo_section(no_models: bool) -> None:
+    """Offer to build the demo models when there are none; follow a build in progress."""
+    job = jobs.demo_job(catalog.artifacts_root())
+    progress = job.progress()
+    if progress.state == "idle" and not no_models:
+        return
+    st.subheader("Demo models")
+    if progress.state == "running":
+        _follow_build(job)
+        return
+    if progress.state == "done" and not no_models:
+        st.success("The demo models are built: pick one on Live text.")
+        return
+    if not jobs.demo_available():
+        st.info("Demo builder not available: this checkout has no `pipelines/demo.py`. "
+                "Live text still works with the packaged MiniLM-L6.")
+        return
+    if progress.state == "failed":
+        st.error(f"The last demo build failed: {progress.error}")
+    elif progress.state == "done":
+        st.warning(f"The last demo build finished, but no models are under `{catalog.artifacts_root() / 'models'}`.")
+    st.markdown("Train small demo models on IMDb and AG News (about 20 minutes on 2 CPU cores). "
+                "The build runs in the background: every page keeps working meanwhile.")
+    st.button("Build the demo models", type="primary", on_click=job.start, key="build_demo")
+
+
+@st.fragment(run_every=1.0)
+def _follow_build(job: jobs.BackgroundJob) -> None:
+    progress = job.progress()
+    if not progress.running:
+        st.rerun()   # the whole page: show the outcome and the new models
+    st.progress(progress.fraction, text=f"{progress.message} ({progress.fraction:.0%})")
+    st.caption(f"Building in the background; you can use the other pages meanwhile. Log: `{job.log_file}`")

@@ -1,0 +1,150 @@
+"""Long jobs the dashboard starts in the background (building the demo models), followed by a file.
+
+The job is a separate process (niced, in its own session) that writes
+`{"fraction": 0..1, "message": str, "done": bool, "error": str|null}` to its progress file. Its pid
+lives in a file beside it, so any page, rerun or browser tab sees the same job, and a second start
+while it runs is refused. Output goes to a log file beside it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .catalog import REPO_ROOT
+
+DEMO_MODULE = "pipelines.demo"
+_children: dict[int, subprocess.Popen] = {}      # jobs this process started, to reap them
+_last_good: dict[Path, dict] = {}                # last readable progress, for half-written files
+_start_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    running: bool
+    fraction: float = 0.0
+    message: str = ""
+    done: bool = False
+    error: str | None = None
+
+    @property
+    def state(self) -> str:
+        """'idle' (never started), 'running', 'done' or 'failed'."""
+        if self.running:
+            return "running"
+        if self.error:
+            return "failed"
+        return "done" if self.done else "idle"
+
+
+class BackgroundJob:
+    """One named job whose files live in folder: NAME.progress.json, NAME.pid, NAME.log."""
+
+    def __init__(self, name: str, folder: Path, command: Callable[[Path], list[str]], cwd: Path = REPO_ROOT):
+        self.name, self.folder, self.command, self.cwd = name, Path(folder), command, cwd
+        self.progress_file = self.folder / f"{name}.progress.json"
+        self.pid_file = self.folder / f"{name}.pid"
+        self.log_file = self.folder / f"{name}.log"
+
+    def start(self) -> bool:
+        """Start the job unless it is already running; True when this call started it."""
+        with _start_lock:
+            if self.running():
+                return False
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.progress_file.unlink(missing_ok=True)
+            _last_good.pop(self.progress_file, None)
+            nice = [shutil.which("nice"), "-n", "10"] if shutil.which("nice") else []
+            with open(self.log_file, "wb") as log:
+                process = subprocess.Popen([*nice, *self.command(self.progress_file)], cwd=self.cwd,
+                                           stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                           start_new_session=True)
+            _children[process.pid] = process
+            self.pid_file.write_text(str(process.pid))
+            return True
+
+    def running(self) -> bool:
+        pid = self._pid()
+        if pid is None:
+            return False
+        if pid in _children:
+            return _children[pid].poll() is None
+        return _is_our_process(pid, self.progress_file)
+
+    def progress(self) -> JobProgress:
+        """What the progress file says, and whether the process still runs."""
+        running = self.running()
+        saved = self._read_progress()
+        if not saved and not running and not self.pid_file.exists():
+            return JobProgress(running=False)
+        fraction = min(1.0, max(0.0, float(saved.get("fraction") or 0.0)))
+        error = saved.get("error") or None
+        done = bool(saved.get("done"))
+        if not running and not done and not error:
+            error = f"The job stopped before it finished; its output is in {self.log_file}.{self._log_tail()}"
+        return JobProgress(running, fraction, str(saved.get("message") or "Starting…"), done and not running,
+                           None if error is None else str(error))
+
+    def stop(self) -> None:
+        """End the job and its children (used by tests and for a clean shutdown)."""
+        pid = self._pid()
+        if pid is not None and self.running():
+            os.killpg(pid, 15)
+            if pid in _children:
+                _children.pop(pid).wait(timeout=10)
+
+    def _pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _read_progress(self) -> dict:
+        try:
+            value = json.loads(self.progress_file.read_text(encoding="utf-8"))
+            if isinstance(value, dict):
+                _last_good[self.progress_file] = value
+        except (OSError, ValueError):
+            pass    # missing or half-written: show the last good reading
+        return _last_good.get(self.progress_file, {})
+
+    def _log_tail(self, lines: int = 3) -> str:
+        try:
+            tail = self.log_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-lines:]
+        except OSError:
+            return ""
+        return (" Last lines: " + " | ".join(tail)) if tail else ""
+
+
+def _is_our_process(pid: int, progress_file: Path) -> bool:
+    """A job started by another server process: alive and still the same command (pids get reused)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z" and str(progress_file).encode() in command
+
+
+def demo_available(repo: Path = REPO_ROOT) -> bool:
+    """Whether this checkout has the demo builder (`pipelines/demo.py`)."""
+    return (repo / "pipelines" / "demo.py").is_file()
+
+
+def demo_command(progress_file: Path) -> list[str]:
+    """`python -m pipelines.demo --progress-file PATH`, through scripts/with-env for the fast settings."""
+    python = [sys.executable, "-m", DEMO_MODULE, "--progress-file", str(progress_file)]
+    launcher = REPO_ROOT / "scripts" / "with-env"
+    return [str(launcher), *python] if launcher.is_file() else python
+
+
+def demo_job(artifacts: Path) -> BackgroundJob:
+    """The demo-model builder, with its files in <artifacts>/jobs/."""
+    # Looked up at call time, so tests can swap in a quick fake command.
+    return BackgroundJob("demo", artifacts / "jobs", lambda path: demo_command(path))

@@ -1,0 +1,144 @@
+"""The per-layer token view: one row per layer, kept tokens highlighted, dropped ones struck.
+
+Everything taken from the text or the tokenizer is HTML-escaped here, so a typed `<script>` shows
+as text. Tokens are plain inline spans separated by spaces inside a `dir="auto"` row, so the
+browser's bidi algorithm orders right-to-left words as it would the typed text (flex items or
+inline-blocks would pin them left to right). Hovering a token shows its score against the layer's
+threshold.
+"""
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..trace import ExampleTrace
+
+UNITS = ("words", "subwords")
+
+STYLE = """<style>
+.tpl-legend, .tpl-view { font-size: 0.95rem; }
+.tpl-legend { display: flex; flex-wrap: wrap; gap: 0.9rem; margin: 0 0 0.6rem; color: #475569; font-size: 0.85rem; }
+.tpl-row { display: flex; gap: 0.8rem; align-items: flex-start; padding: 0.4rem 0; border-bottom: 1px solid #e2e8f0; }
+.tpl-layer { flex: 0 0 7.5rem; color: #334155; font-size: 0.85rem; line-height: 1.35; padding-top: 0.2rem; }
+.tpl-layer b { display: block; font-size: 0.95rem; color: #0f172a; }
+.tpl-tokens { flex: 1; line-height: 2.15; word-spacing: 0.15rem; }
+.tpl-tok { padding: 0.12rem 0.32rem; border-radius: 0.3rem; overflow-wrap: anywhere; cursor: default;
+           border: 1px solid transparent; word-spacing: normal; -webkit-box-decoration-break: clone;
+           box-decoration-break: clone; }
+.tpl-piece { border-left: 1px dotted #64748b; }
+.tpl-kept { border-color: #93c5fd; }
+.tpl-dropped { background: #fee2e2; color: #b91c1c; text-decoration: line-through; border-color: #fecaca; }
+.tpl-gone { color: #94a3b8; text-decoration: line-through; opacity: 0.6; }
+.tpl-special { font-family: ui-monospace, monospace; font-size: 0.8rem; }
+</style>"""
+
+LEGEND = ('<div class="tpl-legend"><span><span class="tpl-tok tpl-kept" style="background:rgba(37,99,235,.55);'
+          'color:#fff">kept</span> darker = higher score</span>'
+          '<span><span class="tpl-tok tpl-dropped">dropped</span> removed at this layer</span>'
+          '<span><span class="tpl-tok tpl-gone">gone</span> removed at an earlier layer</span>'
+          '<span>Hover a token for its score and the layer\'s threshold.</span></div>')
+
+
+@dataclass
+class Unit:
+    """What one chip shows: a word or a sub-word piece, with the token positions behind it."""
+
+    text: str
+    positions: list[int]
+    special: bool = False     # [CLS], [SEP] and the like
+    continues: bool = False   # a sub-word piece glued to the previous one
+
+
+def display_units(trace: ExampleTrace, unit: str = "words") -> list[Unit]:
+    """Words (special tokens left out) or sub-word pieces, each shown with the characters typed."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}.")
+    if unit == "words":
+        return [Unit(word.text, word.token_positions) for word in trace.words()]
+    units = []
+    for position, token in enumerate(trace.tokens):
+        word = trace.word_ids[position] if trace.word_ids else None
+        start, end = trace.offsets[position] if trace.offsets else (0, 0)
+        text = trace.text[start:end] if trace.text and end > start else token
+        continues = word is not None and position > 0 and trace.word_ids[position - 1] == word
+        units.append(Unit(text, [position], special=word is None, continues=continues))
+    return units
+
+
+def layer_cutoff(trace: ExampleTrace, layer: int) -> tuple[float | None, str]:
+    """The layer's threshold, or for methods without one (top-k) the lowest score that survived."""
+    threshold = trace.thresholds[layer] if layer < len(trace.thresholds) else None
+    if threshold is not None:
+        return float(threshold), "threshold"
+    scores, kept = trace.scores[layer], trace.kept[layer].copy()
+    kept[0] = False   # CLS is kept whatever its score
+    dropped_here = ~kept & ~np.isnan(scores)
+    dropped_here[0] = False
+    if not dropped_here.any() or not kept.any():
+        return None, "cut-off"
+    return float(scores[kept].min()), "cut-off (lowest kept score)"
+
+
+def layer_view_html(trace: ExampleTrace, unit: str = "words", hide_gone: bool = False) -> str:
+    """Self-contained HTML (style, legend, one row per layer) for st.html."""
+    units = display_units(trace, unit)
+    counts = trace.keep_counts
+    before = [len(trace.tokens), *counts[:-1]]
+    rows = []
+    for layer in range(trace.num_layers):
+        cutoff = layer_cutoff(trace, layer)
+        strongest = _strongest(trace, layer)
+        chips = "".join(("" if item.continues else " ") + chip for item in units
+                        if (chip := _chip(trace, item, layer, cutoff, strongest, hide_gone)))
+        rows.append(f'<div class="tpl-row"><div class="tpl-layer"><b>Layer {layer + 1}</b>'
+                    f'{counts[layer]} of {before[layer]} tokens kept</div>'
+                    f'<div class="tpl-tokens" dir="auto">{chips.strip()}</div></div>')
+    return f'{STYLE}{LEGEND}<div class="tpl-view">{"".join(rows)}</div>'
+
+
+def _strongest(trace: ExampleTrace, layer: int) -> float:
+    """The highest score among the layer's ordinary tokens, to scale highlight strength."""
+    ordinary = [p for p, word in enumerate(trace.word_ids) if word is not None] if trace.word_ids else []
+    values = trace.scores[layer, ordinary] if ordinary else trace.scores[layer]
+    finite = values[~np.isnan(values)]
+    return float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+
+
+def _chip(trace: ExampleTrace, item: Unit, layer: int, cutoff: tuple[float | None, str], strongest: float,
+          hide_gone: bool) -> str:
+    positions = item.positions
+    present = layer == 0 or bool(trace.kept[layer - 1, positions].any())
+    if hide_gone and not present:
+        return ""
+    kept = bool(trace.kept[layer, positions].any())
+    score = _max_score(trace.scores[layer, positions])
+    classes = ["tpl-tok", "tpl-kept" if kept else "tpl-dropped" if present else "tpl-gone"]
+    classes += ["tpl-special"] * item.special + ["tpl-piece"] * item.continues
+    style = ""
+    if kept:
+        strength = 0.12 + 0.73 * min(1.0, max(0.0, score / strongest)) if not math.isnan(score) else 0.12
+        style = f' style="background:rgba(37,99,235,{strength:.2f});color:{"#fff" if strength > 0.5 else "#0f172a"}"'
+    title = html.escape(_hover(trace, item, layer, kept, present, score, cutoff), quote=True)
+    return f'<span class="{" ".join(classes)}"{style} title="{title}">{html.escape(item.text)}</span>'
+
+
+def _hover(trace: ExampleTrace, item: Unit, layer: int, kept: bool, present: bool, score: float,
+           cutoff: tuple[float | None, str]) -> str:
+    name = f"“{item.text}”"
+    if not present:
+        gone_at = int(trace.drop_layer[item.positions].max()) + 1
+        return f"{name}: removed at layer {gone_at}"
+    value, kind = cutoff
+    against = "" if value is None else f" vs {kind} {value:.3g}"
+    verdict = "kept" if kept else "removed here"
+    if item.special and item.positions == [0]:
+        verdict = "kept (CLS is always kept)"
+    return f"{name} at layer {layer + 1}: score {score:.3g}{against}, {verdict}"
+
+
+def _max_score(values: np.ndarray) -> float:
+    finite = values[~np.isnan(values)]
+    return float(finite.max()) if finite.size else float("nan")

@@ -1,0 +1,185 @@
+"""Every dashboard page run headless with Streamlit's AppTest, on a tiny model in a temporary artifacts folder."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from lens_helpers import save_tiny_model
+from pruning_core import jobs
+from pruning_core.live import EXAMPLES
+
+HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
+LIVE = "pages/1_Live_text.py"
+
+
+@pytest.fixture
+def artifacts(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "artifacts"
+    monkeypatch.setenv("LENS_ARTIFACTS", str(root))
+    st.cache_resource.clear()
+    threads = torch.get_num_threads()     # the app sets torch's process-wide thread count
+    yield root
+    torch.set_num_threads(threads)
+
+
+def run_page(page: str | None = None) -> AppTest:
+    app = AppTest.from_file(HOME, default_timeout=60)
+    if page:
+        app.switch_page(page)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def html_of(app: AppTest) -> str:
+    return "".join(element.proto.body for element in app.html)
+
+
+# --- Home -------------------------------------------------------------------------------------------------
+
+def test_home_without_models_says_so_and_that_no_demo_builder_is_here(artifacts, monkeypatch):
+    monkeypatch.setattr(jobs, "demo_available", lambda repo=None: False)
+    app = run_page()
+    assert app.title[0].value == "Token Pruning Lens"
+    assert any("No trained models yet" in info.value for info in app.info)
+    assert any("Demo builder not available" in info.value for info in app.info)
+    assert not app.button
+
+
+def test_home_lists_trained_models(artifacts):
+    save_tiny_model(artifacts, "imdb-quick/ltp_hard", metrics={"dataset": "imdb", "accuracy": 0.81})
+    app = run_page()
+    table = app.dataframe[0].value
+    assert list(table["model"]) == ["imdb-quick/ltp_hard"] and table["accuracy"][0] == pytest.approx(0.81)
+    assert not any("Demo" in header.value for header in app.subheader)
+
+
+FAKE_DEMO = """
+import json, pathlib, sys, time
+progress = pathlib.Path(sys.argv[1])
+progress.write_text(json.dumps({"fraction": 0.25, "message": "Training IMDb", "done": False, "error": None}))
+release = progress.parent / "release"
+while not release.exists():
+    time.sleep(0.05)
+models = progress.parent.parent / "models" / "demo" / "ltp_hard"
+models.mkdir(parents=True)
+(models / "pruning.json").write_text(json.dumps({"method": "none", "config": {}}))
+progress.write_text(json.dumps({"fraction": 1.0, "message": "Finished", "done": True, "error": None}))
+"""
+
+
+def test_home_builds_demo_models_in_the_background_with_a_progress_bar(artifacts, monkeypatch):
+    monkeypatch.setattr(jobs, "demo_available", lambda repo=None: True)
+    monkeypatch.setattr(jobs, "demo_command", lambda progress: [sys.executable, "-c", FAKE_DEMO, str(progress)])
+    job = jobs.demo_job(artifacts)
+    try:
+        app = run_page()
+        app.button(key="build_demo").click().run()
+        assert not app.exception
+        deadline = time.monotonic() + 30
+        while job.progress().message != "Training IMDb":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        app.run()                                   # a rerun (another tab) follows the same job
+        assert app.get("progress")[0].proto.value == 25
+        assert "Training IMDb" in app.get("progress")[0].proto.text
+        assert not app.button                       # no second start offered while it runs
+        (job.folder / "release").touch()
+        while job.running():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        app.run()
+        assert any("demo models are built" in success.value for success in app.success)
+        assert list(app.dataframe[0].value["model"]) == ["demo/ltp_hard"]   # the new model is listed
+    finally:
+        job.stop()
+
+
+# --- Live text --------------------------------------------------------------------------------------------
+
+def test_live_text_shows_prediction_timing_layers_and_charts(artifacts):
+    save_tiny_model(artifacts, metrics={"label_names": ["negative", "positive"]})
+    app = run_page(LIVE)
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Prediction"] in ("negative", "positive")
+    assert metrics["Model time"].endswith(" ms") and "→" in metrics["Tokens"]
+    assert html_of(app).count('class="tpl-row"') == 4                 # one row per layer of the tiny model
+    assert len(app.get("plotly_chart")) == 2
+    assert app.radio(key="method_kind").value == "own"                # the model's saved LTP
+    assert not app.warning                                            # a trained model: no random-head warning
+
+
+def test_live_text_method_controls_change_the_pruning(artifacts):
+    save_tiny_model(artifacts)
+    app = run_page(LIVE)
+    app.text_area(key="live_text").input("the movie was great , i love the story and the music .").run()
+    app.radio(key="method_kind").set_value("none").run()
+    assert app.metric[3].value == "15 → 15"               # 13 words, CLS and SEP
+    app.radio(key="method_kind").set_value("topk").run()
+    app.slider(key="keep_ratio").set_value(0.5).run()
+    assert app.metric[3].value == "15 → 7"                # floor(0.5 × 15)
+    app.radio(key="topk_schedule").set_value("cascade").run()
+    app.slider(key="r_max").set_value(0.9).run()
+    app.radio(key="method_kind").set_value("ltp").run()
+    app.slider(key="threshold_scale").set_value(0.0).run()            # zero thresholds keep everything
+    assert app.metric[3].value == "15 → 15"
+    app.radio(key="unit").set_value("subwords").run()
+    app.toggle(key="hide_gone").set_value(True).run()
+    assert not app.exception and "[CLS]" in html_of(app)
+
+
+def test_live_text_example_buttons_fill_the_box(artifacts):
+    save_tiny_model(artifacts)
+    app = run_page(LIVE)
+    name, text = list(EXAMPLES.items())[2]
+    app.button(key=f"example_{name}").click().run()
+    assert app.text_area(key="live_text").value == text and not app.exception
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_live_text_empty_text_gets_a_hint(artifacts, text):
+    save_tiny_model(artifacts)
+    app = run_page(LIVE)
+    app.text_area(key="live_text").input(text).run()
+    assert not app.exception and not app.error and not app.metric
+    assert any("Type or paste" in info.value for info in app.info)
+
+
+def test_live_text_huge_text_is_truncated_with_a_notice(artifacts):
+    save_tiny_model(artifacts)
+    app = run_page(LIVE)
+    app.text_area(key="live_text").input(("the film was fun . " * 6000)[:100_000]).run()
+    assert not app.exception
+    assert any("100,000 characters" in warning.value for warning in app.warning)
+    assert app.metric[3].value.startswith("256 →")
+
+
+def test_live_text_typed_html_is_shown_as_text(artifacts):
+    save_tiny_model(artifacts)
+    app = run_page(LIVE)
+    app.text_area(key="live_text").input('<script>alert("x")</script> <img src=x onerror=alert(1)> great').run()
+    body = html_of(app)
+    assert not app.exception and "<script>" not in body and "<img" not in body
+    assert "&lt;" in body
+
+
+def test_live_text_emoji_and_right_to_left_text(artifacts):
+    save_tiny_model(artifacts)
+    app = run_page(LIVE)
+    app.text_area(key="live_text").input("great 😀 film שלום עולם مرحبا").run()
+    body = html_of(app)
+    assert not app.exception and "😀" in body and "שלום" in body and 'dir="auto"' in body
+
+
+def test_live_text_a_broken_model_gives_a_clear_message(artifacts):
+    folder = save_tiny_model(artifacts, "broken/ltp_hard")
+    (folder / "model.safetensors").unlink()
+    app = run_page(LIVE)
+    assert not app.exception and not app.metric
+    assert "cannot be loaded" in app.error[0].value and "broken" in app.error[0].value

@@ -1,0 +1,131 @@
+"""A real browser on the real app: start `streamlit run app/Home.py` on a free localhost port, open Home
+and Live text in Debian's Chromium through Playwright, type a review, wait for the per-layer view,
+and save screenshots (to $LENS_SCREENSHOTS, default artifacts/screenshots).
+
+The app runs as a newcomer's would on a fresh clone: an empty artifacts folder, so Live text uses the
+packaged MiniLM-L6. Skips only on a developer machine without Chromium; in CI (CI=true) it fails instead.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+                 "--disable-component-update"]
+REVIEW = "The acting was superb and the soundtrack was wonderful, but the ending felt rushed."
+
+
+def _require_browser():
+    missing = [what for what, ok in (("Chromium at /usr/bin/chromium", Path(CHROMIUM).exists()),
+                                     ("the playwright package", _has_playwright())) if not ok]
+    if missing:
+        reason = f"browser test needs {' and '.join(missing)} (apt-get install chromium; pip install playwright)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI must run the browser test, but it {reason}")
+        pytest.skip(reason)
+
+
+def _has_playwright() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"streamlit did not answer at {url} within {timeout:.0f} s")
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    _require_browser()
+    port = _free_port()
+    env = {**os.environ, "LENS_ARTIFACTS": str(tmp_path / "artifacts")}
+    log = open(tmp_path / "streamlit.log", "wb")
+    # The README's command, `streamlit run app/Home.py`, so the app must find pruning_core on its own.
+    streamlit = Path(sys.executable).parent / "streamlit"
+    process = subprocess.Popen(
+        [str(streamlit), "run", str(ROOT / "app" / "Home.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+         "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    folder = Path(os.environ.get("LENS_SCREENSHOTS") or ROOT / "artifacts" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _assert_no_exception(page) -> None:
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+
+
+def test_home_and_live_text_in_a_real_browser(app_url, screenshots):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(app_url, wait_until="domcontentloaded")
+            page.get_by_text("Where to go").wait_for(timeout=60_000)
+            _assert_no_exception(page)
+            page.screenshot(path=str(screenshots / "home.png"), full_page=True)
+
+            page.goto(f"{app_url}/Live_text", wait_until="domcontentloaded")
+            page.locator(".tpl-view").wait_for(timeout=120_000)      # the example sentence, classified
+            box = page.get_by_role("textbox", name="Your text")
+            box.fill(REVIEW)
+            box.press("Control+Enter")
+            page.locator(".tpl-view", has_text="soundtrack").wait_for(timeout=60_000)
+            page.get_by_text("Tokens alive after each layer").first.wait_for(timeout=30_000)
+            _assert_no_exception(page)
+            assert page.locator(".tpl-row").count() == 6                 # MiniLM-L6: one row per layer
+            assert "score" in page.locator(".tpl-row .tpl-kept").first.get_attribute("title")   # survived sanitizing
+            page.set_viewport_size({"width": 1400, "height": 2300})       # the page scrolls inside its own box
+            page.get_by_text("Token scores against each layer's threshold").first.wait_for(timeout=30_000)
+            page.screenshot(path=str(screenshots / "live_text.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (screenshots / "home.png").stat().st_size > 10_000
+    assert (screenshots / "live_text.png").stat().st_size > 10_000

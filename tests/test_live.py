@@ -1,0 +1,79 @@
+"""Live text's logic: the method the controls describe, and classifying one typed text."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import REVIEWS, make_bert, make_tokenizer
+from pruning_core.live import (EMPTY_HINT, MAX_INPUT_CHARS, NOTHING_READABLE_HINT, MethodChoice, build_live_method, classify_live,
+                               default_kind, describe_method, geometric_keep_ratios)
+from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK
+from pruning_core.text import PrunedTextClassifier
+
+
+@pytest.fixture
+def ltp_classifier() -> PrunedTextClassifier:
+    return PrunedTextClassifier(make_bert(), make_tokenizer(), LearnedTokenPruning(4, thresholds=[.02, .05, .08, .1]))
+
+
+def test_threshold_scale_multiplies_the_learned_thresholds(ltp_classifier):
+    method = build_live_method(MethodChoice(kind="ltp", threshold_scale=0.5), ltp_classifier.method, 4)
+    assert method.thresholds.tolist() == pytest.approx([.01, .025, .04, .05])
+    assert ltp_classifier.method.thresholds.tolist() == pytest.approx([.02, .05, .08, .1])   # untouched
+
+
+def test_ltp_without_learned_thresholds_uses_one_threshold_everywhere():
+    method = build_live_method(MethodChoice(kind="ltp", threshold=0.03), NoPruning(), 3)
+    assert isinstance(method, LearnedTokenPruning) and method.thresholds.tolist() == pytest.approx([.03] * 3)
+
+
+def test_top_k_keep_ratio_shrinks_evenly_to_the_last_layer():
+    ratios = geometric_keep_ratios(0.25, 4)
+    assert ratios[-1] == pytest.approx(0.25) and ratios == sorted(ratios, reverse=True) and ratios[0] < 1
+    method = build_live_method(MethodChoice(kind="topk", keep_ratio=0.25, score="received"), NoPruning(), 4)
+    assert method.keep_ratios == pytest.approx(ratios) and method.score == "received"
+    cascade = build_live_method(MethodChoice(kind="topk", schedule="cascade", r_max=0.5, alpha=1.5), NoPruning(), 4)
+    assert isinstance(cascade, TopK) and (cascade.r_max, cascade.alpha) == (0.5, 1.5)
+
+
+def test_own_none_and_unknown_kinds(ltp_classifier):
+    assert build_live_method(MethodChoice(kind="own"), ltp_classifier.method, 4) is ltp_classifier.method
+    assert isinstance(build_live_method(MethodChoice(kind="none"), ltp_classifier.method, 4), NoPruning)
+    with pytest.raises(ValueError, match="Unknown method kind"):
+        build_live_method(MethodChoice(kind="magic"), NoPruning(), 4)
+    assert default_kind(NoPruning()) == "topk" and default_kind(ltp_classifier.method) == "own"
+    assert "learned thresholds" in describe_method(ltp_classifier.method)
+
+
+def test_classify_live_applies_the_method_without_changing_the_shared_model(ltp_classifier):
+    result = classify_live(ltp_classifier, TopK(keep_ratios=[0.5] * 4), REVIEWS[0])
+    counts = result.trace.keep_counts
+    assert counts[-1] == len(result.trace.tokens) // 2 and result.model_ms > 0 and not result.notices
+    assert isinstance(ltp_classifier.method, LearnedTokenPruning)
+    full = classify_live(ltp_classifier, NoPruning(), REVIEWS[0]).trace
+    assert full.keep_counts == [len(full.tokens)] * 4
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t "])
+def test_empty_text_gets_a_hint_not_an_error(ltp_classifier, text):
+    result = classify_live(ltp_classifier, NoPruning(), text)
+    assert result.trace is None and result.hint == EMPTY_HINT
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200b", "\x00\x01", "\u0301"])
+def test_text_without_readable_characters_gets_a_hint(ltp_classifier, text):
+    result = classify_live(ltp_classifier, NoPruning(), text)
+    assert result.trace is None and result.hint == NOTHING_READABLE_HINT
+
+
+def test_a_huge_text_is_cut_with_a_notice(ltp_classifier):
+    text = ("the movie was great and the music was fun . " * 3000)[:100_000]
+    result = classify_live(ltp_classifier, NoPruning(), text, max_length=64)
+    assert len(result.trace.tokens) == 64 and result.trace.truncated
+    assert len(result.notices) == 1 and "100,000 characters" in result.notices[0]
+    assert "at most 64 tokens" in result.notices[0]
+    assert MAX_INPUT_CHARS < 100_000
+
+
+def test_one_enormous_word_is_cut_too(ltp_classifier):
+    result = classify_live(ltp_classifier, NoPruning(), "a" * (MAX_INPUT_CHARS + 10))
+    assert result.trace is not None and result.notices
