@@ -25,7 +25,8 @@ Readers for the dashboard (each takes `db=None`: the default is `default_db_path
   projections(run_id, level="example", method="umap")
                                           stored t-SNE/UMAP points with label, prediction, correct and the
                                           retained tokens as text (level "token": the token and its word)
-  benchmarks(dataset=None, bench_id=None) the latest sweep per dataset (or one sweep): setting, method, accuracy,
+  benchmarks(dataset=None, bench_id=None, profile=None)
+                                          the latest sweep per dataset (or one sweep): setting, method, accuracy,
                                           macro_f1, mean_kept (list), flops, throughput_b32, latency_b1_ms, speedup...
   export_run(run_id, folder)              every table's rows of a run as parquet files; returns their paths
 Errors: `StoreBusy` (a pipeline is writing), `RunNotFound` (no such run, or not analysed yet).
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -213,6 +215,40 @@ def _now() -> datetime:
 
 # ----------------------------------------------------------------------------------------------- writers
 
+def trace_tables(traces: list, first_example_id: int = 0) -> tuple[pa.Table, pa.Table]:
+    """ExampleTraces as rows of the `examples` and `tokens` tables (without run_id), built column-wise."""
+    n_tokens = np.fromiter((len(t.tokens) for t in traces), dtype=np.int64, count=len(traces))
+    example_ids = np.arange(first_example_id, first_example_id + len(traces), dtype=np.int32)
+    num_layers = traces[0].num_layers if traces else 0
+    examples_table = pa.table({
+        "example_id": example_ids,
+        "text": [t.text for t in traces],
+        "label": pa.array([t.label for t in traces], pa.int32()),
+        "prediction": pa.array([t.prediction for t in traces], pa.int32()),
+        "probability": pa.array([t.probability for t in traces], pa.float64()),
+        "n_tokens": pa.array(n_tokens, pa.int32()),
+        "truncated": pa.array([t.truncated for t in traces], pa.bool_()),
+        "kept_counts": pa.array([t.keep_counts for t in traces], pa.list_(pa.int32())),
+    })
+    if not traces:
+        return examples_table, pa.table({})
+    offsets = np.concatenate([np.asarray(t.offsets, dtype=np.int32).reshape(-1, 2) for t in traces])
+    word_ids = np.fromiter((-1 if w is None else w for t in traces for w in t.word_ids), dtype=np.int32,
+                           count=int(n_tokens.sum()))
+    scores = np.concatenate([t.scores.T.reshape(-1) for t in traces]).astype(np.float32)
+    score_offsets = np.arange(0, len(scores) + 1, num_layers, dtype=np.int32)
+    tokens_table = pa.table({
+        "example_id": np.repeat(example_ids, n_tokens),
+        "position": np.concatenate([np.arange(n, dtype=np.int16) for n in n_tokens]),
+        "token": [token for t in traces for token in t.tokens],
+        "char_start": offsets[:, 0], "char_end": offsets[:, 1],
+        "word_id": pa.array(word_ids, mask=word_ids < 0),
+        "drop_layer": np.concatenate([t.drop_layer for t in traces]).astype(np.int8),
+        "scores": pa.ListArray.from_arrays(pa.array(score_offsets), pa.array(scores)),
+    })
+    return examples_table, tokens_table
+
+
 def write_trace_run(run: dict, class_metrics: pd.DataFrame, confusion: pd.DataFrame,
                     examples: pa.Table | pd.DataFrame, tokens: pa.Table | pd.DataFrame,
                     db: str | Path | None = None) -> None:
@@ -241,6 +277,12 @@ def write_analysis(run_id: str, tables: dict[str, pd.DataFrame], config: dict,
             _insert(con, name, frame.assign(run_id=run_id))
         _insert(con, "analyses", pd.DataFrame([{"run_id": run_id, "config": json.dumps(config),
                                                 "created_at": _now()}]))
+
+
+def set_write_seconds(run_id: str, seconds: float, db: str | Path | None = None) -> None:
+    """Record how long writing the trace took (known only once the run's transaction has committed)."""
+    with _writer(db) as con:
+        con.execute("UPDATE runs SET seconds_write = ? WHERE run_id = ?", [seconds, run_id])
 
 
 def write_benchmark(sweep: dict, rows: pd.DataFrame, db: str | Path | None = None) -> None:
@@ -451,22 +493,22 @@ def projections(run_id: str, level: str = "example", method: str = "umap",
     return frame
 
 
-def benchmarks(dataset: str | None = None, bench_id: str | None = None,
+def benchmarks(dataset: str | None = None, bench_id: str | None = None, profile: str | None = None,
                db: str | Path | None = None) -> pd.DataFrame:
-    """Benchmark rows of one sweep (bench_id), or of the latest sweep of each dataset."""
+    """Benchmark rows of one sweep (bench_id), or of the latest sweep of each dataset (of a profile)."""
     if not _path(db).is_file():
         return pd.DataFrame(columns=["bench_id", "dataset", "setting", "accuracy", "throughput_b32"])
     with _reader(db) as con:
         return con.execute("""
             WITH chosen AS (
                 SELECT bench_id, profile, created_at FROM benchmark_sweeps
-                WHERE (? IS NULL OR dataset = ?) AND (? IS NULL OR bench_id = ?)
+                WHERE (? IS NULL OR dataset = ?) AND (? IS NULL OR bench_id = ?) AND (? IS NULL OR profile = ?)
                 QUALIFY ? IS NOT NULL OR row_number() OVER (PARTITION BY dataset ORDER BY created_at DESC) = 1)
             SELECT b.bench_id, b.dataset, c.profile, b.setting, b.method, b.method_config, b.thresholds,
                    b.model_path, b.n_examples, b.accuracy, b.macro_f1, b.mean_kept, b.keep_fraction, b.flops,
                    b.throughput_b32, b.latency_b1_ms, b.speedup_b32, b.speedup_b1, c.created_at
             FROM benchmarks b JOIN chosen c USING (bench_id)
-            ORDER BY b.dataset, b.flops DESC""", [dataset, dataset, bench_id, bench_id, bench_id]).df()
+            ORDER BY b.dataset, b.flops DESC""", [dataset, dataset, bench_id, bench_id, profile, profile, bench_id]).df()
 
 
 def export_run(run_id: str, folder: str | Path, db: str | Path | None = None) -> list[Path]:
