@@ -47,8 +47,9 @@ def run(model: str | Path, dataset: str | None = None, split: str = "test", limi
     max_length = max_length or trained.get("max_length") or DEFAULT_MAX_LENGTH
     classifier = load_text_classifier(model)
     data = load_dataset(dataset, split, data_dir, limit=limit, seed=seed)
-    if classifier.label_names != data.label_names:
-        raise ValueError(f"The model's labels {classifier.label_names} differ from {dataset}'s {data.label_names}.")
+    if len(classifier.label_names) != len(data.label_names):
+        raise ValueError(f"The model has {len(classifier.label_names)} labels ({', '.join(classifier.label_names)}) "
+                         f"but {dataset} has {len(data.label_names)} ({', '.join(data.label_names)}).")
     run_id = run_id or default_run_id(model, split)
 
     model_seconds = convert_seconds = 0.0

@@ -66,7 +66,7 @@ def project(vectors: np.ndarray, method: str, seed: int = 0) -> np.ndarray:
         return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(vectors)
     if method == "umap":
         import umap
-        reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), random_state=seed, init="random"
-                            if n < 16 else "spectral")
+        reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), random_state=seed, n_jobs=1,
+                            init="random" if n < 16 else "spectral")
         return reducer.fit_transform(vectors)
     raise ValueError(f"Unknown projection {method!r}; choose from {', '.join(PROJECTIONS)}.")
