@@ -519,7 +519,7 @@ def export_run(run_id: str, folder: str | Path, db: str | Path | None = None) ->
     written = []
     with _reader(db) as con:
         for table in RUN_TABLES + ANALYSIS_TABLES:
-            rows = con.execute(f"SELECT * FROM {table} WHERE run_id = ?", [run_id]).to_arrow_table()
+            rows = con.sql(f"SELECT * FROM {table} WHERE run_id = ?", params=[run_id]).to_arrow_table()
             if rows.num_rows:
                 path = folder / f"{table}.parquet"
                 pq.write_table(rows, path)
