@@ -1,7 +1,12 @@
 """Baseline fine-tuning and LTP's three stages on a dataset, stage by stage, resumable.
 
     python -m pipelines.train --dataset imdb --profile quick [--run NAME] [--base-model PATH]
-    accelerate launch --num_processes 2 --cpu -m pipelines.train --dataset imdb --profile quick
+    accelerate launch --multi_gpu --num_processes 2 -m pipelines.train --dataset imdb --profile cpu
+
+Under a distributed launcher every process trains on its shard of the data (CPU processes join as
+gloo ranks when there is no GPU); only the main process evaluates and writes. Note that
+`accelerate launch --cpu --num_processes N` starts N processes only through MPI (--mpirun_hostfile);
+without it, it runs one.
 
 Stages: `baseline` (fine-tune the backbone, no pruning), `ltp_soft` (from the baseline: learn the
 thresholds with soft masks), `ltp_hard` (binarize, then fine-tune with tokens really removed; this
@@ -21,6 +26,7 @@ from pruning_core.runtime import ensure_fast_malloc
 if __name__ == "__main__":
     ensure_fast_malloc()
 
+import torch  # noqa: E402
 from accelerate import PartialState  # noqa: E402
 
 from pruning_core.data import TextDataset, load_dataset  # noqa: E402
@@ -62,7 +68,8 @@ def run(dataset: str, profile: Profile, run_name: str | None = None, base_model:
         data_dir: str | None = None, artifacts: str | None = None, stages: tuple[str, ...] = STAGES,
         on_stage: Callable[[str, str], None] | None = None) -> dict[str, dict]:
     """Train the stages in order, skipping those already complete. Returns each stage's metrics."""
-    state = PartialState()
+    # Without a GPU, processes started by a distributed launcher must join as CPU (gloo) ranks.
+    state = PartialState(cpu=not torch.cuda.is_available())
     run_folder = models_dir(artifacts) / (run_name or f"{dataset}-{profile.name}")
     train = load_dataset(dataset, "train", data_dir, limit=profile.train_limit, seed=profile.seed)
     test = load_dataset(dataset, "test", data_dir, limit=profile.eval_limit, seed=profile.seed)
@@ -73,10 +80,10 @@ def run(dataset: str, profile: Profile, run_name: str | None = None, base_model:
         folder = run_folder / stage
         if (folder / METRICS_FILE).is_file():
             results[stage] = read_json(folder / METRICS_FILE)
-            if on_stage:
+            if on_stage and state.is_main_process:
                 on_stage(stage, "skipped (already complete)")
             continue
-        if on_stage:
+        if on_stage and state.is_main_process:
             on_stage(stage, "training")
         results[stage] = _train_stage(stage, run_folder, base_model, train, test, profile, state)
         state.wait_for_everyone()
