@@ -98,7 +98,10 @@ def run(run_id: str, profile: Profile, db: str | Path | None = None, data_dir: s
     words = model_words(examples, tokens)
     exclude = stopwords()
 
-    annotated = examples if profile.linguistics_limit is None else examples.head(profile.linguistics_limit)
+    annotated = examples
+    if profile.linguistics_limit is not None and profile.linguistics_limit < len(examples):
+        # A random sample: a full test split may come sorted by label.
+        annotated = examples.sample(n=profile.linguistics_limit, random_state=profile.seed).sort_values("example_id")
     bands = frequency_bands(info["dataset"], data_dir, examples["text"].tolist())
     spacy_words = spacy_word_rows(annotated, tokens, bands, annotate or spacy_annotator(), progress)
     classes = examples[["example_id", "label", "prediction"]]

@@ -1,6 +1,7 @@
 """The `quick` profile end to end for both datasets: train, trace, analyze, benchmark.
 
     python -m pipelines.demo [--progress-file PATH] [--datasets imdb,ag_news]
+    python -m pipelines.demo --profile cpu     # the study: about an hour per dataset on 2 cores
 
 Models land in artifacts/models/<dataset>-quick/<stage>/, everything else in the DuckDB file. Finished
 training stages are skipped, so a second run only re-traces and re-analyses. With --progress-file, the
@@ -77,7 +78,7 @@ def demo_dataset(dataset: str, profile: Profile, progress: Progress, data_dir: s
 
 def run(datasets: tuple[str, ...] = ("imdb", "ag_news"), progress_file: str | Path | None = None,
         data_dir: str | None = None, artifacts: str | None = None, db: str | Path | None = None,
-        profiles: dict[str, Profile] | None = None) -> float:
+        profiles: dict[str, Profile] | None = None, profile: str = "quick") -> float:
     """Build the demo; returns the wall time in seconds. Raises after recording the error in the progress file."""
     started = time.perf_counter()
     progress = Progress(progress_file, total=len(datasets) * sum(STEP_WEIGHTS.values()))
@@ -85,8 +86,8 @@ def run(datasets: tuple[str, ...] = ("imdb", "ag_news"), progress_file: str | Pa
     try:
         progress.update("starting")
         for dataset in datasets:
-            profile = (profiles or {}).get(dataset) or profile_for("quick", dataset)
-            demo_dataset(dataset, profile, progress, data_dir, artifacts, database)
+            sizes = (profiles or {}).get(dataset) or profile_for(profile, dataset)
+            demo_dataset(dataset, sizes, progress, data_dir, artifacts, database)
     except BaseException as error:
         message = f"{type(error).__name__}: {error}"
         progress.update(f"failed: {message}", done=True, error=message)
@@ -98,7 +99,7 @@ def run(datasets: tuple[str, ...] = ("imdb", "ag_news"), progress_file: str | Pa
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_common(parser, dataset=False, profile=False)
+    add_common(parser, dataset=False)
     parser.add_argument("--progress-file", help="JSON file to keep up to date for a polling page")
     parser.add_argument("--datasets", default="imdb,ag_news", help="comma-separated (default imdb,ag_news)")
     args = parser.parse_args(argv)
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
     try:
-        run(datasets, args.progress_file, args.data_dir, args.artifacts, args.db)
+        run(datasets, args.progress_file, args.data_dir, args.artifacts, args.db, profile=args.profile)
     except Exception:
         traceback.print_exc()
         sys.exit(1)

@@ -314,25 +314,31 @@ def runs(db: str | Path | None = None) -> pd.DataFrame:
 def run_info(run_id: str, db: str | Path | None = None) -> dict:
     """The run's row as a dict (config and method_config parsed from JSON)."""
     with _reader(db) as con:
-        frame = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).df()
+        return _run_row(con, run_id)
+
+
+def _run_row(con: duckdb.DuckDBPyConnection, run_id: str, analysed: bool = False) -> dict:
+    frame = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).df()
     if frame.empty:
         raise RunNotFound(f"No run {run_id!r} in the database; see runs() for the ones there are.")
     info = frame.iloc[0].to_dict()
     info["label_names"] = list(info["label_names"])
     for key in ("config", "method_config"):
         info[key] = json.loads(info[key]) if info[key] else {}
+    if analysed and not con.execute("SELECT count(*) FROM analyses WHERE run_id = ?", [run_id]).fetchone()[0]:
+        raise RunNotFound(f"Run {run_id!r} has not been analysed yet: python -m pipelines.analyze --run {run_id}")
     return info
 
 
 def run_metrics(run_id: str, db: str | Path | None = None) -> dict:
     """{"summary": the run's metrics, "per_class": report per class, "confusion": labelled matrix}."""
-    info = run_info(run_id, db)
-    names = info["label_names"]
     with _reader(db) as con:
+        info = _run_row(con, run_id)
         per_class = con.execute("""SELECT class_index, label, "precision", recall, f1, support FROM class_metrics
                                    WHERE run_id = ? ORDER BY class_index""", [run_id]).df()
         cells = con.execute("SELECT true_index, predicted_index, count FROM confusion WHERE run_id = ?",
                             [run_id]).df()
+    names = info["label_names"]
     matrix = pd.DataFrame(0, index=pd.Index(names, name="true"), columns=pd.Index(names, name="predicted"))
     for row in cells.itertuples():
         matrix.iloc[row.true_index, row.predicted_index] = row.count
@@ -386,9 +392,9 @@ def layer_survival(run_id: str, by: str = "all", db: str | Path | None = None) -
     """Share of tokens alive after each layer, overall or per true/predicted class.
 
     Reads the per-example kept counts (one short list per example), so it stays fast on full test sets."""
-    info = run_info(run_id, db)
     key = _class_key(by)
     with _reader(db) as con:
+        info = _run_row(con, run_id)
         frame = con.execute(f"""
             WITH per_layer AS (
                 SELECT {key} AS class_index, n_tokens, unnest(range(len(kept_counts))) AS layer,
@@ -407,8 +413,8 @@ def retention(run_id: str, facet: str, by: str = "all", layer: int | None = None
     if facet not in FACETS:
         raise ValueError(f"facet must be one of {', '.join(FACETS)}, got {facet!r}.")
     _class_key(by)
-    info = _analysed_run(run_id, db)
     with _reader(db) as con:
+        info = _run_row(con, run_id, analysed=True)
         frame = con.execute("""
             SELECT category, class_index, layer, total, kept, kept / total AS rate FROM retention
             WHERE run_id = ? AND facet = ? AND class_by = ? AND (? IS NULL OR layer = ?)
@@ -421,8 +427,8 @@ def top_words(run_id: str, by: str = "true", top: int = 30, content_only: bool =
     """The words most often kept to the classifier, per true or predicted class."""
     if by not in ("true", "predicted"):
         raise ValueError(f"by must be 'true' or 'predicted', got {by!r}.")
-    info = _analysed_run(run_id, db)
     with _reader(db) as con:
+        info = _run_row(con, run_id, analysed=True)
         frame = con.execute("""
             SELECT class_index, rank, word, kept, occurrences, kept / occurrences AS rate FROM top_words
             WHERE run_id = ? AND class_by = ? AND content_only = ? AND rank <= ?
@@ -432,8 +438,8 @@ def top_words(run_id: str, by: str = "true", top: int = 30, content_only: bool =
 
 def keyword_table(run_id: str, source: str | None = None, db: str | Path | None = None) -> pd.DataFrame:
     """Stored keyword retention: source 'study' (the study's lists), 'discovered' (log-odds), or both."""
-    info = _analysed_run(run_id, db)
     with _reader(db) as con:
+        info = _run_row(con, run_id, analysed=True)
         frame = con.execute("""
             SELECT keyword, source, class_index, score, occurrences, examples, retention, kept_final,
                    examples_kept, examples_dropped, accuracy_kept, accuracy_dropped FROM keywords
@@ -444,9 +450,9 @@ def keyword_table(run_id: str, source: str | None = None, db: str | Path | None 
 
 def custom_keywords(run_id: str, keywords: list[str], db: str | Path | None = None) -> pd.DataFrame:
     """Keyword retention for words a user types (case-insensitive), from the run's stored words."""
-    info = _analysed_run(run_id, db)
     wanted = sorted({k.strip().lower() for k in keywords if k and k.strip()})
     with _reader(db) as con:
+        info = _run_row(con, run_id, analysed=True)
         words = con.execute("""SELECT example_id, word, drop_layer FROM words
                                WHERE run_id = ? AND list_contains(?, word)""", [run_id, wanted]).df()
         example_rows = con.execute("""SELECT example_id, label, prediction FROM examples WHERE run_id = ?
@@ -461,9 +467,9 @@ def projections(run_id: str, level: str = "example", method: str = "umap",
     """Stored 2-D points with what a hover needs: label, prediction, correctness, retained text or token."""
     if level not in ("example", "token"):
         raise ValueError(f"level must be 'example' or 'token', got {level!r}.")
-    info = _analysed_run(run_id, db)
-    final_layer = info["num_layers"]
     with _reader(db) as con:
+        info = _run_row(con, run_id, analysed=True)
+        final_layer = info["num_layers"]
         if level == "example":
             frame = con.execute("""
                 WITH points AS (SELECT example_id, x, y FROM projections
@@ -525,12 +531,3 @@ def export_run(run_id: str, folder: str | Path, db: str | Path | None = None) ->
                 pq.write_table(rows, path)
                 written.append(path)
     return written
-
-
-def _analysed_run(run_id: str, db: str | Path | None) -> dict:
-    info = run_info(run_id, db)
-    with _reader(db) as con:
-        done = con.execute("SELECT count(*) FROM analyses WHERE run_id = ?", [run_id]).fetchone()[0]
-    if not done:
-        raise RunNotFound(f"Run {run_id!r} has not been analysed yet: python -m pipelines.analyze --run {run_id}")
-    return info
