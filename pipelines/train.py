@@ -28,6 +28,7 @@ if __name__ == "__main__":
 
 import torch  # noqa: E402
 from accelerate import PartialState  # noqa: E402
+from accelerate.utils import set_seed  # noqa: E402
 
 from pruning_core.data import TextDataset, load_dataset  # noqa: E402
 from pruning_core.methods import LearnedTokenPruning  # noqa: E402
@@ -92,6 +93,7 @@ def run(dataset: str, profile: Profile, run_name: str | None = None, base_model:
 
 def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: TextDataset, test: TextDataset,
                  profile: Profile, state: PartialState) -> dict:
+    set_seed(profile.seed)  # a new classification head is initialised while loading
     classifier = _prepare(stage, run_folder, base_model, train.label_names, profile)
     started = time.perf_counter()
     result = STAGE_FUNCTIONS[stage](classifier, train.texts, train.labels, stage_config(profile, stage))
