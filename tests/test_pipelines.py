@@ -203,3 +203,16 @@ def _table(db, table: str, run_id: str) -> pd.DataFrame:
     import duckdb
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(f"SELECT * FROM {table} WHERE run_id = ?", [run_id]).df()
+
+
+def test_training_is_reproducible_even_with_a_new_head(built):
+    """AG News needs a 4-way head on a 2-way backbone: its random start must follow the seed too."""
+    from safetensors.torch import load_file
+    profile = built["profile"].with_overrides(max_steps=1)
+    weights = []
+    for name in ("again-1", "again-2"):
+        train.run("ag_news", profile, name, str(built["base"]), str(built["data_dir"]), str(built["artifacts"]),
+                  stages=("baseline",))
+        weights.append(load_file(built["artifacts"] / "models" / name / "baseline" / "model.safetensors"))
+    assert weights[0]["classifier.weight"].shape[0] == 4
+    assert all((weights[0][key] == weights[1][key]).all() for key in weights[0])
