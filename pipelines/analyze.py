@@ -35,7 +35,7 @@ from pruning_core.analysis.linguistics import (Annotator, FrequencyBands, retent
 from pruning_core.data import DatasetUnavailableError, load_dataset  # noqa: E402
 from pruning_core.text import ModelLoadError, load_text_classifier  # noqa: E402
 
-from .common import add_common, db_path  # noqa: E402
+from .common import add_common, clear_errors, db_path  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
 
 
@@ -131,9 +131,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--embed-limit", type=int, help="override the profile's number of projected examples")
     args = parser.parse_args(argv)
     database = db_path(args.db, args.artifacts)
-    info = store.run_info(args.run, database)
-    profile = profile_for(args.profile, info["dataset"]).with_overrides(embed_limit=args.embed_limit)
-    run(args.run, profile, database, args.data_dir)
+    with clear_errors():
+        info = store.run_info(args.run, database)
+        profile = profile_for(args.profile, info["dataset"]).with_overrides(embed_limit=args.embed_limit)
+        run(args.run, profile, database, args.data_dir)
 
 
 if __name__ == "__main__":

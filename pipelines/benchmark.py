@@ -35,7 +35,7 @@ from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, 
 from pruning_core.metrics import evaluate  # noqa: E402
 from pruning_core.text import PrunedTextClassifier, load_text_classifier  # noqa: E402
 
-from .common import add_common, db_path, models_dir  # noqa: E402
+from .common import add_common, clear_errors, db_path, models_dir  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
 
 
@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-limit", type=int, help="override the profile's number of test examples")
     args = parser.parse_args(argv)
     profile = profile_for(args.profile, args.dataset).with_overrides(bench_eval_limit=args.eval_limit)
-    run(args.dataset, profile, args.run, db_path(args.db, args.artifacts), args.data_dir, args.artifacts)
+    with clear_errors():
+        run(args.dataset, profile, args.run, db_path(args.db, args.artifacts), args.data_dir, args.artifacts)
 
 
 if __name__ == "__main__":

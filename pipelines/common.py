@@ -5,10 +5,14 @@ import argparse
 import json
 import os
 import shutil
+import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
-from pruning_core.data import DATASETS
-from pruning_core.store import artifacts_dir
+from pruning_core.data import DATASETS, DatasetUnavailableError
+from pruning_core.store import RunNotFound, StoreBusy, artifacts_dir
+from pruning_core.text import ModelLoadError, UnsupportedModelError
 
 from .profiles import PROFILES
 
@@ -52,3 +56,19 @@ def publish_folder(partial: Path, final: Path) -> None:
         shutil.rmtree(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(partial, final)
+
+
+def fresh_folder(path: Path) -> Path:
+    """An empty folder at path (whatever an interrupted run left there is removed)."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+@contextmanager
+def clear_errors() -> Iterator[None]:
+    """Turn the errors a user can fix (missing data or model, unknown run, busy store) into one clear line."""
+    try:
+        yield
+    except (DatasetUnavailableError, ModelLoadError, UnsupportedModelError, RunNotFound, StoreBusy) as error:
+        sys.exit(f"error: {error}")

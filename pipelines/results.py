@@ -18,7 +18,7 @@ import pandas as pd
 from pruning_core import store
 from pruning_core.data import DATASETS
 
-from .common import db_path
+from .common import clear_errors, db_path
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 STAGES = {"baseline": ("unpruned", "baseline (no pruning)"), "ltp_hard": ("ltp-x1.0", "LTP")}
@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write", metavar="README", help="rewrite the results block of this file")
     args = parser.parse_args(argv)
     pd.set_option("display.width", 200)
-    table = results_table(db_path(args.db, args.artifacts), args.profile)
+    with clear_errors():
+        table = results_table(db_path(args.db, args.artifacts), args.profile)
     print(table)
     if args.write:
         rewrite_block(Path(args.write), table)

@@ -27,7 +27,7 @@ from pruning_core.data import load_dataset  # noqa: E402
 from pruning_core.metrics import classification_metrics  # noqa: E402
 from pruning_core.text import DEFAULT_MAX_LENGTH, load_text_classifier  # noqa: E402
 
-from .common import METRICS_FILE, add_common, db_path, read_json  # noqa: E402
+from .common import METRICS_FILE, add_common, clear_errors, db_path, read_json  # noqa: E402
 
 
 def default_run_id(model: Path, split: str) -> str:
@@ -112,8 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-length", type=int, help="default: the length the model was trained at")
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
-    run(args.model, args.dataset, args.split, args.limit, args.run_id, db_path(args.db, args.artifacts),
-        args.data_dir, args.max_length, args.batch_size)
+    with clear_errors():
+        run(args.model, args.dataset, args.split, args.limit, args.run_id, db_path(args.db, args.artifacts),
+            args.data_dir, args.max_length, args.batch_size)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ from pruning_core.metrics import evaluate  # noqa: E402
 from pruning_core.text import load_text_classifier, save_pruned  # noqa: E402
 from pruning_core.training import TrainConfig, ltp_hard_stage, ltp_soft_stage, train_baseline  # noqa: E402
 
-from .common import METRICS_FILE, add_common, models_dir, publish_folder, read_json, write_json  # noqa: E402
+from .common import (METRICS_FILE, add_common, clear_errors, fresh_folder, models_dir,  # noqa: E402
+                     publish_folder, read_json, write_json)
 from .profiles import Profile, profile_for  # noqa: E402
 
 STAGES = ("baseline", "ltp_soft", "ltp_hard")
@@ -108,7 +109,7 @@ def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: Te
                "eval_source": test.source, "max_length": profile.max_length, "train_seconds": seconds,
                "train": result.as_dict(), "base_model": str(base_model or "packaged all-MiniLM-L6-v2"),
                "processes": state.num_processes}
-    partial = run_folder.parent.parent / "tmp" / f"{run_folder.name}-{stage}"
+    partial = fresh_folder(run_folder.parent.parent / "tmp" / f"{run_folder.name}-{stage}")
     save_pruned(classifier, partial)
     write_json(partial / METRICS_FILE, metrics)
     publish_folder(partial, run_folder / stage)
@@ -134,8 +135,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown stage(s) {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}")
     profile = profile_for(args.profile, args.dataset).with_overrides(
         train_limit=args.train_limit, eval_limit=args.eval_limit, max_steps=args.max_steps)
-    run(args.dataset, profile, args.run, args.base_model, args.data_dir, args.artifacts, stages,
-        on_stage=lambda stage, what: print(f"[{stage}] {what}", flush=True))
+    with clear_errors():
+        run(args.dataset, profile, args.run, args.base_model, args.data_dir, args.artifacts, stages,
+            on_stage=lambda stage, what: print(f"[{stage}] {what}", flush=True))
 
 
 if __name__ == "__main__":

@@ -216,3 +216,12 @@ def test_training_is_reproducible_even_with_a_new_head(built):
         weights.append(load_file(built["artifacts"] / "models" / name / "baseline" / "model.safetensors"))
     assert weights[0]["classifier.weight"].shape[0] == 4
     assert all((weights[0][key] == weights[1][key]).all() for key in weights[0])
+
+
+def test_command_lines_turn_fixable_errors_into_one_line(tmp_path):
+    with pytest.raises(SystemExit, match="error: No model folder"):
+        trace.main(["--model", str(tmp_path / "missing"), "--dataset", "imdb", "--db", str(tmp_path / "x.duckdb")])
+    with pytest.raises(SystemExit, match="error: .*--data-dir.*LENS_DATA_DIR"):
+        train.main(["--dataset", "imdb", "--data-dir", str(tmp_path / "none"), "--artifacts", str(tmp_path)])
+    with pytest.raises(SystemExit, match="error: No database"):
+        analyze.main(["--run", "nope", "--db", str(tmp_path / "x.duckdb")])
