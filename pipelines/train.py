@@ -128,13 +128,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train-limit", type=int, help="override the profile's number of training examples")
     parser.add_argument("--eval-limit", type=int, help="override the profile's number of evaluation examples")
     parser.add_argument("--max-steps", type=int, help="stop each stage after this many steps (quick checks)")
+    parser.add_argument("--keep-lambda", type=float, help="override LTP's keep-rate weight lambda (0.01..0.2)")
     args = parser.parse_args(argv)
     stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
     unknown = set(stages) - set(STAGES)
     if unknown:
         parser.error(f"unknown stage(s) {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}")
     profile = profile_for(args.profile, args.dataset).with_overrides(
-        train_limit=args.train_limit, eval_limit=args.eval_limit, max_steps=args.max_steps)
+        train_limit=args.train_limit, eval_limit=args.eval_limit, max_steps=args.max_steps, keep_lambda=args.keep_lambda)
     with clear_errors():
         run(args.dataset, profile, args.run, args.base_model, args.data_dir, args.artifacts, stages,
             on_stage=lambda stage, what: print(f"[{stage}] {what}", flush=True))

@@ -10,6 +10,7 @@ with the data, and IMDb's `<br />` tags are removed (each would cost five tokens
 """
 from __future__ import annotations
 
+import html
 import os
 import random
 import re
@@ -32,8 +33,9 @@ def _clean_imdb(text: str) -> str:
 
 
 def _clean_ag_news(text: str) -> str:
-    # The corpus escapes line breaks as a literal backslash.
-    return re.sub(r"\s+", " ", text.replace("\\", " ")).strip()
+    # The corpus writes line breaks as a backslash and characters as "#36;" (a "$" whose "&" was lost).
+    text = html.unescape(re.sub(r"&?#(\d+);", lambda m: chr(int(m.group(1))), text.replace("\\", " ")))
+    return re.sub(r"\s+", " ", re.sub(r"</?[a-zA-Z][^>]*>", " ", text)).strip()
 
 
 @dataclass(frozen=True)

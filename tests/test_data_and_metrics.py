@@ -72,3 +72,10 @@ def test_flops_count_attention_on_the_input_and_feed_forward_on_the_survivors():
     assert layer_flops(10, 5, hidden, intermediate) == expected
     assert encoder_flops(10, [5, 2], hidden, intermediate) == expected + layer_flops(5, 2, hidden, intermediate)
     assert encoder_flops(10, [10, 10], hidden, intermediate) > encoder_flops(10, [5, 2], hidden, intermediate)
+
+
+def test_ag_news_escapes_become_text(tmp_path):
+    (tmp_path / "ag_news").mkdir()
+    raw = ["Oil #36;50 a barrel\\\\Reuters &lt;b&gt;AT&amp;T&lt;/b&gt; says x < y"]
+    pd.DataFrame({"text": raw, "label": [2]}).to_parquet(tmp_path / "ag_news" / "test.parquet")
+    assert load_dataset("ag_news", "test", tmp_path).texts == ["Oil $50 a barrel Reuters AT&T says x < y"]
