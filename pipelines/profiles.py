@@ -47,12 +47,12 @@ class Profile:
 
 
 _SIZES: dict[tuple[str, str], dict] = {
-    ("quick", "imdb"): dict(train_limit=1200, eval_limit=400, trace_limit=400, max_length=128,
-                            learning_rate=1e-4, bench_eval_limit=200, bench_speed_batches=2,
-                            bench_latency_examples=8, bench_rounds=3, embed_limit=300),
-    ("quick", "ag_news"): dict(train_limit=2400, eval_limit=600, trace_limit=600, max_length=64,
-                               learning_rate=1e-4, bench_eval_limit=400, bench_speed_batches=3,
-                               bench_latency_examples=8, bench_rounds=3, embed_limit=400),
+    ("quick", "imdb"): dict(train_limit=1000, eval_limit=300, trace_limit=400, max_length=128,
+                            learning_rate=1e-4, soft_epochs=0.75, hard_epochs=0.75, bench_eval_limit=200,
+                            bench_speed_batches=2, bench_latency_examples=8, bench_rounds=3, embed_limit=300),
+    ("quick", "ag_news"): dict(train_limit=1600, eval_limit=400, trace_limit=600, max_length=64,
+                               learning_rate=1e-4, soft_epochs=0.75, hard_epochs=0.75, bench_eval_limit=300,
+                               bench_speed_batches=3, bench_latency_examples=8, bench_rounds=3, embed_limit=400),
     ("cpu", "imdb"): dict(train_limit=4000, eval_limit=1000, trace_limit=None, max_length=256,
                           soft_epochs=0.75, hard_epochs=0.75, bench_eval_limit=1000, bench_speed_batches=4,
                           linguistics_limit=5000),
