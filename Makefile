@@ -1,12 +1,13 @@
 # make run    install (first time) and start the dashboard
 # make test   install (first time) and run the test suite
 # make bench  the text speed benchmark
+# make demo   build the quick demo models and database (pipelines.demo)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install
+.PHONY: run test bench demo install
 
 install: $(STAMP)
 
@@ -24,3 +25,6 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	scripts/with-env $(BIN)/python -m benchmarks.text_speed
+
+demo: $(STAMP)
+	scripts/with-env $(BIN)/python -m pipelines.demo

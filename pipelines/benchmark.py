@@ -1,0 +1,140 @@
+"""Accuracy against speed for a dataset: pruning methods and settings swept side by side in one run.
+
+    python -m pipelines.benchmark --dataset imdb --profile quick [--run imdb-quick]
+
+Settings: the unpruned baseline, top-k keep ratios applied at inference to the baseline (layers 0 and
+1 attend over every token; layer 1's CLS attention keeps the fraction k for layers 2 on), and the
+trained LTP model with its thresholds scaled. For each: accuracy and macro-F1 on a test sample, mean
+tokens kept per layer, analytic FLOPs, throughput at batch 32 and latency at batch 1. Timing runs
+every setting in turn within each round (machine noise hits them alike) and reports medians.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pruning_core.runtime import ensure_fast_malloc
+
+if __name__ == "__main__":
+    ensure_fast_malloc()
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from pruning_core import store  # noqa: E402
+from pruning_core.data import load_dataset  # noqa: E402
+from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, TopK  # noqa: E402
+from pruning_core.metrics import evaluate  # noqa: E402
+from pruning_core.text import PrunedTextClassifier, load_text_classifier  # noqa: E402
+
+from .common import add_common, db_path, models_dir  # noqa: E402
+from .profiles import Profile, profile_for  # noqa: E402
+
+
+@dataclass
+class Setting:
+    name: str
+    classifier: PrunedTextClassifier
+    method: PruningMethod
+    model_path: str
+
+
+def sweep(baseline: PrunedTextClassifier, baseline_path: str, ltp: PrunedTextClassifier | None, ltp_path: str,
+          profile: Profile) -> list[Setting]:
+    layers = baseline.num_layers
+    settings = [Setting("unpruned", baseline, NoPruning(), baseline_path)]
+    for keep in profile.topk_keep_ratios:
+        settings.append(Setting(f"topk-{keep}", baseline, TopK(keep_ratios=[1.0] + [keep] * (layers - 1)),
+                                baseline_path))
+    if ltp is not None:
+        learned = ltp.method.config()
+        for scale in profile.ltp_threshold_scales:
+            method = LearnedTokenPruning(ltp.num_layers, [t * scale for t in learned["thresholds"]],
+                                         learned["temperature"], learned["keep_lambda"], mode="hard")
+            settings.append(Setting(f"ltp-x{scale}", ltp, method, ltp_path))
+    return settings
+
+
+@torch.inference_mode()
+def measure_speed(settings: list[Setting], texts: list[str], profile: Profile) -> dict[str, tuple[float, float]]:
+    """{setting: (examples per second at batch 32, median milliseconds at batch 1)}."""
+    encoder = settings[0].classifier
+    batches = [encoder.encode(texts[i:i + 32], profile.max_length)
+               for i in range(0, min(len(texts), 32 * profile.bench_speed_batches), 32)]
+    singles = [encoder.encode([text], profile.max_length) for text in texts[:profile.bench_latency_examples]]
+
+    def run_all(setting: Setting, encodings) -> float:
+        setting.classifier.method = setting.method
+        setting.classifier.eval()
+        began = time.perf_counter()
+        for encoding in encodings:
+            setting.classifier(encoding.input_ids, encoding.attention_mask)
+        return time.perf_counter() - began
+
+    for setting in settings:  # warm-up
+        run_all(setting, batches[:1] + singles[:1])
+    throughput = {s.name: [] for s in settings}
+    latency = {s.name: [] for s in settings}
+    examples = sum(len(b.input_ids) for b in batches)
+    for _ in tqdm(range(profile.bench_rounds), desc="timing rounds"):
+        for setting in settings:
+            throughput[setting.name].append(examples / run_all(setting, batches))
+            latency[setting.name] += [1000 * run_all(setting, [single]) for single in singles]
+    return {name: (statistics.median(throughput[name]), statistics.median(latency[name])) for name in throughput}
+
+
+def run(dataset: str, profile: Profile, training_run: str | None = None, db: str | Path | None = None,
+        data_dir: str | None = None, artifacts: str | None = None) -> pd.DataFrame:
+    """Sweep the settings for a trained run's models and store the rows; returns them."""
+    folder = models_dir(artifacts) / (training_run or f"{dataset}-{profile.name}")
+    baseline_path, ltp_path = folder / "baseline", folder / "ltp_hard"
+    baseline = load_text_classifier(baseline_path)
+    ltp = load_text_classifier(ltp_path) if (ltp_path / "pruning.json").is_file() else None
+    settings = sweep(baseline, str(baseline_path.resolve()), ltp, str(ltp_path.resolve()), profile)
+    test = load_dataset(dataset, "test", data_dir, limit=profile.bench_eval_limit, seed=profile.seed)
+    rows = []
+    for setting in tqdm(settings, desc="accuracy per setting"):
+        setting.classifier.method = setting.method
+        evaluation = evaluate(setting.classifier, test.texts, test.labels, profile.max_length)
+        config = setting.method.config()
+        rows.append({"setting": setting.name, "method": setting.method.name, "method_config": json.dumps(config),
+                     "thresholds": config.get("thresholds"), "model_path": setting.model_path,
+                     "n_examples": len(test), "accuracy": evaluation.metrics.accuracy,
+                     "macro_f1": evaluation.metrics.macro_f1, "mean_kept": evaluation.mean_kept,
+                     "keep_fraction": evaluation.keep_fraction, "flops": evaluation.mean_flops})
+    speeds = measure_speed(settings, test.texts, profile)
+    frame = pd.DataFrame(rows)
+    frame["throughput_b32"] = [speeds[name][0] for name in frame["setting"]]
+    frame["latency_b1_ms"] = [speeds[name][1] for name in frame["setting"]]
+    frame["speedup_b32"] = frame["throughput_b32"] / speeds["unpruned"][0]
+    frame["speedup_b1"] = speeds["unpruned"][1] / frame["latency_b1_ms"]
+    bench_id = f"{folder.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    sweep_row = {"bench_id": bench_id, "dataset": dataset, "profile": profile.name,
+                 "config": json.dumps({"training_run": folder.name, "max_length": profile.max_length,
+                                       "eval_limit": profile.bench_eval_limit, "rounds": profile.bench_rounds,
+                                       "speed_batches": profile.bench_speed_batches,
+                                       "threads": torch.get_num_threads()})}
+    store.write_benchmark(sweep_row, frame, db)
+    print(frame[["setting", "accuracy", "macro_f1", "flops", "throughput_b32", "latency_b1_ms", "speedup_b32"]]
+          .to_string(index=False, float_format=lambda v: f"{v:.4g}"), flush=True)
+    return frame
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common(parser)
+    parser.add_argument("--run", help="training run under artifacts/models (default <dataset>-<profile>)")
+    parser.add_argument("--eval-limit", type=int, help="override the profile's number of test examples")
+    args = parser.parse_args(argv)
+    profile = profile_for(args.profile, args.dataset).with_overrides(bench_eval_limit=args.eval_limit)
+    run(args.dataset, profile, args.run, db_path(args.db, args.artifacts), args.data_dir, args.artifacts)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""What the pipelines share: artifact paths, common command-line options, small file helpers."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+
+from pruning_core.data import DATASETS
+from pruning_core.store import artifacts_dir
+
+from .profiles import PROFILES
+
+METRICS_FILE = "metrics.json"
+
+
+def models_dir(artifacts: str | Path | None = None) -> Path:
+    return Path(artifacts or artifacts_dir()) / "models"
+
+
+def add_common(parser: argparse.ArgumentParser, dataset: bool = True, profile: bool = True) -> None:
+    if dataset:
+        parser.add_argument("--dataset", choices=sorted(DATASETS), required=True)
+    if profile:
+        parser.add_argument("--profile", choices=PROFILES, default="quick",
+                            help="quick: a demo in minutes; cpu: about an hour per dataset on 2 cores; full: GPU")
+    parser.add_argument("--data-dir", help="folder holding <dataset>/<split>.parquet (default: $LENS_DATA_DIR, "
+                                           "else ../shared/datasets; else the Hugging Face hub)")
+    parser.add_argument("--artifacts", help="artifacts folder (default: $LENS_ARTIFACTS, else artifacts/)")
+    parser.add_argument("--db", help="DuckDB file (default: <artifacts>/lens.duckdb)")
+
+
+def db_path(db: str | Path | None, artifacts: str | Path | None) -> Path:
+    return Path(db) if db else Path(artifacts or artifacts_dir()) / "lens.duckdb"
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write JSON atomically (a reader never sees half a file)."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(data, indent=2, default=float))
+    os.replace(partial, path)
+
+
+def publish_folder(partial: Path, final: Path) -> None:
+    """Move a finished folder into place, replacing any stale one."""
+    if final.exists():
+        shutil.rmtree(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(partial, final)

@@ -1,0 +1,118 @@
+"""The `quick` profile end to end for both datasets: train, trace, analyze, benchmark.
+
+    python -m pipelines.demo [--progress-file PATH] [--datasets imdb,ag_news]
+    python -m pipelines.demo --profile cpu     # the study: about an hour per dataset on 2 cores
+
+Models land in artifacts/models/<dataset>-quick/<stage>/, everything else in the DuckDB file. Finished
+training stages are skipped, so a second run only re-traces and re-analyses. With --progress-file, the
+file holds {"fraction": 0..1, "message": "...", "done": bool, "error": str|null}, rewritten atomically
+as the demo goes; when it stops, "done" is true and "error" holds the reason if it failed.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from pruning_core.runtime import ensure_fast_malloc
+
+if __name__ == "__main__":
+    ensure_fast_malloc()
+
+from pruning_core.data import DATASETS  # noqa: E402
+
+from . import analyze, benchmark, train, trace  # noqa: E402
+from .common import add_common, db_path, models_dir, write_json  # noqa: E402
+from .profiles import Profile, profile_for  # noqa: E402
+
+# Share of a dataset's work per step, roughly as the time goes on 2 cores.
+STEP_WEIGHTS = {"baseline": 0.22, "ltp_soft": 0.26, "ltp_hard": 0.2, "trace": 0.1, "analyze": 0.12, "benchmark": 0.1}
+
+
+class Progress:
+    """Writes the progress JSON the Home page polls (no file: only prints)."""
+
+    def __init__(self, path: str | Path | None, total: float):
+        self.path, self.total, self.done_weight = (Path(path) if path else None), total, 0.0
+
+    def update(self, message: str, weight: float = 0.0, done: bool = False, error: str | None = None) -> None:
+        self.done_weight += weight
+        fraction = 1.0 if done and error is None else min(self.done_weight / self.total, 0.99)
+        print(f"[demo {100 * fraction:.0f}%] {message}", flush=True)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_json(self.path, {"fraction": round(fraction, 4), "message": message, "done": done, "error": error})
+
+
+def demo_dataset(dataset: str, profile: Profile, progress: Progress, data_dir: str | None,
+                 artifacts: str | None, db: Path) -> None:
+    name = DATASETS[dataset].name
+    run_name = f"{dataset}-{profile.name}"
+    completed: list[str] = []
+
+    def on_stage(stage: str, what: str) -> None:
+        # Called as a stage starts (or is skipped): the previous stage's weight is done by then.
+        if completed:
+            progress.update(f"{name}: {completed[-1]} done", STEP_WEIGHTS[completed.pop()])
+        if what.startswith("skipped"):
+            progress.update(f"{name}: {stage} already trained", STEP_WEIGHTS[stage])
+        else:
+            progress.update(f"{name}: training {stage.replace('_', ' ')}")
+            completed.append(stage)
+
+    train.run(dataset, profile, run_name, data_dir=data_dir, artifacts=artifacts, on_stage=on_stage)
+    if completed:
+        progress.update(f"{name}: {completed[-1]} done", STEP_WEIGHTS[completed.pop()])
+    folder = models_dir(artifacts) / run_name
+    progress.update(f"{name}: tracing the test sample")
+    for stage in ("baseline", "ltp_hard"):
+        trace.run(folder / stage, dataset, limit=profile.trace_limit, db=db, data_dir=data_dir, seed=profile.seed)
+    progress.update(f"{name}: analysing retained tokens", STEP_WEIGHTS["trace"])
+    analyze.run(trace.default_run_id(folder / "ltp_hard", "test"), profile, db, data_dir)
+    progress.update(f"{name}: benchmarking speed and accuracy", STEP_WEIGHTS["analyze"])
+    benchmark.run(dataset, profile, run_name, db, data_dir, artifacts)
+    progress.update(f"{name}: done", STEP_WEIGHTS["benchmark"])
+
+
+def run(datasets: tuple[str, ...] = ("imdb", "ag_news"), progress_file: str | Path | None = None,
+        data_dir: str | None = None, artifacts: str | None = None, db: str | Path | None = None,
+        profiles: dict[str, Profile] | None = None, profile: str = "quick") -> float:
+    """Build the demo; returns the wall time in seconds. Raises after recording the error in the progress file."""
+    started = time.perf_counter()
+    progress = Progress(progress_file, total=len(datasets) * sum(STEP_WEIGHTS.values()))
+    database = db_path(db, artifacts)
+    try:
+        progress.update("starting")
+        for dataset in datasets:
+            sizes = (profiles or {}).get(dataset) or profile_for(profile, dataset)
+            demo_dataset(dataset, sizes, progress, data_dir, artifacts, database)
+    except BaseException as error:
+        message = f"{type(error).__name__}: {error}"
+        progress.update(f"failed: {message}", done=True, error=message)
+        raise
+    seconds = time.perf_counter() - started
+    progress.update(f"demo ready in {seconds / 60:.1f} min", done=True)
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common(parser, dataset=False)
+    parser.add_argument("--progress-file", help="JSON file to keep up to date for a polling page")
+    parser.add_argument("--datasets", default="imdb,ag_news", help="comma-separated (default imdb,ag_news)")
+    args = parser.parse_args(argv)
+    datasets = tuple(d.strip() for d in args.datasets.split(",") if d.strip())
+    unknown = [d for d in datasets if d not in DATASETS]
+    if unknown:
+        parser.error(f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
+    try:
+        run(datasets, args.progress_file, args.data_dir, args.artifacts, args.db, profile=args.profile)
+    except Exception:
+        traceback.print_exc()
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

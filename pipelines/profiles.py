@@ -1,0 +1,78 @@
+"""Run sizes per profile and dataset: `quick` (a demo, minutes on 2 CPU cores), `cpu` (the best a 2-core
+machine reaches in about an hour per dataset) and `full` (all data, for a GPU).
+
+Sizes follow the measured speeds in DESIGN.md (MiniLM-L6, 2 cores): training at 6.7 ex/s at sequence
+256, 15 ex/s at 128, 33 ex/s at 64; inference about 26 ex/s at 256 with batch 32.
+LTP: scores are attention received (about 1/n on average), so thresholds start at 0 and are learned in
+the soft stage with their own small learning rate; temperature 1e-3 and lambda 0.1 sit inside the
+paper's ranges (T 1e-3..1e-4, lambda 0.01..0.2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+PROFILES = ("quick", "cpu", "full")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    train_limit: int | None          # training examples (class-balanced sample); None = all
+    eval_limit: int | None           # test examples scored after each training stage
+    trace_limit: int | None          # test examples traced into the database; None = the full test set
+    max_length: int
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    baseline_epochs: float = 1.0
+    soft_epochs: float = 1.0
+    hard_epochs: float = 1.0
+    threshold_learning_rate: float = 2e-4
+    keep_lambda: float = 0.1
+    temperature: float = 1e-3
+    max_steps: int | None = None     # cap per stage (tests, checks)
+    bench_eval_limit: int | None = 500
+    bench_speed_batches: int = 4     # batches of 32 test texts timed per round
+    bench_latency_examples: int = 16
+    bench_rounds: int = 3
+    topk_keep_ratios: tuple[float, ...] = (0.7, 0.5, 0.3)
+    ltp_threshold_scales: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0)
+    embed_limit: int = 2000          # examples projected with t-SNE / UMAP
+    tokens_per_example: int = 3      # retained tokens sampled per embedded example
+    linguistics_limit: int | None = None   # examples annotated with spaCy; None = all traced
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def with_overrides(self, **changes) -> Profile:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_SIZES: dict[tuple[str, str], dict] = {
+    ("quick", "imdb"): dict(train_limit=1200, eval_limit=400, trace_limit=400, max_length=128,
+                            learning_rate=1e-4, bench_eval_limit=300, bench_speed_batches=2,
+                            bench_latency_examples=8, bench_rounds=2, embed_limit=300),
+    ("quick", "ag_news"): dict(train_limit=2400, eval_limit=600, trace_limit=600, max_length=64,
+                               learning_rate=1e-4, bench_eval_limit=400, bench_speed_batches=3,
+                               bench_latency_examples=8, bench_rounds=2, embed_limit=400),
+    ("cpu", "imdb"): dict(train_limit=4000, eval_limit=1000, trace_limit=None, max_length=256,
+                          soft_epochs=0.75, hard_epochs=0.75, bench_eval_limit=1000, bench_speed_batches=4,
+                          linguistics_limit=5000),
+    ("cpu", "ag_news"): dict(train_limit=None, eval_limit=1000, trace_limit=None, max_length=128,
+                             soft_epochs=0.7, hard_epochs=0.7, bench_eval_limit=2000, bench_speed_batches=8),
+    ("full", "imdb"): dict(train_limit=None, eval_limit=None, trace_limit=None, max_length=512, batch_size=32,
+                           learning_rate=3e-5, baseline_epochs=2, soft_epochs=1, hard_epochs=1,
+                           bench_eval_limit=None, bench_speed_batches=16),
+    ("full", "ag_news"): dict(train_limit=None, eval_limit=None, trace_limit=None, max_length=128, batch_size=32,
+                              learning_rate=3e-5, baseline_epochs=2, soft_epochs=1, hard_epochs=1,
+                              bench_eval_limit=None, bench_speed_batches=16),
+}
+
+
+def profile_for(name: str, dataset: str) -> Profile:
+    """The profile's sizes for a dataset."""
+    if name not in PROFILES:
+        raise ValueError(f"Unknown profile {name!r}; choose from {', '.join(PROFILES)}.")
+    try:
+        sizes = _SIZES[(name, dataset)]
+    except KeyError:
+        raise ValueError(f"No {name!r} profile for dataset {dataset!r}.") from None
+    return Profile(name=name, **sizes)

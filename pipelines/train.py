@@ -1,0 +1,140 @@
+"""Baseline fine-tuning and LTP's three stages on a dataset, stage by stage, resumable.
+
+    python -m pipelines.train --dataset imdb --profile quick [--run NAME] [--base-model PATH]
+    accelerate launch --multi_gpu --num_processes 2 -m pipelines.train --dataset imdb --profile cpu
+
+Under a distributed launcher every process trains on its shard of the data (CPU processes join as
+gloo ranks when there is no GPU); only the main process evaluates and writes. Note that
+`accelerate launch --cpu --num_processes N` starts N processes only through MPI (--mpirun_hostfile);
+without it, it runs one.
+
+Stages: `baseline` (fine-tune the backbone, no pruning), `ltp_soft` (from the baseline: learn the
+thresholds with soft masks), `ltp_hard` (binarize, then fine-tune with tokens really removed; this
+stage's binarize step is LTP's stage 2). Each stage is written with `save_pruned` to
+`artifacts/models/<run>/<stage>/` together with `metrics.json`; the folder appears only when complete,
+so a re-run skips finished stages and an interrupted run resumes at the stage it was in.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Callable
+
+from pruning_core.runtime import ensure_fast_malloc
+
+if __name__ == "__main__":
+    ensure_fast_malloc()
+
+import torch  # noqa: E402
+from accelerate import PartialState  # noqa: E402
+
+from pruning_core.data import TextDataset, load_dataset  # noqa: E402
+from pruning_core.methods import LearnedTokenPruning  # noqa: E402
+from pruning_core.metrics import evaluate  # noqa: E402
+from pruning_core.text import load_text_classifier, save_pruned  # noqa: E402
+from pruning_core.training import TrainConfig, ltp_hard_stage, ltp_soft_stage, train_baseline  # noqa: E402
+
+from .common import METRICS_FILE, add_common, models_dir, publish_folder, read_json, write_json  # noqa: E402
+from .profiles import Profile, profile_for  # noqa: E402
+
+STAGES = ("baseline", "ltp_soft", "ltp_hard")
+
+
+def stage_config(profile: Profile, stage: str) -> TrainConfig:
+    epochs = {"baseline": profile.baseline_epochs, "ltp_soft": profile.soft_epochs,
+              "ltp_hard": profile.hard_epochs}[stage]
+    return TrainConfig(epochs=epochs, batch_size=profile.batch_size, learning_rate=profile.learning_rate,
+                       method_learning_rate=profile.threshold_learning_rate, max_length=profile.max_length,
+                       seed=profile.seed, max_steps=profile.max_steps)
+
+
+def _prepare(stage: str, run_folder: Path, base_model: str | None, label_names: list[str], profile: Profile):
+    """The classifier a stage starts from: the backbone, or the previous stage's model."""
+    if stage == "baseline":
+        return load_text_classifier(base_model, label_names=label_names)
+    if stage == "ltp_soft":
+        classifier = load_text_classifier(run_folder / "baseline")
+        classifier.method = LearnedTokenPruning(classifier.num_layers, temperature=profile.temperature,
+                                                keep_lambda=profile.keep_lambda, mode="soft")
+        return classifier
+    return load_text_classifier(run_folder / "ltp_soft")
+
+
+STAGE_FUNCTIONS = {"baseline": train_baseline, "ltp_soft": ltp_soft_stage, "ltp_hard": ltp_hard_stage}
+
+
+def run(dataset: str, profile: Profile, run_name: str | None = None, base_model: str | None = None,
+        data_dir: str | None = None, artifacts: str | None = None, stages: tuple[str, ...] = STAGES,
+        on_stage: Callable[[str, str], None] | None = None) -> dict[str, dict]:
+    """Train the stages in order, skipping those already complete. Returns each stage's metrics."""
+    # Without a GPU, processes started by a distributed launcher must join as CPU (gloo) ranks.
+    state = PartialState(cpu=not torch.cuda.is_available())
+    run_folder = models_dir(artifacts) / (run_name or f"{dataset}-{profile.name}")
+    train = load_dataset(dataset, "train", data_dir, limit=profile.train_limit, seed=profile.seed)
+    test = load_dataset(dataset, "test", data_dir, limit=profile.eval_limit, seed=profile.seed)
+    results = {}
+    for stage in STAGES:
+        if stage not in stages:
+            continue
+        folder = run_folder / stage
+        if (folder / METRICS_FILE).is_file():
+            results[stage] = read_json(folder / METRICS_FILE)
+            if on_stage and state.is_main_process:
+                on_stage(stage, "skipped (already complete)")
+            continue
+        if on_stage and state.is_main_process:
+            on_stage(stage, "training")
+        results[stage] = _train_stage(stage, run_folder, base_model, train, test, profile, state)
+        state.wait_for_everyone()
+    return results
+
+
+def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: TextDataset, test: TextDataset,
+                 profile: Profile, state: PartialState) -> dict:
+    classifier = _prepare(stage, run_folder, base_model, train.label_names, profile)
+    started = time.perf_counter()
+    result = STAGE_FUNCTIONS[stage](classifier, train.texts, train.labels, stage_config(profile, stage))
+    seconds = time.perf_counter() - started
+    if not state.is_main_process:
+        return {}
+    evaluation = evaluate(classifier, test.texts, test.labels, profile.max_length)
+    method_config = classifier.method.config()
+    metrics = {**evaluation.summary(), "dataset": train.name, "profile": profile.name, "stage": stage,
+               "label_names": train.label_names, "method": classifier.method.name,
+               "thresholds": method_config.get("thresholds"), "n_train": len(train), "n_eval": len(test),
+               "eval_source": test.source, "max_length": profile.max_length, "train_seconds": seconds,
+               "train": result.as_dict(), "base_model": str(base_model or "packaged all-MiniLM-L6-v2"),
+               "processes": state.num_processes}
+    partial = run_folder.parent.parent / "tmp" / f"{run_folder.name}-{stage}"
+    save_pruned(classifier, partial)
+    write_json(partial / METRICS_FILE, metrics)
+    publish_folder(partial, run_folder / stage)
+    print(f"{stage}: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}, kept per layer "
+          f"{[round(k, 1) for k in metrics['mean_kept']]} of {metrics['mean_tokens']:.1f} tokens "
+          f"({seconds / 60:.1f} min)", flush=True)
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common(parser)
+    parser.add_argument("--run", help="run name: the folder under artifacts/models (default <dataset>-<profile>)")
+    parser.add_argument("--base-model", help="backbone folder or hub id (default: packaged all-MiniLM-L6-v2)")
+    parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
+    parser.add_argument("--train-limit", type=int, help="override the profile's number of training examples")
+    parser.add_argument("--eval-limit", type=int, help="override the profile's number of evaluation examples")
+    parser.add_argument("--max-steps", type=int, help="stop each stage after this many steps (quick checks)")
+    args = parser.parse_args(argv)
+    stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        parser.error(f"unknown stage(s) {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}")
+    profile = profile_for(args.profile, args.dataset).with_overrides(
+        train_limit=args.train_limit, eval_limit=args.eval_limit, max_steps=args.max_steps)
+    run(args.dataset, profile, args.run, args.base_model, args.data_dir, args.artifacts, stages,
+        on_stage=lambda stage, what: print(f"[{stage}] {what}", flush=True))
+
+
+if __name__ == "__main__":
+    main()

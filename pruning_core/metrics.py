@@ -1,0 +1,80 @@
+"""Classification metrics as plain JSON-friendly values: accuracy, macro P/R/F1, confusion, per-class report."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class ClassificationMetrics:
+    accuracy: float
+    macro_precision: float
+    macro_recall: float
+    macro_f1: float
+    confusion: list[list[int]]           # confusion[true][predicted]
+    per_class: list[dict] = field(default_factory=list)   # label, precision, recall, f1, support
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def classification_metrics(labels: list[int] | np.ndarray, predictions: list[int] | np.ndarray,
+                           label_names: list[str]) -> ClassificationMetrics:
+    """Metrics over every class in label_names (a class never predicted gets precision 0)."""
+    labels, predictions = np.asarray(labels, dtype=int), np.asarray(predictions, dtype=int)
+    size = len(label_names)
+    confusion = np.zeros((size, size), dtype=int)
+    np.add.at(confusion, (labels, predictions), 1)
+    true_positive = np.diag(confusion).astype(float)
+    predicted, support = confusion.sum(axis=0), confusion.sum(axis=1)
+    precision = np.divide(true_positive, predicted, out=np.zeros(size), where=predicted > 0)
+    recall = np.divide(true_positive, support, out=np.zeros(size), where=support > 0)
+    denominator = precision + recall
+    f1 = np.divide(2 * precision * recall, denominator, out=np.zeros(size), where=denominator > 0)
+    per_class = [{"label": name, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+                 for name, p, r, f, s in zip(label_names, precision, recall, f1, support)]
+    accuracy = float(true_positive.sum() / max(len(labels), 1))
+    return ClassificationMetrics(accuracy, float(precision.mean()), float(recall.mean()), float(f1.mean()),
+                                 confusion.tolist(), per_class)
+
+
+@dataclass
+class Evaluation:
+    """A classifier's metrics on labelled texts, with how many tokens each layer kept."""
+
+    metrics: ClassificationMetrics
+    mean_kept: list[float]        # tokens alive after each layer, mean over examples
+    keep_fraction: list[float]    # the same as a share of the input tokens (token-weighted)
+    mean_tokens: float            # input tokens per example
+    mean_flops: float             # analytic encoder FLOPs per example
+    predictions: list[int]
+
+    def summary(self) -> dict:
+        return {"accuracy": self.metrics.accuracy, "macro_f1": self.metrics.macro_f1,
+                "macro_precision": self.metrics.macro_precision, "macro_recall": self.metrics.macro_recall,
+                "mean_kept": self.mean_kept, "keep_fraction": self.keep_fraction,
+                "mean_tokens": self.mean_tokens, "mean_flops": self.mean_flops}
+
+
+def evaluate(classifier, texts: list[str], labels: list[int], max_length: int, batch_size: int = 32,
+             chunk: int = 512, progress: bool = False) -> Evaluation:
+    """Classify texts with the classifier's pruning method and measure accuracy, F1 and tokens kept."""
+    from tqdm.auto import tqdm
+
+    from .analysis.flops import encoder_flops, model_dims
+
+    hidden, intermediate = model_dims(classifier.model.config)
+    predictions, counts, lengths, flops = [], [], [], []
+    for start in tqdm(range(0, len(texts), chunk), desc="evaluate", disable=not progress):
+        for trace in classifier.trace(texts[start:start + chunk], max_length=max_length, batch_size=batch_size):
+            predictions.append(trace.prediction)
+            counts.append(trace.keep_counts)
+            lengths.append(len(trace.tokens))
+            flops.append(encoder_flops(len(trace.tokens), trace.keep_counts, hidden, intermediate))
+    kept = np.asarray(counts, dtype=float).reshape(len(predictions), -1)
+    total = max(float(np.sum(lengths)), 1.0)
+    return Evaluation(classification_metrics(labels, predictions, classifier.label_names),
+                      kept.mean(axis=0).tolist() if len(kept) else [], (kept.sum(axis=0) / total).tolist(),
+                      float(np.mean(lengths)) if lengths else 0.0, float(np.mean(flops)) if flops else 0.0,
+                      predictions)

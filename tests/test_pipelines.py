@@ -1,0 +1,205 @@
+"""Every pipeline end to end on a tiny model and made-up data, into a temporary DuckDB file."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline_data import make_base_model, make_data_dir, tiny_profile
+from pipelines import analyze, benchmark, demo, results, trace, train
+from pruning_core import store
+from pruning_core.analysis.linguistics import facet_categories
+from pruning_core.data import load_dataset
+from pruning_core.methods import TopK
+from pruning_core.text import load_text_classifier, save_pruned
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Train (3 stages), trace both models, analyse the LTP run and benchmark, for IMDb-like data."""
+    root = tmp_path_factory.mktemp("lens")
+    data_dir = make_data_dir(root / "data")
+    base = make_base_model(root / "base")
+    artifacts, db = root / "artifacts", root / "artifacts" / "lens.duckdb"
+    profile = tiny_profile()
+    stages_seen = []
+    metrics = train.run("imdb", profile, "imdb-tiny", str(base), str(data_dir), str(artifacts),
+                        on_stage=lambda stage, what: stages_seen.append((stage, what)))
+    folder = artifacts / "models" / "imdb-tiny"
+    for stage in train.STAGES:
+        trace.run(folder / stage, db=db, data_dir=str(data_dir))
+    analyze.run("imdb-tiny-ltp_hard-test", profile, db, str(data_dir), progress=False)
+    bench = benchmark.run("imdb", profile, "imdb-tiny", db, str(data_dir), str(artifacts))
+    return {"root": root, "data_dir": data_dir, "base": base, "artifacts": artifacts, "db": db, "profile": profile,
+            "metrics": metrics, "stages_seen": stages_seen, "folder": folder, "bench": bench}
+
+
+def test_training_writes_each_stage_with_its_metrics(built):
+    assert [s for s, _ in built["stages_seen"]] == list(train.STAGES)
+    for stage in train.STAGES:
+        folder = built["folder"] / stage
+        assert (folder / "pruning.json").is_file() and (folder / "model.safetensors").is_file()
+        saved = json.loads((folder / "metrics.json").read_text())
+        assert saved["stage"] == stage and saved["dataset"] == "imdb"
+        assert saved["label_names"] == ["negative", "positive"]
+        assert 0.0 <= saved["accuracy"] <= 1.0 and len(saved["mean_kept"]) == 3
+    soft = json.loads((built["folder"] / "ltp_soft" / "pruning.json").read_text())
+    hard = json.loads((built["folder"] / "ltp_hard" / "pruning.json").read_text())
+    assert soft["method"] == hard["method"] == "ltp" and hard["config"]["mode"] == "hard"
+    assert hard["config"]["thresholds"] == pytest.approx(soft["config"]["thresholds"]), "binarize fixes them"
+    assert max(hard["config"]["thresholds"]) > 0, "the soft stage learned thresholds"
+    assert not list((built["artifacts"] / "tmp").iterdir()), "no partial folder left behind"
+
+
+def test_rerun_skips_completed_stages_and_resumes_an_interrupted_one(built, tmp_path):
+    folder = built["folder"]
+    before = {stage: (folder / stage / "model.safetensors").stat().st_mtime_ns for stage in train.STAGES}
+    # An interruption during ltp_hard: its folder never appeared, a partial one was left in tmp.
+    hard_metrics = json.loads((folder / "ltp_hard" / "metrics.json").read_text())
+    (folder / "ltp_hard").rename(tmp_path / "ltp_hard-moved")
+    partial = built["artifacts"] / "tmp" / "imdb-tiny-ltp_hard"
+    partial.mkdir(parents=True)
+    (partial / "pruning.json").write_text("{half")
+    seen = []
+    train.run("imdb", built["profile"], "imdb-tiny", str(built["base"]), str(built["data_dir"]),
+              str(built["artifacts"]), on_stage=lambda stage, what: seen.append((stage, what)))
+    assert seen == [("baseline", "skipped (already complete)"), ("ltp_soft", "skipped (already complete)"),
+                    ("ltp_hard", "training")]
+    for stage in ("baseline", "ltp_soft"):
+        assert (folder / stage / "model.safetensors").stat().st_mtime_ns == before[stage]
+    resumed = json.loads((folder / "ltp_hard" / "metrics.json").read_text())
+    assert resumed["thresholds"] == pytest.approx(hard_metrics["thresholds"])
+    assert not partial.exists()
+
+
+def test_trace_drop_layers_agree_with_the_models_own_trace(built, tmp_path):
+    classifier = load_text_classifier(built["base"], method=TopK(keep_ratios=[0.9, 0.6, 0.4]))
+    model = save_pruned(classifier, tmp_path / "topk")
+    db = tmp_path / "lens.duckdb"
+    row = trace.run(model, "imdb", db=db, data_dir=str(built["data_dir"]), max_length=32)
+    data = load_dataset("imdb", "test", built["data_dir"])
+    expected = classifier.trace(data.texts, data.labels, max_length=32)
+    for example_id in (0, 5, len(data) - 1):
+        tokens = store.example_tokens(row["run_id"], example_id, db)
+        want = expected[example_id]
+        assert tokens["token"].tolist() == want.tokens
+        np.testing.assert_array_equal(tokens["drop_layer"].to_numpy(), want.drop_layer)
+        np.testing.assert_allclose(np.stack(tokens["scores"].to_list()), want.scores.T, rtol=1e-6, equal_nan=True)
+    assert any((t.drop_layer < t.num_layers).any() for t in expected), "the fixture prunes something"
+    stored = store.examples(row["run_id"], limit=1000, db=db)
+    assert stored["prediction"].tolist() == [t.prediction for t in expected]
+    assert "<br" not in " ".join(stored["text"]), "IMDb tags are stripped"
+    metrics = store.run_metrics(row["run_id"], db)
+    assert metrics["summary"]["accuracy"] == pytest.approx(np.mean([t.prediction == t.label for t in expected]))
+    assert int(metrics["confusion"].to_numpy().sum()) == len(data)
+    assert metrics["per_class"]["support"].tolist() == [12, 12]
+    survival = store.layer_survival(row["run_id"], db=db)
+    kept = np.array([t.keep_counts for t in expected]).sum(axis=0)
+    assert survival["kept"].tolist() == kept.tolist()
+    assert survival["tokens"].iloc[0] == sum(len(t.tokens) for t in expected)
+
+
+def test_retention_rates_recompute_from_the_raw_rows(built):
+    db, run_id = built["db"], "imdb-tiny-ltp_hard-test"
+    _, tokens = store.read_trace_rows(run_id, db)
+    spacy_rows = _table(db, "spacy_words", run_id)
+    example_rows = store.examples(run_id, limit=1000, db=db)
+    joined = spacy_rows.merge(example_rows[["example_id", "label", "prediction"]], on="example_id")
+    assert len(spacy_rows) > 50 and joined["drop_layer"].max() <= 3
+    for facet in ("pos", "stopword"):
+        stored = store.retention(run_id, facet, by="true", layer=1, db=db)
+        categories = facet_categories(joined, facet)
+        for row in stored.itertuples():
+            members = joined[(categories == row.category) & (joined["label"] == row.class_index)]
+            assert row.total == len(members)
+            assert row.rate == pytest.approx((members["drop_layer"] > 1).mean())
+    overall = store.retention(run_id, "pos", db=db)
+    assert set(overall["layer"]) == {0, 1, 2} and (overall["class_name"] == "all").all()
+
+
+def test_keywords_top_words_and_projections_are_stored(built):
+    db, run_id = built["db"], "imdb-tiny-ltp_hard-test"
+    table = store.keyword_table(run_id, db=db)
+    study = table[table["source"] == "study"].set_index("keyword")
+    assert {"great", "worst", "boring"} <= set(study.index)
+    words = _table(db, "words", run_id)
+    great = words[words["word"] == "great"]
+    assert study.loc["great", "occurrences"] == len(great)
+    assert study.loc["great", "retention"][-1] == pytest.approx((great["drop_layer"] >= 3).mean())
+    custom = store.custom_keywords(run_id, ["Great", "nonexistent"], db=db).set_index("keyword")
+    assert custom.loc["great", "occurrences"] == len(great) and custom.loc["nonexistent", "occurrences"] == 0
+    assert (table["source"] == "discovered").any()
+    top = store.top_words(run_id, by="true", top=5, db=db)
+    assert set(top["class_name"]) == {"negative", "positive"} and (top["rank"] <= 5).all()
+    for level in ("example", "token"):
+        for method in ("tsne", "umap"):
+            points = store.projections(run_id, level, method, db=db)
+            assert len(points) > 0 and points[["x", "y"]].notna().all().all()
+            assert set(points["label_name"]) <= {"negative", "positive"}
+    examples_points = store.projections(run_id, "example", "umap", db=db)
+    assert len(examples_points) == 16 and examples_points["retained_text"].str.len().gt(0).any()
+
+
+def test_benchmark_rows_side_by_side(built):
+    rows = store.benchmarks("imdb", db=built["db"])
+    assert rows["setting"].tolist()[0] == "unpruned"
+    assert set(rows["setting"]) == {"unpruned", "topk-0.5", "ltp-x1.0", "ltp-x2.0"}
+    unpruned = rows.set_index("setting").loc["unpruned"]
+    assert unpruned["speedup_b32"] == pytest.approx(1.0) and unpruned["flops"] == rows["flops"].max()
+    topk = rows.set_index("setting").loc["topk-0.5"]
+    assert topk["mean_kept"][-1] < unpruned["mean_kept"][-1]
+    assert (rows["throughput_b32"] > 0).all() and (rows["latency_b1_ms"] > 0).all()
+
+
+def test_results_table_comes_from_the_database(built, tmp_path):
+    table = results.results_table(built["db"], profile="quick")
+    lines = table.splitlines()
+    assert lines[0].startswith("| dataset") and len(lines) == 4
+    baseline = store.runs(built["db"]).set_index("run_id").loc["imdb-tiny-baseline-test"]
+    assert f"{baseline['accuracy']:.4f}" in lines[2] and "1.00×" in lines[2]
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{results.START}\nold\n{results.END}\nafter\n")
+    results.rewrite_block(readme, table)
+    assert readme.read_text() == f"before\n{results.START}\n{table}\n{results.END}\nafter\n"
+    assert "No `cpu` runs" in results.results_table(built["db"], profile="cpu")
+
+
+def test_parquet_export_of_a_run(built, tmp_path):
+    paths = store.export_run("imdb-tiny-ltp_hard-test", tmp_path / "export", db=built["db"])
+    names = {p.stem for p in paths}
+    assert {"runs", "examples", "tokens", "words", "keywords", "projections"} <= names
+    tokens = pd.read_parquet(tmp_path / "export" / "tokens.parquet")
+    assert (tokens["run_id"] == "imdb-tiny-ltp_hard-test").all() and len(tokens) > 100
+
+
+def test_demo_writes_progress_and_builds_both_datasets(tmp_path, monkeypatch):
+    data_dir = make_data_dir(tmp_path / "data", train=24, test=12)
+    base = make_base_model(tmp_path / "base", num_layers=2)
+    real_load = train.load_text_classifier
+    monkeypatch.setattr(train, "load_text_classifier",
+                        lambda source=None, **kw: real_load(source or base, **kw))
+    profiles = {d: tiny_profile().with_overrides(max_steps=2, embed_limit=8) for d in ("imdb", "ag_news")}
+    progress_file = tmp_path / "progress.json"
+    demo.run(("imdb", "ag_news"), progress_file, str(data_dir), str(tmp_path / "artifacts"), profiles=profiles)
+    final = json.loads(progress_file.read_text())
+    assert final == {"fraction": 1.0, "message": final["message"], "done": True, "error": None}
+    runs = store.runs(tmp_path / "artifacts" / "lens.duckdb")
+    assert set(runs["dataset"]) == {"imdb", "ag_news"} and runs["analysed"].sum() == 2
+    ag_news = runs[runs["dataset"] == "ag_news"].iloc[0]
+    assert list(ag_news["label_names"]) == ["World", "Sports", "Business", "Sci/Tech"]
+
+
+def test_demo_failure_is_reported_in_the_progress_file(tmp_path):
+    progress_file = tmp_path / "progress.json"
+    with pytest.raises(Exception):
+        demo.run(("imdb",), progress_file, str(tmp_path / "no-data"), str(tmp_path / "artifacts"))
+    final = json.loads(progress_file.read_text())
+    assert final["done"] is True and "imdb" in final["error"] and "datasets" in final["error"]
+
+
+def _table(db, table: str, run_id: str) -> pd.DataFrame:
+    import duckdb
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(f"SELECT * FROM {table} WHERE run_id = ?", [run_id]).df()

@@ -1,0 +1,141 @@
+"""The DuckDB store: migrations, whole-run transactions, and readers racing a writer in another process."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+
+from pruning_core import store
+from pruning_core.store import RunNotFound, StoreBusy
+
+
+def write_run(db, run_id: str = "r1", tokens: int = 3) -> None:
+    row = {"run_id": run_id, "dataset": "imdb", "split": "test", "stage": "baseline", "profile": "quick",
+           "method": "none", "label_names": ["negative", "positive"], "num_layers": 2, "n_examples": 1,
+           "accuracy": 1.0, "macro_f1": 1.0, "mean_kept": [3.0, 2.0], "keep_fraction": [1.0, 2 / 3],
+           "config": "{}", "method_config": "{}"}
+    examples = pd.DataFrame({"run_id": [run_id], "example_id": [0], "text": ["a b"], "label": [1],
+                             "prediction": [1], "n_tokens": [tokens], "kept_counts": [[3, 2]]})
+    token_rows = pd.DataFrame({"run_id": run_id, "example_id": 0, "position": range(tokens),
+                               "token": ["[CLS]", "a", "b"][:tokens], "drop_layer": [2, 1, 2][:tokens]})
+    store.write_trace_run(row, pd.DataFrame({"run_id": [run_id], "class_index": [1], "label": ["positive"]}),
+                          pd.DataFrame({"run_id": [run_id], "true_index": [1], "predicted_index": [1],
+                                        "count": [1]}), examples, token_rows, db)
+
+
+def holder(db, seconds: float, then: str = "commit") -> subprocess.Popen:
+    """Another process that opens the file read-write, writes a run inside a transaction, says 'holding',
+    then waits and commits (or is killed before it can)."""
+    script = textwrap.dedent(f"""
+        import sys, time
+        from pruning_core import store
+        with store._writer({str(db)!r}) as con:
+            con.execute("INSERT INTO runs (run_id, dataset) VALUES ('from-holder', 'imdb')")
+            print("holding", flush=True)
+            time.sleep({seconds})
+    """)
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                               cwd=str(store.REPO_ROOT), env=_env())
+    assert process.stdout.readline().strip() == "holding"
+    return process
+
+
+def _env():
+    import os
+    return {**os.environ, "PYTHONPATH": f"{store.REPO_ROOT}:{store.REPO_ROOT / 'tests'}"}
+
+
+def test_migrations_run_once_and_readers_see_the_run(tmp_path):
+    db = tmp_path / "lens.duckdb"
+    write_run(db, "r1")
+    write_run(db, "r2")
+    assert store.schema_version(db) == len(store.MIGRATIONS)
+    assert sorted(store.runs(db)["run_id"]) == ["r1", "r2"]
+    survival = store.layer_survival("r1", db=db)
+    assert survival["kept"].tolist() == [3, 2] and survival["survival"].tolist() == pytest.approx([1.0, 2 / 3])
+
+
+def test_rewriting_a_run_replaces_it_whole(tmp_path):
+    db = tmp_path / "lens.duckdb"
+    write_run(db, "r1", tokens=3)
+    write_run(db, "r1", tokens=2)
+    assert len(store.runs(db)) == 1 and len(store.example_tokens("r1", 0, db)) == 2
+
+
+def test_a_failure_mid_write_leaves_no_half_written_run(tmp_path, monkeypatch):
+    db = tmp_path / "lens.duckdb"
+    write_run(db, "r1")
+    real_insert = store._insert
+
+    def failing_insert(con, table, rows):
+        if table == "tokens":
+            raise KeyboardInterrupt("interrupted while writing tokens")
+        real_insert(con, table, rows)
+
+    monkeypatch.setattr(store, "_insert", failing_insert)
+    with pytest.raises(KeyboardInterrupt):
+        write_run(db, "r2")
+    monkeypatch.undo()
+    assert store.runs(db)["run_id"].tolist() == ["r1"]
+    with pytest.raises(RunNotFound):
+        store.run_info("r2", db)
+
+
+def test_a_killed_writer_leaves_nothing_behind(tmp_path):
+    db = tmp_path / "lens.duckdb"
+    write_run(db, "r1")
+    process = holder(db, seconds=60)
+    process.kill()
+    process.wait()
+    assert store.runs(db)["run_id"].tolist() == ["r1"]
+
+
+def test_a_read_during_a_write_says_busy_then_succeeds(tmp_path):
+    db = tmp_path / "lens.duckdb"
+    write_run(db, "r1")
+    process = holder(db, seconds=3)
+    try:
+        with pytest.raises(StoreBusy, match="being updated; retry in a moment"):
+            store.runs(db)
+        with pytest.raises(StoreBusy):
+            store.layer_survival("r1", db=db)
+    finally:
+        assert process.wait(timeout=30) == 0
+    assert sorted(store.runs(db)["run_id"]) == ["from-holder", "r1"]
+
+
+def test_a_writer_waits_for_readers_to_let_go(tmp_path):
+    db = tmp_path / "lens.duckdb"
+    write_run(db, "r1")
+    script = textwrap.dedent(f"""
+        import duckdb, time
+        con = duckdb.connect({str(db)!r}, read_only=True)
+        print("reading", flush=True)
+        time.sleep(1.5)
+        con.close()
+    """)
+    reader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=_env())
+    assert reader.stdout.readline().strip() == "reading"
+    started = time.monotonic()
+    write_run(db, "r2")
+    assert time.monotonic() - started > 0.3, "the writer had to wait for the reader"
+    reader.wait(timeout=30)
+    assert sorted(store.runs(db)["run_id"]) == ["r1", "r2"]
+
+
+def test_missing_database_and_unknown_runs_get_clear_messages(tmp_path):
+    db = tmp_path / "none.duckdb"
+    assert store.runs(db).empty and store.benchmarks(db=db).empty
+    with pytest.raises(RunNotFound, match="pipelines.demo"):
+        store.layer_survival("r1", db=db)
+    write_run(db, "r1")
+    with pytest.raises(RunNotFound, match="No run 'nope'"):
+        store.run_metrics("nope", db)
+    with pytest.raises(RunNotFound, match="pipelines.analyze --run r1"):
+        store.retention("r1", "pos", db=db)
+    with pytest.raises(ValueError, match="facet"):
+        store.retention("r1", "colour", db=db)
