@@ -18,8 +18,8 @@ import streamlit as st  # noqa: E402
 
 from pruning_core import catalog, jobs  # noqa: E402
 from pruning_core.catalog import ModelEntry  # noqa: E402
-from pruning_core.live import (METHOD_KINDS, MethodChoice, build_live_method, default_kind,  # noqa: E402
-                               describe_method, learned_thresholds, use_live_threads, warm_up)
+from pruning_core.live import (METHOD_KINDS, MethodChoice, available_kinds, build_live_method,  # noqa: E402
+                               default_kind, describe_method, learned_thresholds, use_live_threads, warm_up)
 from pruning_core.methods import PruningMethod  # noqa: E402
 from pruning_core.text import ModelLoadError, PrunedTextClassifier, UnsupportedModelError  # noqa: E402
 
@@ -40,6 +40,11 @@ def cached_classifier(key: str, folder: str, stamp: float, _entry: ModelEntry) -
     return classifier
 
 
+def load_classifier(entry: ModelEntry) -> PrunedTextClassifier:
+    """The entry's classifier from the shared cache; ModelLoadError/UnsupportedModelError when it cannot load."""
+    return cached_classifier(entry.key, str(entry.path), entry.stamp, entry)
+
+
 def model_sidebar() -> tuple[ModelEntry, PrunedTextClassifier]:
     """Model picker; stops the page with a clear message when the chosen model cannot be loaded."""
     found = catalog.discover_models()
@@ -50,7 +55,7 @@ def model_sidebar() -> tuple[ModelEntry, PrunedTextClassifier]:
                                help="Trained models under artifacts/models, and the packaged MiniLM-L6.")
     entry = entries[key]
     try:
-        return entry, cached_classifier(entry.key, str(entry.path), entry.stamp, entry)
+        return entry, load_classifier(entry)
     except (ModelLoadError, UnsupportedModelError) as error:
         st.error(f"**This model cannot be loaded.** {error}")
         st.stop()
@@ -60,7 +65,7 @@ def method_sidebar(classifier: PrunedTextClassifier) -> PruningMethod:
     """Method picker and its settings; the saved method is the default."""
     sidebar = st.sidebar
     own, layers = classifier.method, classifier.num_layers
-    kinds = list(METHOD_KINDS)
+    kinds = available_kinds(own)
     kind = sidebar.radio("Pruning method", kinds, index=kinds.index(default_kind(own)), format_func=METHOD_KINDS.get,
                          key="method_kind")
     choice = MethodChoice(kind=kind)
@@ -77,6 +82,11 @@ def method_sidebar(classifier: PrunedTextClassifier) -> PruningMethod:
                                                "This model has no learned thresholds; an average token "
                                                "receives about 1/n of the attention.")
         choice = MethodChoice(kind=kind, threshold=threshold)
+    elif kind == "ts_dtp":
+        shift = sidebar.slider("Offset shift (standard deviations)", -2.0, 2.0, 0.0, 0.1, key="offset_shift",
+                               help="Added to every learned offset δ: a token survives while its score is at least "
+                                    "mean + δ·std of this text's scores. Higher removes more tokens.")
+        choice = MethodChoice(kind=kind, offset_shift=shift)
     elif kind == "topk":
         schedule = sidebar.radio("Schedule", ["ratio", "cascade"], key="topk_schedule", horizontal=True,
                                  format_func={"ratio": "Keep ratio", "cascade": "r_max / α"}.get)
