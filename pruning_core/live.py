@@ -120,6 +120,14 @@ def describe_method(method: PruningMethod) -> str:
     return f"{method.name}: {method.config()}"
 
 
+def threshold_note(method: PruningMethod) -> str | None:
+    """How to read the thresholds shown for a method, where it is not obvious."""
+    if isinstance(method, TaskSpecificDynamicPruning):
+        return ("TS-DTP's thresholds belong to this text: at each layer, the mean of its tokens' scores plus δ "
+                "standard deviations, so the same model cuts at a different score for every text.")
+    return None
+
+
 def geometric_keep_ratios(final_ratio: float, num_layers: int) -> list[float]:
     """Per-layer keep ratios (of the input) that shrink evenly to final_ratio at the last layer."""
     return [final_ratio ** ((layer + 1) / num_layers) for layer in range(num_layers)]

@@ -32,9 +32,11 @@ def run_label(run: Mapping) -> str:
 
 
 def as_list(value: object) -> list:
-    """A list-valued cell as a list: None, NA and NaN (a missing list) become []."""
+    """A list-valued cell as a list: None, NA and NaN (a missing list) become []; masked items become NaN."""
     if value is None or (not hasattr(value, "__len__") and pd.isna(value)):
         return []
+    if isinstance(value, np.ma.MaskedArray):
+        return list(value.astype(float).filled(np.nan))
     return list(value)
 
 

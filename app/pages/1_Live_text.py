@@ -3,7 +3,7 @@ import streamlit as st
 
 import lens_app
 from pruning_core import viz
-from pruning_core.live import EXAMPLES, classify_live
+from pruning_core.live import EXAMPLES, classify_live, threshold_note
 
 lens_app.page_setup("Live text", "✍️")
 st.title("Live text")
@@ -43,3 +43,5 @@ left.plotly_chart(viz.token_count_figure(trace), width="stretch")
 left.caption(viz.TOKEN_COUNT_CAPTION)
 right.plotly_chart(viz.score_figure(trace), width="stretch")
 right.caption(viz.SCORE_CAPTION)
+if note := threshold_note(method):
+    right.caption(note)

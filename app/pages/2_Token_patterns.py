@@ -16,8 +16,8 @@ run = lens_store.run_picker(lens_store.runs(analysed=True))
 run_id, names, layers = run["run_id"], list(run["label_names"]), int(run["num_layers"])
 by = st.sidebar.radio("Classes by", ["true", "predicted"], horizontal=True, key="class_by",
                       format_func={"true": "True label", "predicted": "Prediction"}.get)
-classes = st.sidebar.multiselect("Classes", names, default=names, key="classes")
-layer = st.sidebar.select_slider("After layer", list(range(layers)), value=layers - 1, key="layer",
+classes = st.sidebar.multiselect("Classes", names, default=names, key=f"classes_{run_id}")  # per run: its labels
+layer = st.sidebar.select_slider("After layer", list(range(layers)), value=layers - 1, key=f"layer_{run_id}",
                                  format_func=lambda index: str(index + 1),
                                  help="Retention counts the words still alive after this layer; the last layer's "
                                       "survivors are what the classifier reads.")

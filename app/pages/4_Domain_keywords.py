@@ -18,7 +18,7 @@ source = st.sidebar.radio("Keywords", ["study", "discovered", None], key="keywor
                                        None: "Both"}.get,
                           help="Found in the data: the words most typical of each class (log-odds with an "
                                "informative Dirichlet prior).")
-classes = st.sidebar.multiselect("Classes", names, default=names, key="keyword_classes")
+classes = st.sidebar.multiselect("Classes", names, default=names, key=f"keyword_classes_{run_id}")
 
 formats = {column: st.column_config.NumberColumn(format="%.1f", help=f"Share of occurrences alive after layer "
                                                                     f"{layer + 1}.")

@@ -94,4 +94,5 @@ def learned_values_figure(rows: pd.DataFrame) -> go.Figure | None:
 
 def missing_methods_note(missing: list[str]) -> str:
     names = ", ".join(METHOD_NAMES.get(m, m) for m in missing)
-    return f"No stored benchmark rows for {names} on this dataset, so {'it is' if len(missing) == 1 else 'they are'} not shown."
+    verb = "it is" if len(missing) == 1 else "they are"
+    return f"No stored benchmark rows for {names} on this dataset, so {verb} not shown."
