@@ -73,10 +73,11 @@ def retention_layers_figure(frame: pd.DataFrame, facet: str) -> go.Figure:
 
 def top_words_figure(frame: pd.DataFrame, class_order: list[str]) -> go.Figure:
     """One panel of horizontal bars per class: the words most often kept to the classifier."""
-    shown = [name for name in class_order if name in set(frame["class_name"])]
+    shown = [html.escape(name) for name in class_order if name in set(frame["class_name"])]
     columns = max(1, len(shown))
-    colors = class_colors(class_order)
-    figure = px.bar(frame.assign(word=frame["word"].map(html.escape)), x="kept", y="word", color="class_name",
+    colors = {html.escape(name): color for name, color in class_colors(class_order).items()}
+    escaped = frame.assign(word=frame["word"].map(html.escape), class_name=frame["class_name"].map(html.escape))
+    figure = px.bar(escaped, x="kept", y="word", color="class_name",
                     facet_col="class_name", facet_col_wrap=min(columns, 4), orientation="h",
                     category_orders={"class_name": shown}, color_discrete_map=colors,
                     custom_data=["occurrences", "rate"], facet_col_spacing=0.08)
@@ -84,7 +85,7 @@ def top_words_figure(frame: pd.DataFrame, class_order: list[str]) -> go.Figure:
                                        "<extra></extra>")
     figure.update_yaxes(matches=None, showticklabels=True, autorange="reversed", title=None)
     figure.update_xaxes(title=None)
-    figure.for_each_annotation(lambda a: a.update(text=f"<b>{a.text.split('=')[-1]}</b>"))
+    figure.for_each_annotation(lambda a: a.update(text=f"<b>{a.text.split('=', 1)[-1]}</b>"))
     styled(figure, "Words most often kept to the classifier, per class", "", "")
     rows = -(-columns // 4)
     words = int(frame.groupby("class_name").size().max()) if not frame.empty else 1

@@ -86,7 +86,7 @@ def learned_values_figure(rows: pd.DataFrame) -> go.Figure | None:
                      facet_col_spacing=0.08)
     figure.update_yaxes(matches=None, showticklabels=True)
     figure.update_xaxes(dtick=1)
-    figure.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    figure.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
     styled(figure, "Learned per-layer values", "Layer", "Value")
     figure.update_layout(legend=dict(orientation="v", yanchor="top", y=1, xanchor="left", x=1.02))
     return figure
