@@ -78,7 +78,7 @@ def keyword_display(frame: pd.DataFrame, num_layers: int) -> pd.DataFrame:
     """Keyword rows (keyword_table or custom_keywords) with retention spread over one column per layer.
 
     Shares are percentages (one decimal); empty where a keyword never occurs (or was never kept/dropped)."""
-    retention = np.array([_padded(values, num_layers) for values in frame["retention"]]).reshape(-1, num_layers)
+    retention = np.array([padded(values, num_layers) for values in frame["retention"]]).reshape(-1, num_layers)
     shown = pd.DataFrame({"keyword": frame["keyword"].to_numpy()})
     if "class_name" in frame:
         shown["class"] = frame["class_name"].to_numpy()
@@ -120,6 +120,7 @@ def parse_keywords(typed: str) -> list[str]:
     return list(dict.fromkeys(word for word in words if word))
 
 
-def _padded(values: object, num_layers: int) -> list[float]:
+def padded(values: object, num_layers: int) -> list[float]:
+    """A list cell as exactly num_layers floats (NaN-filled)."""
     values = [float(v) for v in as_list(values)][:num_layers]
     return values + [math.nan] * (num_layers - len(values))

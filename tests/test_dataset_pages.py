@@ -17,7 +17,11 @@ from app_data import AG_NEWS_RUN, IMDB_LTP_RUN, build_lens, save_model
 from pipelines import trace
 from pipeline_data import make_data_dir
 from pruning_core import store
+from pruning_core.data import load_dataset
+from pruning_core.live import classify_live
 from pruning_core.methods import LearnedTokenPruning
+from pruning_core.stored_trace import trace_from_store
+from pruning_core.text import load_text_classifier
 
 HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
 PATTERNS, EMBEDDINGS, KEYWORDS = "pages/2_Token_patterns.py", "pages/3_Embeddings.py", "pages/4_Domain_keywords.py"
@@ -167,7 +171,7 @@ def test_embeddings_show_both_maps_with_the_retained_tokens_on_hover(lens):
     app.selectbox(key="run_id").set_value(IMDB_LTP_RUN).run()
     assert titles(app) == ["t-SNE of texts, coloured by true class", "UMAP of texts, coloured by true class"]
     points = store.projections(IMDB_LTP_RUN, "example", "umap", db=lens / "lens.duckdb")
-    hovers = [text for trace in charts(app)[1]["data"] for text in trace["customdata"]]
+    hovers = [row[0] for trace in charts(app)[1]["data"] for row in trace["customdata"]]
     assert len(hovers) == len(points) and all("kept to the classifier" in h for h in hovers)
     assert any(points["retained_text"].iloc[0].split()[0] in h for h in hovers)
     app.radio(key="color_by").set_value("correct").run()
@@ -270,3 +274,31 @@ def test_live_text_offers_ts_dtp_for_a_model_trained_with_it(lens):
     body = "".join(element.proto.body for element in app.html)
     assert not app.exception and "vs threshold" in body
     assert any("belong to this text" in caption.value for caption in app.caption)
+
+
+def test_embeddings_show_one_stored_text_layer_by_layer(lens):
+    app = run_page(EMBEDDINGS)
+    app.selectbox(key="run_id").set_value(IMDB_LTP_RUN).run()
+    ids = app.selectbox(key=f"example_{IMDB_LTP_RUN}").options
+    app.selectbox(key=f"example_{IMDB_LTP_RUN}").set_value(int(ids[-1].split(" ")[0][1:])).run()
+    body = "".join(element.proto.body for element in app.html)
+    assert not app.exception and body.count('class="tpl-row"') == 4 and "vs threshold" in body
+
+
+@pytest.mark.parametrize("run_id", (IMDB_LTP_RUN, "imdb-tiny-ts_dtp-test", "imdb-tiny-baseline-test"))
+def test_a_stored_example_comes_back_as_the_models_own_trace(lens, run_id):
+    db = lens / "lens.duckdb"
+    info = store.run_info(run_id, db)
+    data = load_dataset("imdb", "test", str(lens.parent / "data"))
+    classifier = load_text_classifier(info["model_path"])
+    for example_id in (0, 7):
+        example = store.examples(run_id, limit=1, offset=example_id, db=db).iloc[0]
+        stored = trace_from_store(info, example, store.example_tokens(run_id, example_id, db))
+        live = classify_live(classifier, classifier.method, data.texts[example_id], max_length=32).trace
+        assert stored.tokens == live.tokens and stored.offsets == live.offsets and stored.word_ids == live.word_ids
+        np.testing.assert_array_equal(stored.kept, live.kept)
+        np.testing.assert_allclose(stored.scores, live.scores, rtol=1e-5, equal_nan=True)
+        assert [t is None for t in stored.thresholds] == [t is None for t in live.thresholds]
+        assert [t for t in stored.thresholds if t is not None] == pytest.approx(
+            [t for t in live.thresholds if t is not None])
+        assert stored.prediction == live.prediction and stored.probability == pytest.approx(live.probability)

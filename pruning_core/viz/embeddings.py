@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import textwrap
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -17,7 +18,8 @@ HOVER_CHARS = 280
 
 PROJECTION_CAPTION = ("Each dot is one text (or one retained token), placed by its retained tokens' final "
                       "representations: texts of a class clustering together means pruning kept what tells them "
-                      "apart. Hover a dot for the tokens that reached the classifier.")
+                      "apart. Hover a dot for the tokens that reached the classifier; click it to see the text "
+                      "layer by layer below.")
 
 
 def hover_text(text: str, width: int = 60, limit: int = HOVER_CHARS) -> str:
@@ -43,7 +45,9 @@ def projection_figure(points: pd.DataFrame, color_by: str, method: str, level: s
             x=rows["x"], y=rows["y"], mode="markers", name=html.escape(str(group)),
             marker=dict(color=colors.get(group), size=7 if level == "example" else 6, opacity=0.75,
                         line=dict(width=0.5, color="white")),
-            customdata=_hover_rows(rows, level), hovertemplate="%{customdata}<extra></extra>"))
+            customdata=np.stack([np.asarray(_hover_rows(rows, level), dtype=object),
+                                 rows["example_id"].to_numpy(dtype=object)], axis=-1),
+            hovertemplate="%{customdata[0]}<extra></extra>"))
     what = "texts" if level == "example" else "retained tokens"
     styled(figure, f"{PROJECTION_NAMES.get(method, method)} of {what}, coloured by {COLOR_BY[color_by].lower()}",
            f"{PROJECTION_NAMES.get(method, method)} 1", f"{PROJECTION_NAMES.get(method, method)} 2")
@@ -51,6 +55,12 @@ def projection_figure(points: pd.DataFrame, color_by: str, method: str, level: s
     figure.update_yaxes(showticklabels=False, zeroline=False)
     figure.update_layout(height=460, hoverlabel=dict(align="left"))
     return figure
+
+
+def selected_examples(selection: object) -> list[int]:
+    """Example ids of the points clicked or lassoed in a projection_figure (Streamlit's selection state)."""
+    points = getattr(getattr(selection, "selection", None), "points", None) or []
+    return [int(point["customdata"][1]) for point in points if len(point.get("customdata") or []) > 1]
 
 
 def _hover_rows(rows: pd.DataFrame, level: str) -> list[str]:
