@@ -1,7 +1,7 @@
-"""What every page shares: page setup, the cached model, and the sidebar controls.
+"""What every page shares: page setup, the cached model, the model and method pickers.
 
-This is the only app module with logic beyond wiring, and all of it is about widgets; models,
-methods, rendering and jobs live in pruning_core.
+With lens_store.py (the cached store reads), the only app module with logic beyond wiring, and all of it
+is about widgets; models, methods, rendering and jobs live in pruning_core.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from pruning_core.catalog import ModelEntry  # noqa: E402
 from pruning_core.live import (METHOD_KINDS, MethodChoice, available_kinds, build_live_method,  # noqa: E402
                                default_kind, describe_method, learned_thresholds, use_live_threads, warm_up)
 from pruning_core.methods import PruningMethod  # noqa: E402
+from pruning_core.tables import method_name  # noqa: E402
 from pruning_core.text import ModelLoadError, PrunedTextClassifier, UnsupportedModelError  # noqa: E402
 
 use_live_threads()
@@ -59,6 +60,25 @@ def model_sidebar() -> tuple[ModelEntry, PrunedTextClassifier]:
     except (ModelLoadError, UnsupportedModelError) as error:
         st.error(f"**This model cannot be loaded.** {error}")
         st.stop()
+
+
+def method_model_picker(where, method: str, entries: list[ModelEntry],
+                        dataset: str | None) -> tuple[ModelEntry, PrunedTextClassifier] | None:
+    """A model menu for one method (top-k: any model), defaulting to one trained on `dataset`;
+    (entry, classifier), or None with a note when there is no such model or it cannot be loaded."""
+    choices = {e.key: e for e in (entries if method == "topk" else catalog.with_method(entries, method))}
+    if not choices:
+        where.info(f"No saved {method_name(method)} model yet: train one (see the README's pipelines).")
+        return None
+    default = (catalog.topk_base(entries, dataset) if method == "topk"
+               else catalog.same_dataset_first(list(choices.values()), dataset)[0])
+    key = where.selectbox(f"{method_name(method)} model", list(choices), index=list(choices).index(default.key),
+                          key=f"compare_{method}", format_func=lambda k: choices[k].label)
+    try:
+        return choices[key], load_classifier(choices[key])
+    except (ModelLoadError, UnsupportedModelError) as error:
+        where.error(f"**This model cannot be loaded.** {error}")
+        return None
 
 
 def method_sidebar(classifier: PrunedTextClassifier) -> PruningMethod:

@@ -4,7 +4,8 @@ Built with the real pipelines (trace, analyze) on tiny models and made-up data (
 without training and without spaCy: a fixed-tag annotator stands in for it, and UMAP (whose first fit
 JIT-compiles for ~12 s) is replaced by a PCA projection. Benchmark rows are written through the store's
 own writer with made-up but plausible figures, TS-DTP included for IMDb and left out for AG News.
-`python tests/app_data.py FOLDER` builds one to look at: `LENS_ARTIFACTS=FOLDER/artifacts make run`.
+`scripts/with-env .venv/bin/python tests/app_data.py FOLDER` builds one to browse with
+`LENS_ARTIFACTS=FOLDER/artifacts make run`.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from conftest import make_bert, make_tokenizer  # noqa: E402
-from pipeline_data import CLASS_WORDS, make_data_dir, tiny_profile  # noqa: E402
+from pipeline_data import make_data_dir, tiny_profile  # noqa: E402
 from pipelines import analyze, trace  # noqa: E402
 from pruning_core import store  # noqa: E402
 from pruning_core.analysis.linguistics import Annotation  # noqa: E402
@@ -116,8 +117,6 @@ def build_lens(root: Path) -> Path:
                               benchmark_rows(dataset, with_ts_dtp), db)
     return artifacts
 
-
-assert set(CLASS_WORDS) == set(LABELS)
 
 if __name__ == "__main__":
     print(build_lens(Path(sys.argv[1]).resolve()))

@@ -8,7 +8,6 @@ from pruning_core.live import EXAMPLES, geometric_keep_ratios
 from pruning_core.methods import TopK
 from pruning_core.side_by_side import compare_on_text
 from pruning_core.tables import FACET_NAMES, final_keep_share, keyword_comparison, keyword_display, method_name
-from pruning_core.text import ModelLoadError, UnsupportedModelError
 from pruning_core.tradeoff import COMPARED_METHODS, missing_methods
 from pruning_core.viz import compare, tradeoff
 
@@ -57,29 +56,12 @@ def two_runs() -> None:
                "occurrences that reached the classifier; acc kept %: accuracy on texts where it did.")
 
 
-def pick_model(column, method: str, entries: list, dataset: str | None):
-    """A model menu for one method (top-k: any model); (entry, classifier), or None with a note."""
-    choices = {e.key: e for e in (entries if method == "topk" else catalog.with_method(entries, method))}
-    if not choices:
-        column.info(f"No saved {method_name(method)} model yet: train one (see the README's pipelines).")
-        return None
-    default = (catalog.topk_base(entries, dataset) if method == "topk"
-               else catalog.same_dataset_first(list(choices.values()), dataset)[0])
-    key = column.selectbox(f"{method_name(method)} model", list(choices), index=list(choices).index(default.key),
-                           key=f"compare_{method}", format_func=lambda k: choices[k].label)
-    try:
-        return choices[key], lens_app.load_classifier(choices[key])
-    except (ModelLoadError, UnsupportedModelError) as error:
-        column.error(f"**This model cannot be loaded.** {error}")
-        return None
-
-
 def methods_on_text() -> None:
     lens_app.example_buttons(EXAMPLES, "compare_text")
     text = st.text_area("Your text", key="compare_text", height=90)
     entries, dataset, setups = catalog.discover_models(), None, {}
     for column, method in zip(st.columns(len(COMPARED_METHODS), gap="medium"), COMPARED_METHODS):
-        picked = pick_model(column, method, entries, dataset)
+        picked = lens_app.method_model_picker(column, method, entries, dataset)
         if picked is None:
             continue
         entry, classifier = picked
