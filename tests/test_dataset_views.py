@@ -111,7 +111,8 @@ def test_every_figure_has_a_title_and_labelled_axes():
         assert layout.title.text and layout.xaxis.title.text and layout.yaxis.title.text, layout.title.text
     assert patterns.top_words_figure(words, ["good"]).layout.title.text
     assert patterns.top_words_treemap(words, ["good"]).layout.title.text
-    text = json.dumps(figures[5].to_plotly_json()["data"], default=str) + str(patterns.top_words_figure(words, ["good"]))
+    text = json.dumps(figures[5].to_plotly_json()["data"], default=str)
+    text += str(patterns.top_words_figure(words, ["good"]))
     assert "<script>" not in text and "<b>great</b>" not in text            # user text is escaped in hovers and labels
 
 

@@ -94,7 +94,8 @@ def test_ts_dtp_is_offered_only_for_a_model_trained_with_it(ts_dtp_classifier, l
     assert "ts_dtp" in available_kinds(ts_dtp_classifier.method)
     assert "ts_dtp" not in available_kinds(ltp_classifier.method) and "ts_dtp" not in available_kinds(NoPruning())
     assert default_kind(ts_dtp_classifier.method) == "own"
-    assert "TS-DTP" in describe_method(ts_dtp_classifier.method) and "-0.50" in describe_method(ts_dtp_classifier.method)
+    description = describe_method(ts_dtp_classifier.method)
+    assert "TS-DTP" in description and "-0.50" in description
     assert threshold_note(ts_dtp_classifier.method) and threshold_note(ltp_classifier.method) is None
 
 

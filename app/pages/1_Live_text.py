@@ -32,7 +32,8 @@ prediction, probability, timing, tokens = st.columns(4)
 prediction.metric("Prediction", trace.predicted_name)
 probability.metric("Probability", f"{trace.probability:.1%}")
 timing.metric("Model time", f"{result.model_ms:.0f} ms", help="Tokenizing, the pruned layer loop and the trace.")
-tokens.metric("Tokens", f"{len(trace.tokens)} → {trace.keep_counts[-1]}", help="At the input → after the last layer.")
+tokens.metric("Tokens", f"{len(trace.tokens)} → {trace.keep_counts[-1]}",
+              help="At the input → after the last layer.")
 
 st.subheader("Tokens, layer by layer")
 st.html(viz.layer_view_html(trace, unit, hide_gone))

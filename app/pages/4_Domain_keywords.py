@@ -29,6 +29,9 @@ formats |= {column: st.column_config.NumberColumn(format="%.1f", help=text) for 
 def keyword_table(frame, file_name: str, key: str) -> None:
     table = keyword_display(frame, layers)
     st.dataframe(table, hide_index=True, column_config=formats, key=key)
+    st.caption("L1 % … final %: the share of the keyword's occurrences still alive after each layer (final: it "
+               "reached the classifier); acc kept % / acc dropped %: accuracy on the texts where it reached the "
+               "classifier / where every occurrence was removed.")
     st.download_button("Download as CSV", table.to_csv(index=False).encode("utf-8"), file_name=file_name,
                        mime="text/csv", icon="⬇️", key=f"{key}_csv")
 
