@@ -1,7 +1,7 @@
-"""What every page shares: page setup, the cached model, and the sidebar controls.
+"""What every page shares: page setup, the cached model, the model and method pickers.
 
-This is the only app module with logic beyond wiring, and all of it is about widgets; models,
-methods, rendering and jobs live in pruning_core.
+With lens_store.py (the cached store reads), the only app module with logic beyond wiring, and all of it
+is about widgets; models, methods, rendering and jobs live in pruning_core.
 """
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ import streamlit as st  # noqa: E402
 
 from pruning_core import catalog, jobs  # noqa: E402
 from pruning_core.catalog import ModelEntry  # noqa: E402
-from pruning_core.live import (METHOD_KINDS, MethodChoice, build_live_method, default_kind,  # noqa: E402
-                               describe_method, learned_thresholds, use_live_threads, warm_up)
+from pruning_core.live import (METHOD_KINDS, MethodChoice, available_kinds, build_live_method,  # noqa: E402
+                               default_kind, describe_method, learned_thresholds, use_live_threads, warm_up)
 from pruning_core.methods import PruningMethod  # noqa: E402
+from pruning_core.tables import method_name  # noqa: E402
 from pruning_core.text import ModelLoadError, PrunedTextClassifier, UnsupportedModelError  # noqa: E402
 
 use_live_threads()
@@ -40,6 +41,11 @@ def cached_classifier(key: str, folder: str, stamp: float, _entry: ModelEntry) -
     return classifier
 
 
+def load_classifier(entry: ModelEntry) -> PrunedTextClassifier:
+    """The entry's classifier from the shared cache; ModelLoadError/UnsupportedModelError when it cannot load."""
+    return cached_classifier(entry.key, str(entry.path), entry.stamp, entry)
+
+
 def model_sidebar() -> tuple[ModelEntry, PrunedTextClassifier]:
     """Model picker; stops the page with a clear message when the chosen model cannot be loaded."""
     found = catalog.discover_models()
@@ -50,17 +56,36 @@ def model_sidebar() -> tuple[ModelEntry, PrunedTextClassifier]:
                                help="Trained models under artifacts/models, and the packaged MiniLM-L6.")
     entry = entries[key]
     try:
-        return entry, cached_classifier(entry.key, str(entry.path), entry.stamp, entry)
+        return entry, load_classifier(entry)
     except (ModelLoadError, UnsupportedModelError) as error:
         st.error(f"**This model cannot be loaded.** {error}")
         st.stop()
+
+
+def method_model_picker(where, method: str, entries: list[ModelEntry],
+                        dataset: str | None) -> tuple[ModelEntry, PrunedTextClassifier] | None:
+    """A model menu for one method (top-k: any model), defaulting to one trained on `dataset`;
+    (entry, classifier), or None with a note when there is no such model or it cannot be loaded."""
+    choices = {e.key: e for e in (entries if method == "topk" else catalog.with_method(entries, method))}
+    if not choices:
+        where.info(f"No saved {method_name(method)} model yet: train one (see the README's pipelines).")
+        return None
+    default = (catalog.topk_base(entries, dataset) if method == "topk"
+               else catalog.same_dataset_first(list(choices.values()), dataset)[0])
+    key = where.selectbox(f"{method_name(method)} model", list(choices), index=list(choices).index(default.key),
+                          key=f"compare_{method}", format_func=lambda k: choices[k].label)
+    try:
+        return choices[key], load_classifier(choices[key])
+    except (ModelLoadError, UnsupportedModelError) as error:
+        where.error(f"**This model cannot be loaded.** {error}")
+        return None
 
 
 def method_sidebar(classifier: PrunedTextClassifier) -> PruningMethod:
     """Method picker and its settings; the saved method is the default."""
     sidebar = st.sidebar
     own, layers = classifier.method, classifier.num_layers
-    kinds = list(METHOD_KINDS)
+    kinds = available_kinds(own)
     kind = sidebar.radio("Pruning method", kinds, index=kinds.index(default_kind(own)), format_func=METHOD_KINDS.get,
                          key="method_kind")
     choice = MethodChoice(kind=kind)
@@ -77,6 +102,11 @@ def method_sidebar(classifier: PrunedTextClassifier) -> PruningMethod:
                                                "This model has no learned thresholds; an average token "
                                                "receives about 1/n of the attention.")
         choice = MethodChoice(kind=kind, threshold=threshold)
+    elif kind == "ts_dtp":
+        shift = sidebar.slider("Offset shift (standard deviations)", -2.0, 2.0, 0.0, 0.1, key="offset_shift",
+                               help="Added to every learned offset δ: a token survives while its score is at least "
+                                    "mean + δ·std of this text's scores. Higher removes more tokens.")
+        choice = MethodChoice(kind=kind, offset_shift=shift)
     elif kind == "topk":
         schedule = sidebar.radio("Schedule", ["ratio", "cascade"], key="topk_schedule", horizontal=True,
                                  format_func={"ratio": "Keep ratio", "cascade": "r_max / α"}.get)

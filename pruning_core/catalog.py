@@ -62,6 +62,23 @@ def default_model(entries: list[ModelEntry]) -> ModelEntry:
     return (pruning or trained or entries)[0]
 
 
+def with_method(entries: list[ModelEntry], method: str) -> list[ModelEntry]:
+    """The models saved with a given pruning method ("ltp", "ts_dtp", "none"...)."""
+    return [entry for entry in entries if entry.method == method]
+
+
+def topk_base(entries: list[ModelEntry], dataset: str | None = None) -> ModelEntry:
+    """What top-k is applied to by default: a trained unpruned baseline (of `dataset` if there is one), else any
+    trained model, else the packaged one."""
+    trained = trained_models(entries)
+    return same_dataset_first(with_method(trained, "none") or trained or entries, dataset)[0]
+
+
+def same_dataset_first(entries: list[ModelEntry], dataset: str | None) -> list[ModelEntry]:
+    """entries, those trained on `dataset` first (stable otherwise)."""
+    return sorted(entries, key=lambda entry: entry.metrics.get("dataset") != dataset) if dataset else list(entries)
+
+
 def load_model(entry: ModelEntry) -> PrunedTextClassifier:
     """Load an entry's classifier; every failure becomes a ModelLoadError that says what to do."""
     where = "the packaged MiniLM-L6" if entry.path is None else f"the model folder {entry.path}"

@@ -6,12 +6,14 @@ each other's method mid-run.
 """
 from __future__ import annotations
 
+import copy
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
-from .methods import LearnedTokenPruning, NoPruning, PruningMethod, TopK
+from .methods import LearnedTokenPruning, NoPruning, PruningMethod, TaskSpecificDynamicPruning, TopK
 from .text import DEFAULT_MAX_LENGTH, PrunedTextClassifier
 from .trace import ExampleTrace
 
@@ -32,6 +34,7 @@ METHOD_KINDS = {
     "own": "The model's own",
     "ltp": "LTP (thresholds)",
     "topk": "Top-k (keep ratio)",
+    "ts_dtp": "TS-DTP (offset shift)",
     "none": "None (keep every token)",
 }
 
@@ -57,6 +60,7 @@ class MethodChoice:
     r_max: float = 0.6             # topk "cascade": keep(l) = 1 - r_max * ((l + 1) / L) ** alpha
     alpha: float = 2.0
     score: str = "cls"             # topk: rank by CLS attention ("cls") or attention received
+    offset_shift: float = 0.0      # ts_dtp: added to every learned offset (in standard deviations)
 
 
 @dataclass
@@ -70,6 +74,11 @@ class LiveResult:
 def default_kind(own: PruningMethod) -> str:
     """Start on the model's own method, or on top-k when the model has none, so pruning shows at once."""
     return "topk" if isinstance(own, NoPruning) else "own"
+
+
+def available_kinds(own: PruningMethod) -> list[str]:
+    """The method kinds a model offers: TS-DTP only for a model trained with it (its scorer is learned)."""
+    return [kind for kind in METHOD_KINDS if kind != "ts_dtp" or isinstance(own, TaskSpecificDynamicPruning)]
 
 
 def use_live_threads() -> None:
@@ -99,9 +108,24 @@ def describe_method(method: PruningMethod) -> str:
             ratios = ", ".join(f"{ratio:.2f}" for ratio in method.keep_ratios)
             return f"Top-k by {method.score} score, keep ratios per layer: {ratios}."
         return f"Top-k by {method.score} score, cascading schedule r_max={method.r_max}, α={method.alpha:g}."
+    if isinstance(method, TaskSpecificDynamicPruning):
+        config = method.config()
+        offsets = ", ".join(f"{value:.2f}" for value in config["offsets"])
+        mix = ", ".join(f"{value:.2f}" for value in config["mix"])
+        return (f"TS-DTP ({method.mode} mode): a learned task scorer blended with attention received "
+                f"(scorer weight per layer: {mix}); a token survives while its score is at least "
+                f"mean + δ·std of this text's scores, with learned offsets δ per layer: {offsets}.")
     if isinstance(method, NoPruning):
         return "No pruning: every token reaches the classifier."
     return f"{method.name}: {method.config()}"
+
+
+def threshold_note(method: PruningMethod) -> str | None:
+    """How to read the thresholds shown for a method, where it is not obvious."""
+    if isinstance(method, TaskSpecificDynamicPruning):
+        return ("TS-DTP's thresholds belong to this text: at each layer, the mean of its tokens' scores plus δ "
+                "standard deviations, so the same model cuts at a different score for every text.")
+    return None
 
 
 def geometric_keep_ratios(final_ratio: float, num_layers: int) -> list[float]:
@@ -124,7 +148,29 @@ def build_live_method(choice: MethodChoice, own: PruningMethod, num_layers: int)
         if choice.schedule == "cascade":
             return TopK(r_max=choice.r_max, alpha=choice.alpha, score=choice.score)
         return TopK(keep_ratios=geometric_keep_ratios(choice.keep_ratio, num_layers), score=choice.score)
+    if choice.kind == "ts_dtp" and isinstance(own, TaskSpecificDynamicPruning):
+        return shifted_offsets(own, choice.offset_shift)
     raise ValueError(f"Unknown method kind {choice.kind!r}; choose one of {', '.join(METHOD_KINDS)}.")
+
+
+def shifted_offsets(method: TaskSpecificDynamicPruning, shift: float) -> TaskSpecificDynamicPruning:
+    """A hard-mode copy of a TS-DTP method with every learned offset moved by shift (more: fewer tokens)."""
+    shifted = copy.deepcopy(method)
+    shifted.mode = "hard"
+    with torch.no_grad():
+        shifted.offsets += shift
+    return shifted
+
+
+def dynamic_thresholds(trace: ExampleTrace, offsets: list[float]) -> list[float | None]:
+    """TS-DTP's per-text threshold at each layer, in score units: mean + δ·std of the scores of the
+    tokens alive at that layer, CLS left out (as the method computes it)."""
+    thresholds: list[float | None] = []
+    for layer, offset in enumerate(offsets[:trace.num_layers]):
+        scores = trace.scores[layer, 1:]
+        scores = scores[~np.isnan(scores)].astype(np.float64)
+        thresholds.append(float(scores.mean() + offset * (scores.std() + 1e-6)) if scores.size else None)
+    return thresholds
 
 
 def classify_live(classifier: PrunedTextClassifier, method: PruningMethod, text: str,
@@ -139,6 +185,8 @@ def classify_live(classifier: PrunedTextClassifier, method: PruningMethod, text:
     model_ms = 1000 * (time.perf_counter() - start)
     if all(word is None for word in trace.word_ids):       # nothing but special tokens
         return LiveResult(None, hint=NOTHING_READABLE_HINT)
+    if isinstance(method, TaskSpecificDynamicPruning) and not method.is_soft:
+        trace = replace(trace, thresholds=dynamic_thresholds(trace, method.config()["offsets"]))
     notices = ()
     if trace.truncated or length > MAX_INPUT_CHARS:
         read = max(end for _, end in trace.offsets)

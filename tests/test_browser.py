@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -62,12 +63,12 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> N
     raise TimeoutError(f"streamlit did not answer at {url} within {timeout:.0f} s")
 
 
-@pytest.fixture
-def app_url(tmp_path):
-    _require_browser()
+@contextmanager
+def _serve(artifacts: Path, log_file: Path):
+    """`streamlit run app/Home.py` on a free port over the given artifacts folder; yields its URL."""
     port = _free_port()
-    env = {**os.environ, "LENS_ARTIFACTS": str(tmp_path / "artifacts")}
-    log = open(tmp_path / "streamlit.log", "wb")
+    env = {**os.environ, "LENS_ARTIFACTS": str(artifacts)}
+    log = open(log_file, "wb")
     # The README's command, `streamlit run app/Home.py`, so the app must find pruning_core on its own.
     streamlit = Path(sys.executable).parent / "streamlit"
     process = subprocess.Popen(
@@ -86,6 +87,13 @@ def app_url(tmp_path):
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    _require_browser()
+    with _serve(tmp_path / "artifacts", tmp_path / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture
@@ -129,3 +137,38 @@ def test_home_and_live_text_in_a_real_browser(app_url, screenshots):
             browser.close()
     assert (screenshots / "home.png").stat().st_size > 10_000
     assert (screenshots / "live_text.png").stat().st_size > 10_000
+
+
+# Each dataset page, the text that shows it has drawn, and a view to click first (Compare's second view).
+DATASET_PAGES = [("Token_patterns", "Words most often kept to the classifier", None),
+                 ("Embeddings", "One text, layer by layer", None),
+                 ("Domain_keywords", "Your own keywords", None),
+                 ("Accuracy_vs_speed", "Every setting", None),
+                 ("Compare", "Share of tokens alive after each layer", None),
+                 ("Compare", "Overlap of the kept tokens", "Methods on one text")]
+
+
+def test_dataset_pages_in_a_real_browser(tmp_path, screenshots):
+    """Every dataset page over a tiny traced, analysed and benchmarked artifacts folder (tests/app_data.py)."""
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    from app_data import build_lens
+
+    artifacts = build_lens(tmp_path / "lens")
+    with _serve(artifacts, tmp_path / "streamlit.log") as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2000})
+            for path, drawn, view in DATASET_PAGES:
+                page.goto(f"{url}/{path}", wait_until="domcontentloaded")
+                if view:
+                    page.get_by_text(view, exact=True).first.click(timeout=60_000)
+                page.get_by_text(drawn).first.wait_for(timeout=60_000)
+                page.wait_for_timeout(1500)                    # let Plotly finish drawing
+                _assert_no_exception(page)
+                name = path.lower() + ("_methods" if view else "")
+                page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+                assert (screenshots / f"{name}.png").stat().st_size > 10_000
+        finally:
+            browser.close()

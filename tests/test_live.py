@@ -1,13 +1,16 @@
 """Live text's logic: the method the controls describe, and classifying one typed text."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from conftest import REVIEWS, make_bert, make_tokenizer
-from pruning_core.live import (EMPTY_HINT, MAX_INPUT_CHARS, NOTHING_READABLE_HINT, MethodChoice, build_live_method, classify_live,
-                               default_kind, describe_method, geometric_keep_ratios)
-from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK
+from pruning_core.live import (EMPTY_HINT, MAX_INPUT_CHARS, NOTHING_READABLE_HINT, MethodChoice, available_kinds,
+                               build_live_method, classify_live, default_kind, describe_method, geometric_keep_ratios,
+                               threshold_note)
+from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK, build_method
 from pruning_core.text import PrunedTextClassifier
+from pruning_core.viz import layer_cutoff
 
 
 @pytest.fixture
@@ -77,3 +80,47 @@ def test_a_huge_text_is_cut_with_a_notice(ltp_classifier):
 def test_one_enormous_word_is_cut_too(ltp_classifier):
     result = classify_live(ltp_classifier, NoPruning(), "a" * (MAX_INPUT_CHARS + 10))
     assert result.trace is not None and result.notices
+
+
+# --- TS-DTP -----------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def ts_dtp_classifier() -> PrunedTextClassifier:
+    method = build_method("ts_dtp", num_layers=4, hidden_size=32, offsets=[-0.5, 0.0, 0.0, 0.3])
+    return PrunedTextClassifier(make_bert(), make_tokenizer(), method)
+
+
+def test_ts_dtp_is_offered_only_for_a_model_trained_with_it(ts_dtp_classifier, ltp_classifier):
+    assert "ts_dtp" in available_kinds(ts_dtp_classifier.method)
+    assert "ts_dtp" not in available_kinds(ltp_classifier.method) and "ts_dtp" not in available_kinds(NoPruning())
+    assert default_kind(ts_dtp_classifier.method) == "own"
+    description = describe_method(ts_dtp_classifier.method)
+    assert "TS-DTP" in description and "-0.50" in description
+    assert threshold_note(ts_dtp_classifier.method) and threshold_note(ltp_classifier.method) is None
+
+
+def test_offset_shift_moves_every_offset_of_a_copy(ts_dtp_classifier):
+    own = ts_dtp_classifier.method
+    shifted = build_live_method(MethodChoice(kind="ts_dtp", offset_shift=1.0), own, 4)
+    assert shifted is not own and shifted.offsets.tolist() == pytest.approx([0.5, 1.0, 1.0, 1.3])
+    assert own.offsets.tolist() == pytest.approx([-0.5, 0.0, 0.0, 0.3])                     # untouched
+    loose = classify_live(ts_dtp_classifier, own, REVIEWS[0]).trace
+    strict = classify_live(ts_dtp_classifier, shifted, REVIEWS[0]).trace
+    assert sum(strict.keep_counts) < sum(loose.keep_counts)
+
+
+def test_ts_dtp_traces_carry_each_texts_own_thresholds(ts_dtp_classifier):
+    method = ts_dtp_classifier.method
+    thresholds = []
+    for text in REVIEWS:
+        trace = classify_live(ts_dtp_classifier, method, text).trace
+        assert all(t is not None for t in trace.thresholds)
+        for layer, threshold in enumerate(trace.thresholds):
+            scores, kept = trace.scores[layer, 1:], trace.kept[layer, 1:]      # CLS is kept whatever its score
+            present = ~np.isnan(scores)
+            clear = present & (np.abs(scores - threshold) > 1e-5)             # not a float tie
+            assert ((scores >= threshold) == kept)[clear].all()
+        thresholds.append(trace.thresholds[0])
+    assert len({round(t, 6) for t in thresholds}) > 1, "dynamic: the threshold differs from text to text"
+    raw = ts_dtp_classifier.trace([REVIEWS[0]])[0]            # the model's own trace has None thresholds
+    assert all(t is None for t in raw.thresholds) and "cut-off" in layer_cutoff(raw, 1)[1]

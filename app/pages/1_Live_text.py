@@ -3,7 +3,7 @@ import streamlit as st
 
 import lens_app
 from pruning_core import viz
-from pruning_core.live import EXAMPLES, classify_live
+from pruning_core.live import EXAMPLES, classify_live, threshold_note
 
 lens_app.page_setup("Live text", "✍️")
 st.title("Live text")
@@ -32,7 +32,8 @@ prediction, probability, timing, tokens = st.columns(4)
 prediction.metric("Prediction", trace.predicted_name)
 probability.metric("Probability", f"{trace.probability:.1%}")
 timing.metric("Model time", f"{result.model_ms:.0f} ms", help="Tokenizing, the pruned layer loop and the trace.")
-tokens.metric("Tokens", f"{len(trace.tokens)} → {trace.keep_counts[-1]}", help="At the input → after the last layer.")
+tokens.metric("Tokens", f"{len(trace.tokens)} → {trace.keep_counts[-1]}",
+              help="At the input → after the last layer.")
 
 st.subheader("Tokens, layer by layer")
 st.html(viz.layer_view_html(trace, unit, hide_gone))
@@ -43,3 +44,5 @@ left.plotly_chart(viz.token_count_figure(trace), width="stretch")
 left.caption(viz.TOKEN_COUNT_CAPTION)
 right.plotly_chart(viz.score_figure(trace), width="stretch")
 right.caption(viz.SCORE_CAPTION)
+if note := threshold_note(method):
+    right.caption(note)

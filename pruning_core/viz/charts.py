@@ -20,7 +20,8 @@ SCORE_CAPTION = ("Each dot is a token at that layer (blue kept, red removed; hov
                  "layer's threshold, or for top-k the lowest score that survived.")
 
 
-def _layout(figure: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
+def styled(figure: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
+    """The shared look: a left-aligned title, labelled axes, white template, a legend above the plot."""
     figure.update_layout(title=dict(text=title, x=0, xanchor="left"), template="plotly_white", height=340,
                          margin=dict(l=10, r=10, t=50, b=10), xaxis_title=x_title, yaxis_title=y_title,
                          legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
@@ -36,7 +37,7 @@ def token_count_figure(trace: ExampleTrace) -> go.Figure:
                               hovertemplate="after layer %{x}: %{y} tokens<extra></extra>"))
     figure.update_yaxes(rangemode="tozero")
     figure.update_xaxes(type="category")
-    return _layout(figure, "Tokens alive after each layer", "Layer", "Tokens")
+    return styled(figure, "Tokens alive after each layer", "Layer", "Tokens")
 
 
 def score_figure(trace: ExampleTrace) -> go.Figure:
@@ -63,7 +64,7 @@ def score_figure(trace: ExampleTrace) -> go.Figure:
                                     hovertemplate="threshold %{y:.3g}<extra>layer %{x}</extra>"))
     figure.update_yaxes(type="log")
     figure.update_xaxes(tickmode="array", tickvals=list(range(1, trace.num_layers + 1)))
-    return _layout(figure, "Token scores against each layer's threshold", "Layer", "Score (log scale)")
+    return styled(figure, "Token scores against each layer's threshold", "Layer", "Score (log scale)")
 
 
 def _shown(trace: ExampleTrace, position: int) -> str:

@@ -82,8 +82,13 @@ def layer_cutoff(trace: ExampleTrace, layer: int) -> tuple[float | None, str]:
     return float(scores[kept].min()), "cut-off (lowest kept score)"
 
 
-def layer_view_html(trace: ExampleTrace, unit: str = "words", hide_gone: bool = False) -> str:
-    """Self-contained HTML (style, legend, one row per layer) for st.html."""
+def legend_html() -> str:
+    """The legend alone (with the style), for a page showing several layer views under one legend."""
+    return f"{STYLE}{LEGEND}"
+
+
+def layer_view_html(trace: ExampleTrace, unit: str = "words", hide_gone: bool = False, legend: bool = True) -> str:
+    """Self-contained HTML (style, legend unless told not, one row per layer) for st.html."""
     units = display_units(trace, unit)
     counts = trace.keep_counts
     before = [len(trace.tokens), *counts[:-1]]
@@ -96,7 +101,7 @@ def layer_view_html(trace: ExampleTrace, unit: str = "words", hide_gone: bool = 
         rows.append(f'<div class="tpl-row"><div class="tpl-layer"><b>Layer {layer + 1}</b>'
                     f'{counts[layer]} of {before[layer]} tokens kept</div>'
                     f'<div class="tpl-tokens" dir="auto">{chips.strip()}</div></div>')
-    return f'{STYLE}{LEGEND}<div class="tpl-view">{"".join(rows)}</div>'
+    return f'{STYLE}{LEGEND if legend else ""}<div class="tpl-view">{"".join(rows)}</div>'
 
 
 def _strongest(trace: ExampleTrace, layer: int) -> float:

@@ -1,0 +1,69 @@
+"""Accuracy against cost over benchmark rows: the Pareto front, and the learned values worth plotting.
+
+Generic over datasets and methods: a row is one benchmark setting (store.benchmarks()), text or vision.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from .tables import as_list
+
+COMPARED_METHODS = ("ltp", "topk", "ts_dtp")
+
+
+def pareto_front(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    """(n,) bool: the points no other point beats, i.e. none has cost <= and quality >= with one strict."""
+    cost, quality = np.asarray(cost, dtype=float), np.asarray(quality, dtype=float)
+    valid = ~(np.isnan(cost) | np.isnan(quality))
+    front = np.zeros(len(cost), dtype=bool)
+    for i in np.flatnonzero(valid):
+        others = valid.copy()
+        others[i] = False
+        dominated = others & (cost <= cost[i]) & (quality >= quality[i]) & ((cost < cost[i]) | (quality > quality[i]))
+        front[i] = not dominated.any()
+    return front
+
+
+def mark_front(rows: pd.DataFrame, x: str, metric: str) -> pd.DataFrame:
+    """rows with a bool `pareto` column: throughput-like x is better high, FLOPs/latency-like x better low."""
+    values = rows[x].to_numpy(dtype=float)
+    cost = -values if higher_is_faster(x) else values
+    return rows.assign(pareto=pareto_front(cost, rows[metric].to_numpy(dtype=float)))
+
+
+def higher_is_faster(column: str) -> bool:
+    return column.startswith(("throughput", "speedup"))
+
+
+def missing_methods(rows: pd.DataFrame, wanted: tuple[str, ...] = COMPARED_METHODS) -> list[str]:
+    present = set(rows["method"]) if "method" in rows else set()
+    return [method for method in wanted if method not in present]
+
+
+def learned_values(rows: pd.DataFrame) -> pd.DataFrame:
+    """Tidy per-layer learned values: LTP thresholds (attention units) and TS-DTP offsets (standard deviations).
+
+    Columns: setting, method, kind ("threshold" or "offset"), layer (1-based), value."""
+    records = []
+    for row in rows.itertuples(index=False):
+        kinds = []
+        thresholds = as_list(getattr(row, "thresholds", None))
+        if thresholds:
+            kinds.append(("threshold", thresholds))
+        offsets = _config(getattr(row, "method_config", None)).get("offsets")
+        if row.method == "ts_dtp" and offsets:
+            kinds.append(("offset", offsets))
+        for kind, values in kinds:
+            records += [(row.setting, row.method, kind, layer + 1, float(value)) for layer, value in enumerate(values)]
+    return pd.DataFrame(records, columns=["setting", "method", "kind", "layer", "value"])
+
+
+def _config(text: object) -> dict:
+    try:
+        value = json.loads(text) if isinstance(text, str) and text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,98 @@
+"""Accuracy against speed over benchmark settings, tokens kept per layer, and the learned values."""
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from ..tables import METHOD_NAMES, as_list, method_name
+from ..tradeoff import higher_is_faster, learned_values, mark_front
+from .charts import styled
+
+METHOD_COLORS = {"none": "#0f172a", "topk": "#d97706", "ltp": "#2563eb", "ts_dtp": "#059669"}
+SPEED_TITLES = {"throughput_b32": "measured throughput", "latency_b1_ms": "measured latency", "flops": "analytic FLOPs"}
+SPEED_AXES = {"throughput_b32": "Throughput at batch 32 (examples per second)",
+              "latency_b1_ms": "Latency at batch 1 (ms per example)",
+              "flops": "Analytic FLOPs per example (GFLOPs)"}
+METRIC_NAMES = {"accuracy": "Accuracy", "macro_f1": "Macro-F1"}
+
+TRADEOFF_CAPTION = ("Each dot is one benchmark setting (hover for its name and figures); the dashed line joins the "
+                    "Pareto front, the settings no other setting beats on both axes: {better}.")
+MEAN_KEPT_CAPTION = ("Each line is one setting (coloured by method): the mean number of tokens still alive after each "
+                     "layer of a test example; the lower a line, the less work the later layers do.")
+LEARNED_CAPTION = ("Each line is one setting's learned per-layer value: LTP's threshold on attention received "
+                   "(tokens below it are removed), TS-DTP's offset in standard deviations of a text's own scores.")
+
+
+def better_direction(x: str) -> str:
+    return "up and to the right is better" if higher_is_faster(x) else "up and to the left is better"
+
+
+def tradeoff_figure(rows: pd.DataFrame, x: str, metric: str = "accuracy", title: str | None = None) -> go.Figure:
+    """Scatter of metric against a speed or cost column, one colour per method, the Pareto front joined."""
+    rows = mark_front(rows, x, metric)
+    scale = 1e-9 if x == "flops" else 1.0
+    figure = go.Figure()
+    for method in [m for m in [*METHOD_COLORS, *sorted(set(rows["method"]) - set(METHOD_COLORS))]
+                   if m in set(rows["method"])]:
+        part = rows[rows["method"] == method]
+        figure.add_trace(go.Scatter(
+            x=part[x] * scale, y=part[metric], mode="markers+text", name=method_name(method),
+            text=[html.escape(str(s)) for s in part["setting"]], textposition="top center",
+            textfont=dict(size=11, color="#475569"),
+            marker=dict(size=[15 if p else 11 for p in part["pareto"]], color=METHOD_COLORS.get(method, "#7c3aed"),
+                        line=dict(width=[2.5 if p else 0 for p in part["pareto"]], color="#0f172a")),
+            customdata=part[["dataset", "speedup_b32", "latency_b1_ms"]].to_numpy(),
+            hovertemplate="<b>%{text}</b> (%{customdata[0]})<br>" + METRIC_NAMES.get(metric, metric)
+                          + " %{y:.3f}<br>%{x:.3g}<br>speed-up %{customdata[1]:.2f}× at batch 32, "
+                          "%{customdata[2]:.1f} ms at batch 1<extra></extra>"))
+    front = rows[rows["pareto"]].sort_values(x)
+    figure.add_trace(go.Scatter(x=front[x] * scale, y=front[metric], mode="lines", name="Pareto front",
+                                line=dict(dash="dash", color="#64748b", width=1.5), hoverinfo="skip"))
+    axis = SPEED_AXES.get(x, x)
+    styled(figure, title or f"{METRIC_NAMES.get(metric, metric)} against {SPEED_TITLES.get(x, x)}",
+           axis, METRIC_NAMES.get(metric, metric))
+    figure.update_layout(height=420)
+    return figure
+
+
+def mean_kept_figure(rows: pd.DataFrame) -> go.Figure:
+    """Lines: mean tokens alive after each layer, per setting (the input as layer 0)."""
+    figure = go.Figure()
+    for row in rows.itertuples(index=False):
+        kept = as_list(row.mean_kept)
+        figure.add_trace(go.Scatter(x=list(range(1, len(kept) + 1)), y=kept, mode="lines+markers",
+                                    name=html.escape(str(row.setting)), line=dict(color=METHOD_COLORS.get(row.method)),
+                                    hovertemplate=html.escape(str(row.setting))
+                                    + ": %{y:.1f} tokens after layer %{x}<extra></extra>"))
+    figure.update_yaxes(rangemode="tozero")
+    figure.update_xaxes(dtick=1)
+    styled(figure, "Mean tokens kept after each layer", "Layer", "Tokens per example")
+    figure.update_layout(legend=dict(orientation="v", yanchor="top", y=1, xanchor="left", x=1.02))
+    return figure
+
+
+def learned_values_figure(rows: pd.DataFrame) -> go.Figure | None:
+    """LTP thresholds and TS-DTP offsets per layer (one panel each); None when no setting learned any."""
+    values = learned_values(rows)
+    if values.empty:
+        return None
+    values = values.assign(kind=values["kind"].map({"threshold": "LTP threshold (attention received)",
+                                                    "offset": "TS-DTP offset (standard deviations)"}),
+                           setting=values["setting"].map(lambda s: html.escape(str(s))))
+    figure = px.line(values, x="layer", y="value", color="setting", facet_col="kind", markers=True,
+                     facet_col_spacing=0.08)
+    figure.update_yaxes(matches=None, showticklabels=True)
+    figure.update_xaxes(dtick=1)
+    figure.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
+    styled(figure, "Learned per-layer values", "Layer", "Value")
+    figure.update_layout(legend=dict(orientation="v", yanchor="top", y=1, xanchor="left", x=1.02))
+    return figure
+
+
+def missing_methods_note(missing: list[str]) -> str:
+    names = ", ".join(METHOD_NAMES.get(m, m) for m in missing)
+    verb = "it is" if len(missing) == 1 else "they are"
+    return f"No stored benchmark rows for {names} on this dataset, so {verb} not shown."

@@ -1,0 +1,304 @@
+"""The dataset pages (and Home's runs) run headless with AppTest on a tiny but complete artifacts folder
+(tests/app_data.py: real trace and analysis pipelines on tiny models), on an empty one, on one whose runs are
+not analysed, and while the store is busy."""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from app_data import AG_NEWS_RUN, IMDB_LTP_RUN, build_lens, save_model
+from pipelines import trace
+from pipeline_data import make_data_dir
+from pruning_core import store
+from pruning_core.data import load_dataset
+from pruning_core.live import classify_live
+from pruning_core.methods import LearnedTokenPruning
+from pruning_core.stored_trace import trace_from_store
+from pruning_core.text import load_text_classifier
+
+HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
+PATTERNS, EMBEDDINGS, KEYWORDS = "pages/2_Token_patterns.py", "pages/3_Embeddings.py", "pages/4_Domain_keywords.py"
+SPEED, COMPARE, LIVE = "pages/5_Accuracy_vs_speed.py", "pages/6_Compare.py", "pages/1_Live_text.py"
+DATASET_PAGES = (PATTERNS, EMBEDDINGS, KEYWORDS, SPEED, COMPARE)
+
+
+@pytest.fixture(scope="module")
+def lens_root(tmp_path_factory) -> Path:
+    return build_lens(tmp_path_factory.mktemp("lens"))
+
+
+def use_artifacts(monkeypatch, root: Path) -> Path:
+    monkeypatch.setenv("LENS_ARTIFACTS", str(root))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return root
+
+
+@pytest.fixture
+def lens(lens_root, monkeypatch):
+    threads = torch.get_num_threads()     # the app sets torch's process-wide thread count
+    yield use_artifacts(monkeypatch, lens_root)
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def empty(tmp_path, monkeypatch) -> Path:
+    return use_artifacts(monkeypatch, tmp_path / "artifacts")
+
+
+def run_page(page: str | None = None) -> AppTest:
+    app = AppTest.from_file(HOME, default_timeout=60)
+    if page:
+        app.switch_page(page)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def values(data: list | dict) -> list:
+    """A Plotly JSON array: a plain list, or {"dtype", "bdata"} (base64) for numpy arrays."""
+    if isinstance(data, dict):
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+    return list(data)
+
+
+def charts(app: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def titles(app: AppTest) -> list[str]:
+    return [chart["layout"]["title"]["text"] for chart in charts(app)]
+
+
+def infos(app: AppTest) -> str:
+    return " ".join(info.value for info in app.info)
+
+
+# --- Home ------------------------------------------------------------------------------------------------
+
+def test_home_lists_the_stored_runs_and_links_every_page(lens):
+    app = run_page()
+    runs = app.dataframe[1].value
+    assert set(runs["run"]) == {IMDB_LTP_RUN, AG_NEWS_RUN, "imdb-tiny-baseline-test", "imdb-tiny-ts_dtp-test"}
+    assert runs.set_index("run").loc[IMDB_LTP_RUN, "analysed"]
+    assert not runs.set_index("run").loc["imdb-tiny-ts_dtp-test", "analysed"]
+    links = [link.proto.page for link in app.get("page_link")]
+    assert len(links) == 6 and any("Compare" in link for link in links)
+
+
+def test_home_without_a_database_says_what_to_run(empty):
+    app = run_page()
+    assert "No runs in the database yet" in infos(app) and "pipelines.demo" in infos(app)
+
+
+# --- every dataset page, with nothing to read ------------------------------------------------------------
+
+@pytest.mark.parametrize("page", DATASET_PAGES)
+def test_an_empty_database_gives_each_page_what_to_run(empty, page):
+    app = run_page(page)
+    assert "pipelines.demo" in infos(app) or "pipelines.benchmark" in infos(app)
+    assert not app.get("plotly_chart") and not app.error
+
+
+@pytest.mark.parametrize("page", (PATTERNS, EMBEDDINGS, KEYWORDS))
+def test_runs_not_analysed_yet_name_the_analysis_to_run(tmp_path, monkeypatch, page):
+    artifacts = use_artifacts(monkeypatch, tmp_path / "artifacts")
+    data_dir = make_data_dir(tmp_path / "data", train=8, test=8)
+    folder = save_model(artifacts, "imdb-tiny/ltp_hard", "imdb", LearnedTokenPruning(4, [0.02, 0.05, 0.08, 0.1]))
+    trace.run(folder, db=artifacts / "lens.duckdb", data_dir=str(data_dir))
+    app = run_page(page)
+    assert f"python -m pipelines.analyze --run {IMDB_LTP_RUN}" in infos(app)
+
+
+def test_a_busy_store_says_retry(lens, monkeypatch):
+    def busy(*args, **kwargs):
+        raise store.StoreBusy()
+    monkeypatch.setattr(store, "runs", busy)
+    app = run_page(PATTERNS)
+    assert "being updated" in infos(app) and app.button(key="retry_busy")
+    home = run_page()                              # Home shows the notice and keeps working
+    assert "being updated" in infos(home) and home.get("page_link")
+
+
+# --- Token patterns --------------------------------------------------------------------------------------
+
+def test_token_patterns_filters_by_run_class_layer_and_facet(lens):
+    app = run_page(PATTERNS)
+    assert app.selectbox(key="run_id").value in (IMDB_LTP_RUN, AG_NEWS_RUN)
+    app.selectbox(key="run_id").set_value(IMDB_LTP_RUN).run()
+    assert titles(app)[:2] == ["Share of words kept after layer 4, by part of speech",
+                               "Retention layer by layer, all classes"]
+    assert "Words most often kept to the classifier, per class" in titles(app)
+    retention = charts(app)[0]
+    assert [bar["name"] for bar in retention["data"]] == ["positive", "negative", "all"]
+    expected = store.retention(IMDB_LTP_RUN, "pos", by="all", layer=3, db=lens / "lens.duckdb").set_index("category")
+    overall = retention["data"][-1]
+    for category, rate in zip(values(overall["y"]), values(overall["x"])):
+        assert rate == pytest.approx(expected.loc[category, "rate"])
+
+    app.selectbox(key="run_id").set_value(AG_NEWS_RUN).run()
+    app.radio(key="class_by").set_value("predicted").run()
+    app.multiselect(key=f"classes_{AG_NEWS_RUN}").set_value(["World", "Business"]).run()
+    app.select_slider(key=f"layer_{AG_NEWS_RUN}").set_value(0).run()
+    app.radio(key="facet").set_value("stopword").run()
+    app.slider(key="top_words").set_value(5).run()
+    app.toggle(key="content_only").set_value(False).run()
+    assert not app.exception
+    assert titles(app)[0] == "Share of words kept after layer 1, by stopword"
+    assert [bar["name"] for bar in charts(app)[0]["data"]] == ["Business", "World", "all"]
+    words = charts(app)[2]
+    assert {bar["name"] for bar in words["data"]} <= {"World", "Business"}
+    assert max(len(values(bar["y"])) for bar in words["data"]) <= 5
+
+
+def test_token_patterns_without_a_class_asks_for_one(lens):
+    app = run_page(PATTERNS)
+    app.multiselect(key=f"classes_{app.selectbox(key='run_id').value}").set_value([]).run()
+    assert not app.exception and "pick a class" in infos(app)
+
+
+# --- Embeddings ------------------------------------------------------------------------------------------
+
+def test_embeddings_show_both_maps_with_the_retained_tokens_on_hover(lens):
+    app = run_page(EMBEDDINGS)
+    app.selectbox(key="run_id").set_value(IMDB_LTP_RUN).run()
+    assert titles(app) == ["t-SNE of texts, coloured by true class", "UMAP of texts, coloured by true class"]
+    points = store.projections(IMDB_LTP_RUN, "example", "umap", db=lens / "lens.duckdb")
+    hovers = [row[0] for trace in charts(app)[1]["data"] for row in trace["customdata"]]
+    assert len(hovers) == len(points) and all("kept to the classifier" in h for h in hovers)
+    assert any(points["retained_text"].iloc[0].split()[0] in h for h in hovers)
+    app.radio(key="color_by").set_value("correct").run()
+    assert {trace["name"] for trace in charts(app)[0]["data"]} <= {"correct", "wrong"}
+    app.radio(key="level").set_value("token").run()
+    assert not app.exception and titles(app)[0] == "t-SNE of retained tokens, coloured by correct or not"
+
+
+# --- Domain keywords -------------------------------------------------------------------------------------
+
+def test_domain_keywords_table_sources_and_custom_words(lens):
+    app = run_page(KEYWORDS)
+    app.selectbox(key="run_id").set_value(IMDB_LTP_RUN).run()
+    study = app.dataframe[0].value
+    stored = store.keyword_table(IMDB_LTP_RUN, "study", db=lens / "lens.duckdb")
+    assert sorted(study["keyword"]) == sorted(stored["keyword"])
+    assert {"L1 %", "L4 %", "final %", "acc kept %", "acc dropped %"} <= set(study.columns)
+    assert app.get("download_button")
+    app.multiselect(key=f"keyword_classes_{IMDB_LTP_RUN}").set_value(["positive"]).run()
+    assert set(app.dataframe[0].value["class"]) == {"positive"}
+    app.radio(key="keyword_source").set_value("discovered").run()
+    assert set(app.dataframe[0].value["source"]) == {"discovered"}
+    app.text_input(key="custom_keywords").input("Great, nonexistent  <b>bold</b>").run()
+    custom = app.dataframe[1].value.set_index("keyword")
+    assert list(custom.index) == ["<b>bold</b>", "great", "nonexistent"]
+    assert custom.loc["nonexistent", "occurrences"] == 0 and custom.loc["great", "occurrences"] > 0
+    assert len(app.get("download_button")) == 2
+
+
+# --- Accuracy vs speed -----------------------------------------------------------------------------------
+
+def test_accuracy_vs_speed_plots_every_setting_with_the_pareto_front(lens):
+    app = run_page(SPEED)
+    app.selectbox(key="bench_dataset").set_value("imdb").run()
+    assert titles(app) == ["Accuracy against measured throughput", "Accuracy against analytic FLOPs",
+                           "Mean tokens kept after each layer", "Learned per-layer values"]
+    throughput = charts(app)[0]
+    settings = [name for trace in throughput["data"] if trace["mode"] == "markers+text" for name in trace["text"]]
+    assert sorted(settings) == sorted(["unpruned", "topk-0.5", "topk-0.3", "ltp-x1.0", "ltp-x2.0", "ts_dtp"])
+    front = next(trace for trace in throughput["data"] if trace["name"] == "Pareto front")
+    assert len(values(front["x"])) >= 2
+    assert len(app.dataframe[0].value) == 6
+    app.radio(key="bench_metric").set_value("macro_f1").run()
+    app.selectbox(key="bench_dataset").set_value("ag_news").run()
+    assert not app.exception and titles(app)[0] == "Macro-F1 against measured throughput"
+
+
+# --- Compare ---------------------------------------------------------------------------------------------
+
+def test_compare_two_runs_side_by_side(lens):
+    app = run_page(COMPARE)
+    assert {app.selectbox(key="run_a").value, app.selectbox(key="run_b").value} == {IMDB_LTP_RUN, AG_NEWS_RUN}
+    assert [m.label for m in app.metric] == ["Accuracy", "Macro-F1", "Tokens kept"] * 2
+    assert titles(app) == ["Share of tokens alive after each layer",
+                           "Share of words reaching the classifier, by part of speech"]
+    assert len(app.dataframe) == 2                                   # different datasets: each run's keywords
+    app.selectbox(key="run_b").set_value("imdb-tiny-baseline-test").run()
+    assert "pipelines.analyze --run imdb-tiny-baseline-test" in infos(app)
+    assert len(charts(app)[0]["data"]) == 2
+
+
+def test_compare_methods_on_one_text(lens):
+    app = run_page(COMPARE)
+    app.segmented_control(key="compare_view").set_value("text").run()
+    assert [m.label for m in app.metric] == ["LTP", "Top-k", "TS-DTP"]
+    body = "".join(element.proto.body for element in app.html)
+    assert body.count('class="tpl-view"') == 3
+    assert titles(app) == ["Overlap of the kept tokens (Jaccard), layer by layer"]
+    assert len(charts(app)[0]["data"]) == 3                          # three pairs
+    app.text_area(key="compare_text").input("the movie was great , i love the story and the music .").run()
+    app.slider(key="compare_keep_ratio").set_value(0.5).run()
+    assert app.metric[1].delta == "15 → 7 tokens"
+    app.text_area(key="compare_text").input("  ").run()
+    assert not app.exception and "Type or paste" in infos(app) and not app.metric
+
+
+def test_compare_methods_over_a_dataset_notes_missing_methods(lens):
+    app = run_page(COMPARE)
+    app.segmented_control(key="compare_view").set_value("dataset").run()
+    app.selectbox(key="compare_dataset").set_value("imdb").run()
+    names = {trace["name"] for trace in charts(app)[0]["data"]}
+    assert {"LTP", "Top-k", "TS-DTP", "No pruning"} <= names and "TS-DTP" not in infos(app)
+    app.selectbox(key="compare_dataset").set_value("ag_news").run()
+    assert "TS-DTP" not in {trace["name"] for trace in charts(app)[0]["data"]}
+    assert "No stored benchmark rows for TS-DTP" in infos(app)
+
+
+# --- Live text with a TS-DTP model -----------------------------------------------------------------------
+
+def test_live_text_offers_ts_dtp_for_a_model_trained_with_it(lens):
+    app = run_page(LIVE)
+    assert "ts_dtp" not in app.radio(key="method_kind").options      # an LTP model: no learned scorer
+    app.selectbox(key="model_key").set_value("imdb-tiny/ts_dtp").run()
+    assert app.radio(key="method_kind").value == "own"
+    assert any("TS-DTP" in caption.value for caption in app.caption)
+    app.radio(key="method_kind").set_value("ts_dtp").run()
+    before = int(app.metric[3].value.split("→")[1])
+    app.slider(key="offset_shift").set_value(1.5).run()
+    assert int(app.metric[3].value.split("→")[1]) <= before
+    body = "".join(element.proto.body for element in app.html)
+    assert not app.exception and "vs threshold" in body
+    assert any("belong to this text" in caption.value for caption in app.caption)
+
+
+def test_embeddings_show_one_stored_text_layer_by_layer(lens):
+    app = run_page(EMBEDDINGS)
+    app.selectbox(key="run_id").set_value(IMDB_LTP_RUN).run()
+    ids = app.selectbox(key=f"example_{IMDB_LTP_RUN}").options
+    app.selectbox(key=f"example_{IMDB_LTP_RUN}").set_value(int(ids[-1].split(" ")[0][1:])).run()
+    body = "".join(element.proto.body for element in app.html)
+    assert not app.exception and body.count('class="tpl-row"') == 4 and "vs threshold" in body
+
+
+@pytest.mark.parametrize("run_id", (IMDB_LTP_RUN, "imdb-tiny-ts_dtp-test", "imdb-tiny-baseline-test"))
+def test_a_stored_example_comes_back_as_the_models_own_trace(lens, run_id):
+    db = lens / "lens.duckdb"
+    info = store.run_info(run_id, db)
+    data = load_dataset("imdb", "test", str(lens.parent / "data"))
+    classifier = load_text_classifier(info["model_path"])
+    for example_id in (0, 7):
+        example = store.examples(run_id, limit=1, offset=example_id, db=db).iloc[0]
+        stored = trace_from_store(info, example, store.example_tokens(run_id, example_id, db))
+        live = classify_live(classifier, classifier.method, data.texts[example_id], max_length=32).trace
+        assert stored.tokens == live.tokens and stored.offsets == live.offsets and stored.word_ids == live.word_ids
+        np.testing.assert_array_equal(stored.kept, live.kept)
+        np.testing.assert_allclose(stored.scores, live.scores, rtol=1e-5, equal_nan=True)
+        assert [t is None for t in stored.thresholds] == [t is None for t in live.thresholds]
+        assert [t for t in stored.thresholds if t is not None] == pytest.approx(
+            [t for t in live.thresholds if t is not None])
+        assert stored.prediction == live.prediction and stored.probability == pytest.approx(live.probability)

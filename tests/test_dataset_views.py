@@ -1,0 +1,144 @@
+"""What the dataset pages show, without Streamlit: reshaped tables, the Pareto front, learned values, figures,
+and several methods on one typed text."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from transformers import BertTokenizer
+
+from app_data import benchmark_rows
+from conftest import VOCAB, make_bert, make_tokenizer
+from pruning_core.methods import LearnedTokenPruning, TopK, build_method
+from pruning_core.side_by_side import compare_on_text
+from pruning_core.tables import (as_list, keyword_comparison, keyword_display, parse_keywords, run_label,
+                                 runs_table)
+from pruning_core.text import PrunedTextClassifier
+from pruning_core.tradeoff import learned_values, mark_front, missing_methods, pareto_front
+from pruning_core.viz import compare, embeddings, patterns, tradeoff
+
+KEYWORDS = pd.DataFrame({
+    "keyword": ["great", "awful", "rare"], "source": ["study"] * 3, "class_index": [1, 0, 0],
+    "class_name": ["positive", "negative", "negative"], "score": [math.nan] * 3, "occurrences": [4, 2, 0],
+    "examples": [3, 2, 0], "retention": [[1.0, 0.75, 0.5], np.ma.masked_invalid([1.0, 0.5, 0.0]), None],
+    "kept_final": [0.5, 0.0, math.nan], "examples_kept": [2, 0, 0], "examples_dropped": [1, 2, 0],
+    "accuracy_kept": [1.0, math.nan, math.nan], "accuracy_dropped": [0.0, 0.5, math.nan]})
+
+
+def test_keyword_table_spreads_retention_over_one_percent_column_per_layer():
+    table = keyword_display(KEYWORDS, num_layers=3)
+    assert list(table.columns) == ["keyword", "class", "source", "occurrences", "examples", "L1 %", "L2 %", "L3 %",
+                                   "final %", "acc kept %", "acc dropped %"]
+    assert table.loc[0, ["L1 %", "L2 %", "L3 %", "final %", "acc kept %"]].tolist() == [100, 75, 50, 50, 100]
+    assert table.loc[1, "L2 %"] == 50 and math.isnan(table.loc[1, "acc kept %"])
+    assert table.loc[2, ["L1 %", "L3 %", "final %"]].isna().all()        # never occurs: empty, not an error
+    assert "great,positive,study,4,3,100.0,75.0,50.0,50.0,100.0,0.0" in table.to_csv(index=False)
+
+
+def test_keyword_comparison_puts_the_largest_differences_first():
+    other = KEYWORDS.assign(kept_final=[0.25, 0.5, math.nan], occurrences=[4, 2, 0])
+    table = keyword_comparison(KEYWORDS, other, ("A", "B"))
+    assert table["keyword"].tolist() == ["awful", "great"]                # "rare" occurs in neither run
+    assert table["B − A"].tolist() == [50.0, -25.0]
+
+
+def test_typed_keywords_split_on_commas_and_spaces():
+    assert parse_keywords(" great, awful  boring,,great ") == ["great", "awful", "boring"]
+    assert parse_keywords("") == [] and parse_keywords(None) == []
+
+
+def test_list_cells_and_run_labels():
+    assert as_list(None) == [] and as_list(pd.NA) == [] and as_list(np.array([1, 2])) == [1, 2]
+    run = {"run_id": "imdb-quick-ltp_hard-test", "training_run": "imdb-quick", "stage": "ltp_hard", "method": "ltp",
+           "split": "test", "accuracy": 0.8912}
+    assert run_label(run) == "imdb-quick/ltp_hard · LTP · acc 0.891"
+    assert "train split" in run_label({**run, "split": "train", "accuracy": None})
+    runs = pd.DataFrame([{**run, "dataset": "imdb", "n_examples": 10, "macro_f1": 0.88, "analysed": True,
+                          "keep_fraction": [0.9, 0.4]}])
+    assert runs_table(runs).loc[0, "tokens kept"] == pytest.approx(0.4)
+
+
+def test_pareto_front_keeps_only_undominated_settings():
+    cost = np.array([1.0, 2.0, 3.0, 2.0, np.nan])
+    quality = np.array([0.8, 0.9, 0.95, 0.85, 0.99])
+    assert pareto_front(cost, quality).tolist() == [True, True, True, False, False]
+    assert pareto_front(np.array([1.0, 1.0]), np.array([0.9, 0.9])).tolist() == [True, True]   # ties both stay
+
+
+def test_throughput_is_better_high_and_flops_better_low():
+    rows = benchmark_rows("imdb", with_ts_dtp=True)
+    fast = mark_front(rows, "throughput_b32", "accuracy").set_index("setting")["pareto"]
+    cheap = mark_front(rows, "flops", "accuracy").set_index("setting")["pareto"]
+    assert fast["unpruned"] and fast["topk-0.3"] and not fast["topk-0.5"]    # ltp-x2.0 is faster and as good
+    assert cheap["unpruned"] and cheap["ltp-x2.0"]
+    assert missing_methods(rows) == [] and missing_methods(rows[rows["method"] != "ts_dtp"]) == ["ts_dtp"]
+
+
+def test_learned_values_are_ltp_thresholds_and_ts_dtp_offsets():
+    rows = benchmark_rows("imdb", with_ts_dtp=True)
+    rows.loc[rows["setting"] == "ts_dtp", "method_config"] = json.dumps({"offsets": [-1.0, -0.5, 0.0, 0.5]})
+    values = learned_values(rows)
+    assert set(values["setting"]) == {"ltp-x1.0", "ltp-x2.0", "ts_dtp"}
+    offsets = values[values["kind"] == "offset"]
+    assert offsets["value"].tolist() == [-1.0, -0.5, 0.0, 0.5] and offsets["layer"].tolist() == [1, 2, 3, 4]
+    assert learned_values(rows[rows["method"] == "topk"]).empty
+
+
+def test_every_figure_has_a_title_and_labelled_axes():
+    rows = benchmark_rows("imdb", with_ts_dtp=True).assign(dataset="imdb")
+    retention = pd.DataFrame({"category": ["NOUN", "ADJ"] * 2, "class_name": ["all", "all", "good", "good"],
+                              "layer": [1] * 4, "rate": [0.5, 0.7, 0.6, 0.8], "kept": [5, 7, 3, 4],
+                              "total": [10] * 4})
+    words = pd.DataFrame({"class_name": ["good", "good"], "word": ["<b>great</b>", "fun"], "kept": [5, 3],
+                          "occurrences": [6, 6], "rate": [5 / 6, 0.5]})
+    points = pd.DataFrame({"x": [0.0, 1.0], "y": [1.0, 0.0], "label_name": ["bad", "good"],
+                           "predicted_name": ["good", "good"], "correct": [False, True], "example_id": [0, 1],
+                           "retained_text": ["<script>x</script>", ""]})
+    survival = pd.DataFrame({"layer": [0, 1], "survival": [0.8, 0.5]})
+    overall = retention[retention["class_name"] == "all"]
+    figures = [tradeoff.tradeoff_figure(rows, "throughput_b32"), tradeoff.tradeoff_figure(rows, "flops"),
+               tradeoff.mean_kept_figure(rows), patterns.retention_figure(retention, "pos", 1, ["all", "good"]),
+               patterns.retention_layers_figure(overall, "pos"),
+               embeddings.projection_figure(points, "label_name", "umap", "example", ["bad", "good"]),
+               compare.survival_figure({"A": survival, "B": survival}),
+               compare.retention_compare_figure({"A": overall, "B": overall}, "pos"),
+               compare.jaccard_figure({("ltp", "topk"): [1.0, 0.5]})]
+    for figure in figures:
+        layout = figure.layout
+        assert layout.title.text and layout.xaxis.title.text and layout.yaxis.title.text, layout.title.text
+    assert patterns.top_words_figure(words, ["good"]).layout.title.text
+    assert patterns.top_words_treemap(words, ["good"]).layout.title.text
+    text = json.dumps(figures[5].to_plotly_json()["data"], default=str)
+    text += str(patterns.top_words_figure(words, ["good"]))
+    assert "<script>" not in text and "<b>great</b>" not in text            # user text is escaped in hovers and labels
+
+
+def test_methods_on_one_text_side_by_side_with_their_overlap():
+    model, tokenizer = make_bert(), make_tokenizer()
+    setups = {"ltp": (PrunedTextClassifier(model, tokenizer), LearnedTokenPruning(4, [0.02, 0.05, 0.08, 0.1])),
+              "topk": (PrunedTextClassifier(model, tokenizer), TopK(keep_ratios=[0.9, 0.7, 0.5, 0.3])),
+              "ts_dtp": (PrunedTextClassifier(model, tokenizer),
+                         build_method("ts_dtp", num_layers=4, hidden_size=32))}
+    outcome = compare_on_text("the movie was great , i love the story and the music .", setups)
+    assert list(outcome.results) == ["ltp", "topk", "ts_dtp"] and not outcome.notes
+    assert set(outcome.overlaps) == {("ltp", "topk"), ("ltp", "ts_dtp"), ("topk", "ts_dtp")}
+    assert all(0 < value <= 1 for values in outcome.overlaps.values() for value in values)
+    same = compare_on_text("a fun film", {"a": setups["topk"], "b": setups["topk"]})
+    assert same.overlaps[("a", "b")] == [1.0] * 4
+    assert compare_on_text("   ", setups).hint and not compare_on_text("   ", setups).results
+
+
+def test_methods_that_tokenize_differently_get_a_note_instead_of_an_overlap():
+    two_layers = PrunedTextClassifier(make_bert(num_layers=2), make_tokenizer(), TopK(keep_ratios=[0.5, 0.5]))
+    four = PrunedTextClassifier(make_bert(), make_tokenizer(), TopK(keep_ratios=[0.9, 0.7, 0.5, 0.3]))
+    outcome = compare_on_text("the movie was great , i love the story", {"ltp": (two_layers, two_layers.method),
+                                                                         "topk": (four, four.method)},
+                              max_length=512)
+    assert len(outcome.overlaps[("ltp", "topk")]) == 2                    # over the layers both have
+    other_vocab = BertTokenizer(vocab={w: i for i, w in enumerate(w for w in VOCAB if w != "movie")})
+    mixed = PrunedTextClassifier(make_bert(), other_vocab, TopK(keep_ratios=[0.9, 0.7, 0.5, 0.3]))
+    outcome = compare_on_text("the movie", {"ltp": (four, four.method), "topk": (mixed, mixed.method)})
+    assert not outcome.overlaps and "tokenize this text differently" in outcome.notes[0]
