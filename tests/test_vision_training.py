@@ -12,7 +12,7 @@ from PIL import Image
 
 from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK
 from pruning_core.text import ModelLoadError
-from pruning_core.vision import (DatasetUnavailableError, VisionTrainConfig, augment, load_cifar10,
+from pruning_core.vision import (DatasetUnavailableError, VisionTrainConfig, VisionTrainer, augment, load_cifar10,
                                  load_vision_classifier, save_vision_classifier, train_vit, vision_accuracy)
 from pruning_core.vision import data as vision_data
 from vision_helpers import make_vit, random_pixels
@@ -59,6 +59,31 @@ def test_pruning_switches_on_after_the_warm_up_epochs():
     train_vit(classifier, pixels, labels, config, prune_after_epochs=2)
     assert method.decisions == 1 * 2 * classifier.num_layers, "only the last epoch's 2 steps prune, at every layer"
     assert classifier.method is method and not classifier.training
+
+
+def test_a_fork_shares_the_warm_up_and_leaves_the_original_untouched():
+    pixels, labels = two_colour_dataset(32)
+    config = VisionTrainConfig(epochs=3, batch_size=16, warmup_epochs=0.5)
+    straight = VisionTrainer(make_vit(num_labels=2), pixels, labels, config)
+    straight.train_until()
+    original = VisionTrainer(make_vit(num_labels=2), pixels, labels, config)
+    original.train_until(1)
+    pruned = original.fork(TopK(r_max=0.6, alpha=1.2))
+    assert pruned.step == original.step == 2 and pruned.pixels is original.pixels
+    original.train_until()
+    pruned.train_until()
+    for a, b in zip(straight.classifier.parameters(), original.classifier.parameters()):
+        assert torch.equal(a, b), "forking does not disturb the original run"
+    assert type(original.classifier.method) is NoPruning and type(pruned.classifier.method) is TopK
+    moved = [not torch.equal(a, b) for a, b in zip(original.classifier.parameters(), pruned.classifier.parameters())]
+    assert any(moved), "the fork trained its own copy"
+    assert pruned.scheduler.get_last_lr() == original.scheduler.get_last_lr()
+
+
+def test_methods_with_learned_parameters_cannot_be_forked_in():
+    trainer = VisionTrainer(make_vit(), random_pixels(4), torch.tensor([0, 1, 2, 0]), VisionTrainConfig())
+    with pytest.raises(ValueError, match="learned parameters"):
+        trainer.fork(LearnedTokenPruning(3))
 
 
 def test_ltp_soft_training_moves_thresholds():

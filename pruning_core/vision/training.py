@@ -1,25 +1,25 @@
-"""Training a small ViT from scratch, with pruning switched on after warm-up epochs if asked.
+"""Training a small ViT from scratch, with pruning switched on after warm-up epochs.
 
 There are no pretrained image weights offline, so the recipe is a from-scratch one: AdamW, linear
 warm-up then cosine decay, label smoothing, random crops (4-pixel padding) and horizontal flips on
-the uint8 pixels. The classifier's own method is the one trained with; during the first
-`prune_after_epochs` epochs it is replaced by NoPruning (a warm-up on every patch), then switched on.
-Runs through `accelerate`, like the text training: CPU by default, CUDA when present.
+the uint8 pixels. A `VisionTrainer` is one run that can be advanced epoch by epoch and forked: train
+the warm-up once on every patch, fork, then continue one copy unpruned and the other with pruning on,
+so the two models share their first epochs, their data order and their learning-rate schedule.
+`train_vit` is the one-call form. Training runs on the classifier's device (move it to CUDA first
+to use a GPU).
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
 import torch
-from accelerate import Accelerator
-from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from torch import Tensor
-from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
-from ..methods import NoPruning
+from ..methods import NoPruning, PruningMethod
 from ..training import TrainResult
 from .model import PrunedVisionClassifier
 
@@ -43,62 +43,104 @@ def augment(pixels: Tensor, generator: torch.Generator, padding: int = 4) -> Ten
     batch, _, height, width = pixels.shape
     padded = torch.nn.functional.pad(pixels, (padding,) * 4)
     shifts = torch.randint(0, 2 * padding + 1, (batch, 2), generator=generator).tolist()
-    flips = torch.rand(batch, generator=generator) < 0.5
-    crops = [padded[i, :, dy:dy + height, dx:dx + width] for i, (dy, dx) in enumerate(shifts)]
-    out = torch.stack(crops)
-    return torch.where(flips.view(batch, 1, 1, 1).to(out.device), out.flip(-1), out)
+    flips = (torch.rand(batch, generator=generator) < 0.5).to(pixels.device)
+    out = torch.stack([padded[i, :, dy:dy + height, dx:dx + width] for i, (dy, dx) in enumerate(shifts)])
+    return torch.where(flips.view(batch, 1, 1, 1), out.flip(-1), out)
+
+
+class VisionTrainer:
+    """One training run over uint8 pixels (N, 3, H, W) and labels (N,), advanced with `train_until`.
+
+    The classifier's method is the one trained with; its learned parameters (ltp) get their own
+    optimizer group. Data order and augmentation depend only on (seed, epoch, step), so a fork sees
+    exactly the batches the original would have seen.
+    """
+
+    def __init__(self, classifier: PrunedVisionClassifier, pixels: Tensor, labels: Tensor, config: VisionTrainConfig):
+        if len(pixels) != len(labels) or len(labels) == 0:
+            raise ValueError(f"Need as many labels as images, and at least one: got {len(pixels)} and {len(labels)}.")
+        self.classifier, self.pixels, self.labels, self.config = classifier, pixels, labels, config
+        self.steps_per_epoch = max(1, len(labels) // config.batch_size)   # the last partial batch is dropped
+        total = max(1, math.ceil(config.epochs * self.steps_per_epoch))
+        self.total_steps = min(total, config.max_steps) if config.max_steps else total
+        self.optimizer = torch.optim.AdamW(_parameter_groups(classifier, config), fused=True)
+        self.scheduler = get_cosine_schedule_with_warmup(
+            self.optimizer, int(config.warmup_epochs * self.steps_per_epoch), self.total_steps)
+        self.step = 0
+        self.losses: list[float] = []
+        self.keep_history: list[list[float]] = []
+
+    @property
+    def epoch(self) -> float:
+        return self.step / self.steps_per_epoch
+
+    def train_until(self, epochs: float | None = None, prune: bool = True, description: str = "train vit"
+                    ) -> TrainResult:
+        """Train up to `epochs` (default: the configured total); prune=False runs this stretch on every patch."""
+        end = self.total_steps if epochs is None else min(self.total_steps, math.ceil(epochs * self.steps_per_epoch))
+        classifier, method = self.classifier, self.classifier.method
+        classifier.train()
+        first = self.step
+        progress = tqdm(total=end - first, desc=description, disable=end <= first)
+        try:
+            if not prune:
+                classifier.method = NoPruning()
+            while self.step < end:
+                self._train_step()
+                progress.update()
+                progress.set_postfix(loss=f"{sum(self.losses[-20:]) / len(self.losses[-20:]):.3f}",
+                                     epoch=f"{self.epoch:.2f}")
+        finally:
+            progress.close()
+            classifier.method = method
+            classifier.eval()
+        return self.result()
+
+    def fork(self, method: PruningMethod) -> "VisionTrainer":
+        """A copy of this run (weights, optimizer state, schedule, position) whose classifier uses `method`."""
+        if any(True for _ in method.parameters()):
+            raise ValueError(f"{method.name!r} has learned parameters: give the classifier that method before "
+                             "creating the trainer, and use train_until(..., prune=False) for the warm-up.")
+        shared = {id(self.pixels): self.pixels, id(self.labels): self.labels}   # the data is not copied
+        twin = copy.deepcopy(self, memo=shared)
+        twin.classifier.method = method
+        return twin
+
+    def result(self) -> TrainResult:
+        recent = self.keep_history[-20:]
+        keep = [sum(column) / len(recent) for column in zip(*recent)] if recent else []
+        losses = self.losses or [math.nan]
+        return TrainResult(self.step, sum(losses) / len(losses), losses[-1], keep)
+
+    def _train_step(self) -> None:
+        config, classifier = self.config, self.classifier
+        epoch, position = divmod(self.step, self.steps_per_epoch)
+        order = torch.randperm(len(self.labels), generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch))
+        index = order[position * config.batch_size:(position + 1) * config.batch_size]
+        pixels, labels = self.pixels[index].to(classifier.device), self.labels[index].to(classifier.device)
+        if config.augment:
+            pixels = augment(pixels, torch.Generator().manual_seed(config.seed * 100_003 + self.step + 1))
+        output = classifier(classifier.pixel_values(pixels))
+        loss = torch.nn.functional.cross_entropy(output.logits, labels, label_smoothing=config.label_smoothing)
+        if output.auxiliary_loss is not None:
+            loss = loss + output.auxiliary_loss
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.losses.append(loss.item())
+        if output.loop.keep_fractions:
+            self.keep_history.append([float(k.detach()) for k in output.loop.keep_fractions])
+        self.step += 1
 
 
 def train_vit(classifier: PrunedVisionClassifier, pixels: Tensor, labels: Tensor, config: VisionTrainConfig,
               prune_after_epochs: float = 0.0, description: str = "train vit") -> TrainResult:
-    """Train on uint8 pixels (N, 3, H, W) and labels (N,); the method prunes from `prune_after_epochs` on."""
-    if len(pixels) != len(labels) or len(labels) == 0:
-        raise ValueError(f"Need as many labels as images, and at least one: got {len(pixels)} and {len(labels)}.")
-    set_seed(config.seed)
-    accelerator = Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
-    loader = DataLoader(TensorDataset(pixels, labels), batch_size=config.batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(config.seed), drop_last=len(labels) > config.batch_size)
-    target_method = classifier.method
-    optimizer = torch.optim.AdamW(_parameter_groups(classifier, config))
-    steps_per_epoch = len(loader)
-    total = max(1, math.ceil(config.epochs * steps_per_epoch))
-    total = min(total, config.max_steps) if config.max_steps else total
-    scheduler = get_cosine_schedule_with_warmup(optimizer, int(config.warmup_epochs * steps_per_epoch), total)
-    model, optimizer, loader, scheduler = accelerator.prepare(classifier, optimizer, loader, scheduler)
-    prune_from = int(prune_after_epochs * steps_per_epoch)
-    generator = torch.Generator().manual_seed(config.seed + 1)
-    losses, keep_history, step = [], [], 0
-    progress = tqdm(total=total, desc=description, disable=not accelerator.is_local_main_process)
-    model.train()
-    while step < total:
-        for batch_pixels, batch_labels in loader:
-            classifier.method = target_method if step >= prune_from else NoPruning()
-            if config.augment:
-                batch_pixels = augment(batch_pixels, generator)
-            output = model(classifier.pixel_values(batch_pixels))
-            loss = torch.nn.functional.cross_entropy(output.logits, batch_labels,
-                                                     label_smoothing=config.label_smoothing)
-            if output.auxiliary_loss is not None:
-                loss = loss + output.auxiliary_loss
-            accelerator.backward(loss)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            losses.append(loss.item())
-            if output.loop.keep_fractions:
-                keep_history.append([float(k.detach()) for k in output.loop.keep_fractions])
-            step += 1
-            progress.update()
-            progress.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}",
-                                 pruning="on" if step > prune_from else "off")
-            if step >= total:
-                break
-    progress.close()
-    classifier.method = target_method
-    classifier.eval()
-    recent = keep_history[-20:]
-    keep = [sum(column) / len(recent) for column in zip(*recent)] if recent else []
-    return TrainResult(step, sum(losses) / len(losses), losses[-1], keep)
+    """Train for config.epochs; the classifier's method prunes from `prune_after_epochs` on (0: throughout)."""
+    trainer = VisionTrainer(classifier, pixels, labels, config)
+    if prune_after_epochs > 0:
+        trainer.train_until(prune_after_epochs, prune=False, description=f"{description} (warm-up)")
+    return trainer.train_until(description=description)
 
 
 @torch.inference_mode()
@@ -116,8 +158,8 @@ def _parameter_groups(classifier: PrunedVisionClassifier, config: VisionTrainCon
     decay, no_decay = [], []
     for name, parameter in classifier.model.named_parameters():
         if parameter.requires_grad:
-            no_decay_here = parameter.dim() < 2 or ("embeddings" in name and "patch" not in name)
-            (no_decay if no_decay_here else decay).append(parameter)
+            exempt = parameter.dim() < 2 or ("embeddings" in name and "patch" not in name)
+            (no_decay if exempt else decay).append(parameter)
     groups = [{"params": method_params, "lr": config.method_learning_rate, "weight_decay": 0.0},
               {"params": decay, "lr": config.learning_rate, "weight_decay": config.weight_decay},
               {"params": no_decay, "lr": config.learning_rate, "weight_decay": 0.0}]
