@@ -140,3 +140,14 @@ def test_soft_ltp_removes_nothing_and_trains_thresholds():
     assert output.loop.hidden.shape[1] == 145
     assert output.auxiliary_loss is not None
     assert method.thresholds.grad is not None and method.thresholds.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", ["quick", "cpu"])
+def test_profiles_build_the_study_shape(name):
+    from pruning_core.vision import PrunedVisionClassifier
+    from pruning_core.vision.profiles import PROFILES
+    profile = PROFILES[name]
+    classifier = PrunedVisionClassifier.from_config(profile.model_config(), TopK(r_max=profile.r_max, alpha=2.0))
+    assert (classifier.num_layers, classifier.num_tokens, classifier.source_size) == (8, 145, 32)
+    assert classifier.trace(random_pixels(1))[0].keep_counts == [143, 137, 125, 106, 81, 54, 29, 12]
+    assert 0 < profile.prune_after_epochs < profile.train.epochs

@@ -154,6 +154,7 @@ def test_cifar10_loads_from_a_data_directory(tmp_path, column):
     assert len(dataset) == 30 and dataset.pixels.shape == (30, 3, 32, 32) and dataset.pixels.dtype == torch.uint8
     assert dataset.class_names[0] == "airplane" and dataset.labels.tolist()[:4] == [0, 0, 0, 1]
     assert dataset.pixels[3, 0, 0, 0].item() == 25, "label 1's first picture has red 25"
+    assert dataset.image(3).getpixel((5, 5)) == (25, 0, 100)
     subset = load_cifar10("test", data_dir=tmp_path, limit=20, seed=1)
     assert sorted(subset.labels.tolist()) == sorted(list(range(10)) * 2), "a balanced sample"
 

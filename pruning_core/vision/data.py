@@ -43,6 +43,10 @@ class ImageDataset:
     def __len__(self) -> int:
         return int(self.labels.numel())
 
+    def image(self, index: int) -> Image.Image:
+        """One picture as a PIL image (e.g. for a page to show)."""
+        return Image.fromarray(self.pixels[index].permute(1, 2, 0).numpy())
+
     def sample(self, limit: int | None, seed: int = 0) -> "ImageDataset":
         """A class-balanced random subset of at most `limit` images, shuffled (all of them when None)."""
         if limit is None or limit >= len(self):
