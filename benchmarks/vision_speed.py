@@ -1,6 +1,6 @@
 """Vision speed benchmark: real patch removal in the CIFAR-10 ViT, measured side by side.
 
-    python -m benchmarks.vision_speed [--json] [--rounds 5] [--model FOLDER] [--profile cpu]
+    python -m benchmarks.vision_speed [--json] [--rounds 5] [--model FOLDER] [--profile cpu] [--threads N]
 
 The ViT of the chosen profile (8 layers, 145 tokens; random weights unless --model names a trained
 folder: speed does not depend on the weights, since the schedule fixes how many patches each layer
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 
@@ -88,6 +89,7 @@ def measure(rounds: int, profile: str = "cpu", model_folder: str | None = None, 
                         f"heads, MLP {config.intermediate_size}, {classifier.num_tokens} tokens")
     results["batch"] = batch
     results["threads"] = torch.get_num_threads()
+    results["load_average_1min"] = os.getloadavg()[0]   # other work on the machine skews absolute figures
     return results
 
 
@@ -100,8 +102,9 @@ def _with_method(classifier: PrunedVisionClassifier, method):
 
 def print_table(results: dict[str, object]) -> None:
     batch = results["batch"]
-    print(f"{results['model']}; {results['threads']} threads, median over rounds; speed-ups relative to our "
-          "unpruned loop ('transformers' is the library's own model, for reference)")
+    print(f"{results['model']}; {results['threads']} threads (load average {results['load_average_1min']:.1f}), "
+          "median over rounds; speed-ups relative to our unpruned loop ('transformers' is the library's own "
+          "model, for reference)")
     print(f"{'setting':<22} {f'b{batch} img/s':>10} {'speedup':>8} {'b1 ms':>7} {'speedup':>8}  tokens per layer")
     for name in ["transformers", *settings()]:
         throughput, latency = results[f"throughput_b{batch}_{name}"], results[f"latency_b1_ms_{name}"]
@@ -118,7 +121,10 @@ def main() -> None:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="model size (default cpu)")
     parser.add_argument("--model", help="a folder saved by save_vision_classifier, instead of random weights")
     parser.add_argument("--batch", type=int, default=BATCH, help=f"throughput batch size (default {BATCH})")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's, one per core)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     results = measure(args.rounds, args.profile, args.model, args.batch)
     if args.json:
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}))
