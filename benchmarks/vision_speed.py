@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
 from pruning_core.runtime import ensure_fast_malloc
@@ -125,6 +126,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if os.getloadavg()[0] > 1.0 and torch.get_num_threads() > 1:
+        print(f"warning: load average {os.getloadavg()[0]:.1f}: other jobs share the cores, and threads that wait "
+              "on each other make every setting equally slow; measure on a quiet machine or with --threads 1",
+              file=sys.stderr)
     results = measure(args.rounds, args.profile, args.model, args.batch)
     if args.json:
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}))

@@ -28,11 +28,13 @@ def two_colour_dataset(count: int = 64, seed: int = 0) -> tuple[torch.Tensor, to
     return pixels.to(torch.uint8), labels
 
 
-def test_training_from_scratch_learns():
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_training_from_scratch_learns(precision):
     pixels, labels = two_colour_dataset()
     classifier = make_vit(num_labels=2)
     before = vision_accuracy(classifier, pixels, labels)
-    config = VisionTrainConfig(epochs=6, batch_size=16, learning_rate=3e-3, warmup_epochs=1, augment=True)
+    config = VisionTrainConfig(epochs=6, batch_size=16, learning_rate=3e-3, warmup_epochs=1, augment=True,
+                               precision=precision)
     result = train_vit(classifier, pixels, labels, config)
     assert result.steps == 6 * 4
     after = vision_accuracy(classifier, pixels, labels)
