@@ -133,3 +133,8 @@ def test_grey_out_fades_only_the_dropped_patches():
     assert result[0:8, 0:16].max() == 0
     assert (result[8:16, 16:24] > 150).all()
     assert enlarge(image, 96).size == (96, 96)
+
+
+def test_a_size_between_our_limit_and_pillows_error_is_refused_too():
+    with pytest.warns(Image.DecompressionBombWarning), pytest.raises(ImageTooLargeError, match="12000x12000"):
+        read_image(png_claiming_size(12_000, 12_000))   # 144 MP: Pillow only warns; we refuse

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -38,20 +37,18 @@ def read_image(source: bytes | str | Path | io.IOBase, max_pixels: int = MAX_PIX
         raise ImageError("The file is empty.")
     if len(data) > MAX_FILE_BYTES:
         raise ImageTooLargeError(f"The file is {len(data) / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data))          # reads the header only
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            # Pillow's own header check fired first (far beyond our limit); say it in our words.
-            declared = re.search(r"\((\d+) pixels\)", str(error))
-            size = f"declares {int(declared.group(1)) / 1e6:.0f} megapixels" if declared else "is too large"
-            raise ImageTooLargeError(f"The image {size}; at most {max_pixels / 1e6:.0f} megapixels are accepted. "
-                                     "Please upload a smaller version.") from None
-        except UnidentifiedImageError:
-            raise ImageError("This file is not an image Pillow can read (try PNG, JPEG or WebP).") from None
-        except (OSError, SyntaxError, ValueError, EOFError) as error:
-            raise ImageError(f"The image could not be read; it may be truncated or corrupt ({error}).") from None
+    try:
+        image = Image.open(io.BytesIO(data))              # reads the header only
+    except Image.DecompressionBombError as error:
+        # Pillow's own header check fired first (far beyond our limit); say it in our words.
+        declared = re.search(r"\((\d+) pixels\)", str(error))
+        size = f"declares {int(declared.group(1)) / 1e6:.0f} megapixels" if declared else "is too large"
+        raise ImageTooLargeError(f"The image {size}; at most {max_pixels / 1e6:.0f} megapixels are accepted. "
+                                 "Please upload a smaller version.") from None
+    except UnidentifiedImageError:
+        raise ImageError("This file is not an image Pillow can read (try PNG, JPEG or WebP).") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageError(f"The image could not be read; it may be truncated or corrupt ({error}).") from None
     width, height = image.size
     if width * height > max_pixels:
         raise ImageTooLargeError(f"The image is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); at "
