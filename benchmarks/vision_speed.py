@@ -79,15 +79,17 @@ def measure(rounds: int, profile: str = "cpu", model_folder: str | None = None, 
                 results[f"latency_b1_ms_{name}"] = 1000 * median
             else:
                 results[f"throughput_{key}_{name}"] = size / median
+    base_throughput, base_latency = results[f"throughput_b{batch}_unpruned"], results["latency_b1_ms_unpruned"]
     for name in settings():
         if name != "unpruned":
-            results[f"speedup_{name}"] = results[f"throughput_b{batch}_{name}"] / results[f"throughput_b{batch}_unpruned"]
-            results[f"speedup_b1_{name}"] = results["latency_b1_ms_unpruned"] / results[f"latency_b1_ms_{name}"]
+            results[f"speedup_{name}"] = results[f"throughput_b{batch}_{name}"] / base_throughput
+            results[f"speedup_b1_{name}"] = base_latency / results[f"latency_b1_ms_{name}"]
+    tokens, layers = classifier.num_tokens, classifier.num_layers
     for alpha in ALPHAS:
-        results[f"tokens_r{R_MAX}_a{alpha}"] = schedule_counts(classifier.num_tokens, classifier.num_layers, R_MAX, alpha)
+        results[f"tokens_r{R_MAX}_a{alpha}"] = schedule_counts(tokens, layers, R_MAX, alpha)
     config = classifier.config
-    results["model"] = (f"ViT {classifier.num_layers} layers, hidden {config.hidden_size}, {config.num_attention_heads} "
-                        f"heads, MLP {config.intermediate_size}, {classifier.num_tokens} tokens")
+    results["model"] = (f"ViT {layers} layers, hidden {config.hidden_size}, {config.num_attention_heads} heads, "
+                        f"MLP {config.intermediate_size}, {tokens} tokens")
     results["batch"] = batch
     results["threads"] = torch.get_num_threads()
     results["load_average_1min"] = os.getloadavg()[0]   # other work on the machine skews absolute figures

@@ -1,6 +1,7 @@
 """Untrusted image files: each odd or bad kind gives a usable picture or a clear error."""
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 
@@ -94,7 +95,7 @@ def test_animated_images_give_their_first_frame(fmt):
     frames = [Image.new("RGB", (8, 8), color) for color in ((250, 0, 0), (0, 0, 250), (0, 250, 0))]
     data = encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100, loop=0,
                   **({"lossless": True} if fmt == "WEBP" else {}))
-    assert getattr(Image.open(__import__("io").BytesIO(data)), "n_frames", 1) == 3
+    assert getattr(Image.open(io.BytesIO(data)), "n_frames", 1) == 3
     red, green, blue = np.asarray(read_image(data))[4, 4].tolist()
     assert red > 200 and green < 50 and blue < 50
 

@@ -9,7 +9,7 @@ from .render import enlarge, grey_out
 from .training import VisionTrainConfig, VisionTrainer, augment, train_vit, vision_accuracy
 
 __all__ = ["CIFAR10_CLASSES", "MAX_PIXELS", "DatasetUnavailableError", "ImageDataset", "ImageError",
-           "ImageTooLargeError", "PrunedVisionClassifier", "VisionOutput", "VisionTrainConfig", "VisionTrainer", "augment",
-           "default_data_dir", "enlarge", "grey_out", "images_to_pixels", "load_cifar10", "load_vision_classifier",
-           "normalize_pixels", "read_image", "save_vision_classifier", "square_image", "train_vit", "vision_accuracy",
-           "vit_config"]
+           "ImageTooLargeError", "PrunedVisionClassifier", "VisionOutput", "VisionTrainConfig", "VisionTrainer",
+           "augment", "default_data_dir", "enlarge", "grey_out", "images_to_pixels", "load_cifar10",
+           "load_vision_classifier", "normalize_pixels", "read_image", "save_vision_classifier", "square_image",
+           "train_vit", "vision_accuracy", "vit_config"]
