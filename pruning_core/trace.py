@@ -30,6 +30,7 @@ class ExampleTrace:
     word_ids: list[int | None] = field(default_factory=list)       # word index per token, None for specials
     label: int | None = None
     truncated: bool = False  # the text was longer than the model's maximum length and was cut
+    grid: tuple[int, int] | None = None  # images: patch rows, cols; token 0 is CLS, token 1 + i is patch i (row-major)
 
     @property
     def num_layers(self) -> int:
@@ -61,6 +62,12 @@ class ExampleTrace:
 
     def kept_positions(self, layer: int) -> list[int]:
         return np.flatnonzero(self.kept[layer]).tolist()
+
+    def patch_mask(self, layer: int) -> np.ndarray:
+        """Images only: (rows, cols) bool, the patches still alive after `layer`."""
+        if self.grid is None:
+            raise ValueError("patch_mask needs an image trace (one with a patch grid).")
+        return self.kept[layer, 1:].reshape(self.grid)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy table: one row per (layer, token) for tokens present at that layer."""

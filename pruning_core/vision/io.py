@@ -1,0 +1,48 @@
+"""Save and load a pruned ViT classifier as a folder.
+
+The folder holds the transformers ViT config (with the picture settings: source_size, image_mean,
+image_std) and weights as safetensors, `pruning.json` (method name and settings) and, for methods
+with learned tensors, `pruning.safetensors`: the same layout as text models. Nothing is unpickled.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from safetensors.torch import save_file
+from transformers import ViTConfig, ViTForImageClassification
+
+from ..methods import PruningMethod
+from ..text.io import PRUNING_CONFIG, PRUNING_WEIGHTS, ModelLoadError, load_method
+from .model import PrunedVisionClassifier
+
+
+def save_vision_classifier(classifier: PrunedVisionClassifier, folder: str | Path) -> Path:
+    """Write weights, config and the pruning method into folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    classifier.model.save_pretrained(folder)   # safetensors
+    method = classifier.method
+    (folder / PRUNING_CONFIG).write_text(json.dumps({"method": method.name, "config": method.config()}, indent=2))
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in method.state_dict().items()}
+    if state:
+        save_file(state, str(folder / PRUNING_WEIGHTS))
+    return folder
+
+
+def load_vision_classifier(folder: str | Path, method: PruningMethod | None = None) -> PrunedVisionClassifier:
+    """Load a classifier saved by `save_vision_classifier`; its pruning method comes back unless
+    `method` overrides it."""
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(f"No saved vision model at {str(folder)!r} (config.json is missing).")
+    try:
+        config = ViTConfig.from_pretrained(folder)
+        if config.model_type != "vit":
+            raise ValueError(f"it holds a {config.model_type!r} model, not a ViT")
+        model = ViTForImageClassification.from_pretrained(folder, config=config, use_safetensors=True)
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(f"Could not load the vision model at {str(folder)!r}: {error}") from error
+    if method is None and (folder / PRUNING_CONFIG).is_file():
+        method = load_method(folder)
+    return PrunedVisionClassifier(model.eval(), method)

@@ -1,0 +1,63 @@
+"""Run sizes for the CIFAR-10 ViT: `quick` (a demo in minutes on 2 CPU cores) and `cpu` (about an hour).
+
+The model follows the vision study: 8 layers, 145 tokens (32x32 pictures resized to 48x48, 4x4
+patches: a 12 x 12 grid plus CLS), pruned by the schedule keep(l) = 1 - r_max * ((l + 1) / L) ** alpha
+with r_max 0.6 and alpha swept over ALPHAS. Both profiles use the same architecture (hidden 128,
+2 heads, MLP 512: the MLP share of the work is what pruning saves most of), so the speed benchmark
+and the pages see the model the profiles train. A run trains once on every patch up to
+`prune_after_epochs`, forks (VisionTrainer.fork), and continues one copy unpruned and one pruned
+with the train_alpha schedule; both models are then evaluated under every alpha at inference.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from transformers import ViTConfig
+
+from .model import vit_config
+from .training import VisionTrainConfig
+
+ALPHAS = (1.0, 1.2, 1.5, 2.0)
+
+
+@dataclass(frozen=True)
+class VisionProfile:
+    name: str
+    hidden_size: int
+    num_heads: int
+    intermediate_size: int
+    train_limit: int | None               # training images (class-balanced sample); None = all 50,000
+    eval_limit: int | None                # test images scored per setting; None = all 10,000
+    trace_limit: int                      # test images traced into the database
+    train: VisionTrainConfig
+    prune_after_epochs: float             # warm-up epochs on every patch; the pruned model forks off here
+    num_layers: int = 8
+    r_max: float = 0.6
+    train_alpha: float = 1.2              # the schedule the pruned model is trained with
+    alphas: tuple[float, ...] = ALPHAS    # swept at inference, on both models
+    score: str = "cls"
+    extra: dict = field(default_factory=dict)
+
+    def model_config(self) -> ViTConfig:
+        return vit_config(hidden_size=self.hidden_size, num_layers=self.num_layers, num_heads=self.num_heads,
+                          intermediate_size=self.intermediate_size)
+
+    def with_overrides(self, **changes) -> "VisionProfile":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+PROFILES: dict[str, VisionProfile] = {
+    # ~3 minutes on 2 quiet cores: 5,000 pictures x 3 epochs, a pruned fork for the last 1.5 epochs,
+    # then 1,000 test pictures per setting.
+    "quick": VisionProfile(
+        name="quick", hidden_size=128, num_heads=2, intermediate_size=512, train_limit=5000, eval_limit=1000,
+        trace_limit=200, train=VisionTrainConfig(epochs=3, batch_size=128, warmup_epochs=0.3),
+        prune_after_epochs=1.5),
+    # ~1 hour on 2 quiet cores with bf16 autocast (AVX512-BF16/AMX): 8 epochs of 50,000 pictures
+    # unpruned (~6.5 min each), the pruned fork's last 3 epochs (~4 min each), then the full test set
+    # for every setting (~3 min). Without native bf16, training is ~1.3x slower.
+    "cpu": VisionProfile(
+        name="cpu", hidden_size=128, num_heads=2, intermediate_size=512, train_limit=None, eval_limit=None,
+        trace_limit=1000, train=VisionTrainConfig(epochs=8, batch_size=128, warmup_epochs=0.5),
+        prune_after_epochs=5),
+}

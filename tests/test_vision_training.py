@@ -1,0 +1,177 @@
+"""Training from scratch (with pruning switched on after warm-up), CIFAR-10 loading, save/load."""
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK
+from pruning_core.text import ModelLoadError
+from pruning_core.vision import (DatasetUnavailableError, VisionTrainConfig, VisionTrainer, augment, load_cifar10,
+                                 load_vision_classifier, save_vision_classifier, train_vit, vision_accuracy)
+from pruning_core.vision import data as vision_data
+from vision_helpers import make_vit, random_pixels, one_torch_thread  # noqa: F401  (autouse fixture)
+
+
+def two_colour_dataset(count: int = 64, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reddish pictures are class 0, bluish ones class 1, with noise: learnable in a few dozen steps."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(count) % 2
+    pixels = torch.randint(0, 120, (count, 3, 32, 32), generator=generator)
+    pixels[labels == 0, 0] += 120
+    pixels[labels == 1, 2] += 120
+    return pixels.to(torch.uint8), labels
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_training_from_scratch_learns(precision):
+    pixels, labels = two_colour_dataset()
+    classifier = make_vit(num_labels=2)
+    before = vision_accuracy(classifier, pixels, labels)
+    config = VisionTrainConfig(epochs=6, batch_size=16, learning_rate=3e-3, warmup_epochs=1, augment=True,
+                               precision=precision)
+    result = train_vit(classifier, pixels, labels, config)
+    assert result.steps == 6 * 4
+    after = vision_accuracy(classifier, pixels, labels)
+    assert before < 0.75 and after >= 0.9
+
+
+class CountingTopK(TopK):
+    """TopK that counts the layers it decided at."""
+
+    def __init__(self, **config):
+        super().__init__(**config)
+        self.decisions = 0
+
+    def select(self, state):
+        self.decisions += 1
+        return super().select(state)
+
+
+def test_pruning_switches_on_after_the_warm_up_epochs():
+    pixels, labels = two_colour_dataset(32)
+    method = CountingTopK(r_max=0.6, alpha=1.2)
+    classifier = make_vit(num_labels=2, method=method)
+    config = VisionTrainConfig(epochs=3, batch_size=16, warmup_epochs=0.5, augment=False)
+    train_vit(classifier, pixels, labels, config, prune_after_epochs=2)
+    assert method.decisions == 1 * 2 * classifier.num_layers, "only the last epoch's 2 steps prune, at every layer"
+    assert classifier.method is method and not classifier.training
+
+
+def test_a_fork_shares_the_warm_up_and_leaves_the_original_untouched():
+    pixels, labels = two_colour_dataset(32)
+    config = VisionTrainConfig(epochs=3, batch_size=16, warmup_epochs=0.5)
+    straight = VisionTrainer(make_vit(num_labels=2), pixels, labels, config)
+    straight.train_until()
+    original = VisionTrainer(make_vit(num_labels=2), pixels, labels, config)
+    original.train_until(1)
+    pruned = original.fork(TopK(r_max=0.6, alpha=1.2))
+    assert pruned.step == original.step == 2 and pruned.pixels is original.pixels
+    original.train_until()
+    pruned.train_until()
+    for a, b in zip(straight.classifier.parameters(), original.classifier.parameters()):
+        assert torch.equal(a, b), "forking does not disturb the original run"
+    assert type(original.classifier.method) is NoPruning and type(pruned.classifier.method) is TopK
+    moved = [not torch.equal(a, b) for a, b in zip(original.classifier.parameters(), pruned.classifier.parameters())]
+    assert any(moved), "the fork trained its own copy"
+    assert pruned.scheduler.get_last_lr() == original.scheduler.get_last_lr()
+
+
+def test_methods_with_learned_parameters_cannot_be_forked_in():
+    trainer = VisionTrainer(make_vit(), random_pixels(4), torch.tensor([0, 1, 2, 0]), VisionTrainConfig())
+    with pytest.raises(ValueError, match="learned parameters"):
+        trainer.fork(LearnedTokenPruning(3))
+
+
+def test_ltp_soft_training_moves_thresholds():
+    pixels, labels = two_colour_dataset(32)
+    method = LearnedTokenPruning(3, thresholds=[0.005] * 3, temperature=1e-3, keep_lambda=0.2, mode="soft")
+    classifier = make_vit(num_labels=2, method=method)
+    result = train_vit(classifier, pixels, labels, VisionTrainConfig(epochs=2, batch_size=16, augment=False))
+    assert len(result.keep_fractions) == 3
+    assert not torch.allclose(method.thresholds.detach(), torch.full((3,), 0.005))
+
+
+def test_bad_training_input_is_refused():
+    with pytest.raises(ValueError, match="as many labels"):
+        train_vit(make_vit(), random_pixels(4), torch.tensor([0, 1]), VisionTrainConfig())
+
+
+def test_augment_crops_and_flips_without_changing_shape():
+    pixels = random_pixels(8)
+    out = augment(pixels, torch.Generator().manual_seed(0))
+    assert out.shape == pixels.shape and out.dtype == torch.uint8
+    again = augment(pixels, torch.Generator().manual_seed(0))
+    assert torch.equal(out, again), "seeded augmentation is reproducible"
+    assert not torch.equal(out, pixels)
+    # Every output is a shifted (possibly mirrored) window of its input: some 24x24 core matches.
+    for original, changed in zip(pixels, out):
+        found = any(torch.equal(window[:, 4:28, 4:28], original[:, 4 + dy:28 + dy, 4 + dx:28 + dx])
+                    for window in (changed, changed.flip(-1)) for dy in range(-4, 5) for dx in range(-4, 5))
+        assert found
+
+
+@pytest.mark.parametrize("method", [TopK(r_max=0.6, alpha=1.2, score="received"),
+                                    LearnedTokenPruning(3, thresholds=[0.004, 0.006, 0.008])])
+def test_save_then_load_gives_identical_traces(tmp_path, method):
+    original = make_vit(method=method)
+    folder = save_vision_classifier(original, tmp_path / "vit")
+    assert (folder / "model.safetensors").is_file() and not list(folder.glob("*.bin"))
+    assert json.loads((folder / "pruning.json").read_text())["method"] == method.name
+    restored = load_vision_classifier(folder)
+    assert type(restored.method) is type(method) and restored.grid == (12, 12) and restored.source_size == 32
+    pixels = random_pixels(3)
+    for a, b in zip(original.trace(pixels), restored.trace(pixels)):
+        np.testing.assert_array_equal(a.kept, b.kept)
+        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
+    assert type(load_vision_classifier(folder, method=NoPruning()).method) is NoPruning
+
+
+def test_loading_a_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelLoadError, match="No saved vision model"):
+        load_vision_classifier(tmp_path / "nowhere")
+
+
+def write_cifar_like(folder, split: str, per_class: int = 3, column: str = "jpeg") -> None:
+    rows = []
+    for label in range(10):
+        for number in range(per_class):
+            buffer = io.BytesIO()
+            Image.new("RGB", (32, 32), (label * 25, number * 40, 100)).save(buffer, format="PNG")
+            data = buffer.getvalue()
+            rows.append({column: data if column == "jpeg" else {"bytes": data, "path": None}, "label": label})
+    (folder / "cifar10").mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_parquet(folder / "cifar10" / f"{split}.parquet")
+
+
+@pytest.mark.parametrize("column", ["jpeg", "img"], ids=["local-copy", "hub-layout"])
+def test_cifar10_loads_from_a_data_directory(tmp_path, column):
+    write_cifar_like(tmp_path, "test", column=column)
+    dataset = load_cifar10("test", data_dir=tmp_path)
+    assert len(dataset) == 30 and dataset.pixels.shape == (30, 3, 32, 32) and dataset.pixels.dtype == torch.uint8
+    assert dataset.class_names[0] == "airplane" and dataset.labels.tolist()[:4] == [0, 0, 0, 1]
+    assert dataset.pixels[3, 0, 0, 0].item() == 25, "label 1's first picture has red 25"
+    assert dataset.image(3).getpixel((5, 5)) == (25, 0, 100)
+    subset = load_cifar10("test", data_dir=tmp_path, limit=20, seed=1)
+    assert sorted(subset.labels.tolist()) == sorted(list(range(10)) * 2), "a balanced sample"
+
+
+def test_cifar10_without_data_or_hub_is_a_clear_error(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("offline")
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", offline)
+    with pytest.raises(DatasetUnavailableError, match="LENS_DATA_DIR|No file") as caught:
+        load_cifar10("train", data_dir=tmp_path)
+    assert "cifar10/train.parquet" in str(caught.value)
+    with pytest.raises(ValueError, match="split"):
+        load_cifar10("validation", data_dir=tmp_path)
+
+
+def test_data_directory_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(vision_data.DATA_DIR_ENV, str(tmp_path))
+    assert vision_data.default_data_dir() == tmp_path
