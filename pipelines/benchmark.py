@@ -102,6 +102,10 @@ def run(dataset: str, profile: Profile, training_run: str | None = None, db: str
     baseline = load_text_classifier(baseline_path)
     ltp = load_text_classifier(ltp_path) if (ltp_path / "pruning.json").is_file() else None
     settings = sweep(baseline, str(baseline_path.resolve()), ltp, str(ltp_path.resolve()), profile)
+    ts_dtp_path = folder / "ts_dtp_hard"
+    if (ts_dtp_path / "pruning.json").is_file():
+        ts_dtp = load_text_classifier(ts_dtp_path)
+        settings.append(Setting("ts_dtp", ts_dtp, ts_dtp.method, str(ts_dtp_path.resolve())))
     test = load_dataset(dataset, "test", data_dir, limit=profile.bench_eval_limit, seed=profile.seed)
     rows = []
     for setting in tqdm(settings, desc="accuracy per setting"):

@@ -34,6 +34,8 @@ class Profile:
     threshold_learning_rate: float = 2e-4
     keep_lambda: float = 0.1
     temperature: float = 1e-3
+    ts_dtp_learning_rate: float = 1e-2   # TS-DTP's scorer, mixing weights and offsets (in standard deviations)
+    ts_dtp_target_keep: float = 0.4      # cumulative keep rate TS-DTP's auxiliary loss aims for at the last layer
     max_steps: int | None = None     # cap per stage (tests, checks)
     bench_eval_limit: int | None = 500
     bench_speed_batches: int = 4     # batches of 32 test texts timed per round

@@ -21,7 +21,8 @@ from pruning_core.data import DATASETS
 from .common import clear_errors, db_path
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-STAGES = {"baseline": ("unpruned", "baseline (no pruning)"), "ltp_hard": ("ltp-x1.0", "LTP")}
+STAGES = {"baseline": ("unpruned", "baseline (no pruning)"), "ltp_hard": ("ltp-x1.0", "LTP"),
+          "ts_dtp_hard": ("ts_dtp", "TS-DTP")}
 
 
 def _kept(values, tokens: float) -> str:

@@ -1,6 +1,6 @@
 """Baseline fine-tuning and LTP's three stages on a dataset, stage by stage, resumable.
 
-    python -m pipelines.train --dataset imdb --profile quick [--run NAME] [--base-model PATH]
+    python -m pipelines.train --dataset imdb --profile quick [--method ltp|ts_dtp] [--run NAME] [--base-model PATH]
     accelerate launch --multi_gpu --num_processes 2 -m pipelines.train --dataset imdb --profile cpu
 
 Under a distributed launcher every process trains on its shard of the data (CPU processes join as
@@ -10,7 +10,8 @@ without it, it runs one.
 
 Stages: `baseline` (fine-tune the backbone, no pruning), `ltp_soft` (from the baseline: learn the
 thresholds with soft masks), `ltp_hard` (binarize, then fine-tune with tokens really removed; this
-stage's binarize step is LTP's stage 2). Each stage is written with `save_pruned` to
+stage's binarize step is LTP's stage 2). `--method ts_dtp` trains TS-DTP the same way from the same
+baseline, as stages `ts_dtp_soft` and `ts_dtp_hard`. Each stage is written with `save_pruned` to
 `artifacts/models/<run>/<stage>/` together with `metrics.json`; the folder appears only when complete,
 so a re-run skips finished stages and an interrupted run resumes at the stage it was in.
 """
@@ -31,7 +32,7 @@ from accelerate import PartialState  # noqa: E402
 from accelerate.utils import set_seed  # noqa: E402
 
 from pruning_core.data import TextDataset, load_dataset  # noqa: E402
-from pruning_core.methods import LearnedTokenPruning  # noqa: E402
+from pruning_core.methods import LearnedTokenPruning, PruningMethod, build_method  # noqa: E402
 from pruning_core.metrics import evaluate  # noqa: E402
 from pruning_core.text import load_text_classifier, save_pruned  # noqa: E402
 from pruning_core.training import TrainConfig, ltp_hard_stage, ltp_soft_stage, train_baseline  # noqa: E402
@@ -40,35 +41,57 @@ from .common import (METRICS_FILE, add_common, clear_errors, fresh_folder, model
                      publish_folder, read_json, write_json)
 from .profiles import Profile, profile_for  # noqa: E402
 
-STAGES = ("baseline", "ltp_soft", "ltp_hard")
+METHODS = ("ltp", "ts_dtp")
+
+
+def stages_for(method: str) -> tuple[str, ...]:
+    """baseline, then the method's soft and hard stages."""
+    return ("baseline", f"{method}_soft", f"{method}_hard")
+
+
+STAGES = stages_for("ltp")
+
+
+def _kind(stage: str) -> str:
+    """'baseline', 'soft' or 'hard'."""
+    return stage.rsplit("_", 1)[-1]
 
 
 def stage_config(profile: Profile, stage: str) -> TrainConfig:
-    epochs = {"baseline": profile.baseline_epochs, "ltp_soft": profile.soft_epochs,
-              "ltp_hard": profile.hard_epochs}[stage]
-    return TrainConfig(epochs=epochs, batch_size=profile.batch_size, learning_rate=profile.learning_rate,
-                       method_learning_rate=profile.threshold_learning_rate, max_length=profile.max_length,
+    epochs = {"baseline": profile.baseline_epochs, "soft": profile.soft_epochs, "hard": profile.hard_epochs}
+    method_rate = profile.ts_dtp_learning_rate if stage.startswith("ts_dtp") else profile.threshold_learning_rate
+    return TrainConfig(epochs=epochs[_kind(stage)], batch_size=profile.batch_size, learning_rate=profile.learning_rate,
+                       method_learning_rate=method_rate, max_length=profile.max_length,
                        seed=profile.seed, max_steps=profile.max_steps)
+
+
+def _new_method(name: str, classifier, profile: Profile) -> PruningMethod:
+    """The untrained method a soft stage starts from."""
+    if name == "ltp":
+        return LearnedTokenPruning(classifier.num_layers, temperature=profile.temperature,
+                                   keep_lambda=profile.keep_lambda, mode="soft")
+    return build_method(name, num_layers=classifier.num_layers, hidden_size=classifier.model.config.hidden_size,
+                        target_keep=profile.ts_dtp_target_keep, mode="soft")
 
 
 def _prepare(stage: str, run_folder: Path, base_model: str | None, label_names: list[str], profile: Profile):
     """The classifier a stage starts from: the backbone, or the previous stage's model."""
     if stage == "baseline":
         return load_text_classifier(base_model, label_names=label_names)
-    if stage == "ltp_soft":
+    method = stage.rsplit("_", 1)[0]
+    if _kind(stage) == "soft":
         classifier = load_text_classifier(run_folder / "baseline")
-        classifier.method = LearnedTokenPruning(classifier.num_layers, temperature=profile.temperature,
-                                                keep_lambda=profile.keep_lambda, mode="soft")
+        classifier.method = _new_method(method, classifier, profile)
         return classifier
-    return load_text_classifier(run_folder / "ltp_soft")
+    return load_text_classifier(run_folder / f"{method}_soft")
 
 
-STAGE_FUNCTIONS = {"baseline": train_baseline, "ltp_soft": ltp_soft_stage, "ltp_hard": ltp_hard_stage}
+STAGE_FUNCTIONS = {"baseline": train_baseline, "soft": ltp_soft_stage, "hard": ltp_hard_stage}
 
 
 def run(dataset: str, profile: Profile, run_name: str | None = None, base_model: str | None = None,
-        data_dir: str | None = None, artifacts: str | None = None, stages: tuple[str, ...] = STAGES,
-        on_stage: Callable[[str, str], None] | None = None) -> dict[str, dict]:
+        data_dir: str | None = None, artifacts: str | None = None, stages: tuple[str, ...] | None = None,
+        on_stage: Callable[[str, str], None] | None = None, method: str = "ltp") -> dict[str, dict]:
     """Train the stages in order, skipping those already complete. Returns each stage's metrics."""
     # Without a GPU, processes started by a distributed launcher must join as CPU (gloo) ranks.
     state = PartialState(cpu=not torch.cuda.is_available())
@@ -76,8 +99,8 @@ def run(dataset: str, profile: Profile, run_name: str | None = None, base_model:
     train = load_dataset(dataset, "train", data_dir, limit=profile.train_limit, seed=profile.seed)
     test = load_dataset(dataset, "test", data_dir, limit=profile.eval_limit, seed=profile.seed)
     results = {}
-    for stage in STAGES:
-        if stage not in stages:
+    for stage in stages_for(method):
+        if stages is not None and stage not in stages:
             continue
         folder = run_folder / stage
         if (folder / METRICS_FILE).is_file():
@@ -97,7 +120,7 @@ def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: Te
     set_seed(profile.seed)  # a new classification head is initialised while loading
     classifier = _prepare(stage, run_folder, base_model, train.label_names, profile)
     started = time.perf_counter()
-    result = STAGE_FUNCTIONS[stage](classifier, train.texts, train.labels, stage_config(profile, stage))
+    result = STAGE_FUNCTIONS[_kind(stage)](classifier, train.texts, train.labels, stage_config(profile, stage))
     seconds = time.perf_counter() - started
     if not state.is_main_process:
         return {}
@@ -105,7 +128,8 @@ def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: Te
     method_config = classifier.method.config()
     metrics = {**evaluation.summary(), "dataset": train.name, "profile": profile.name, "stage": stage,
                "label_names": train.label_names, "method": classifier.method.name,
-               "thresholds": method_config.get("thresholds"), "n_train": len(train), "n_eval": len(test),
+               "thresholds": method_config.get("thresholds"), "offsets": method_config.get("offsets"),
+               "n_train": len(train), "n_eval": len(test),
                "eval_source": test.source, "max_length": profile.max_length, "train_seconds": seconds,
                "train": result.as_dict(), "base_model": str(base_model or "packaged all-MiniLM-L6-v2"),
                "processes": state.num_processes}
@@ -124,21 +148,23 @@ def main(argv: list[str] | None = None) -> None:
     add_common(parser)
     parser.add_argument("--run", help="run name: the folder under artifacts/models (default <dataset>-<profile>)")
     parser.add_argument("--base-model", help="backbone folder or hub id (default: packaged all-MiniLM-L6-v2)")
-    parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
+    parser.add_argument("--method", choices=METHODS, default="ltp", help="the trained pruning method (default ltp)")
+    parser.add_argument("--stages", help="comma-separated subset of the method's stages (default: all)")
     parser.add_argument("--train-limit", type=int, help="override the profile's number of training examples")
     parser.add_argument("--eval-limit", type=int, help="override the profile's number of evaluation examples")
     parser.add_argument("--max-steps", type=int, help="stop each stage after this many steps (quick checks)")
     parser.add_argument("--keep-lambda", type=float, help="override LTP's keep-rate weight lambda (0.01..0.2)")
     args = parser.parse_args(argv)
-    stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
-    unknown = set(stages) - set(STAGES)
+    allowed = stages_for(args.method)
+    stages = tuple(s.strip() for s in (args.stages or ",".join(allowed)).split(",") if s.strip())
+    unknown = set(stages) - set(allowed)
     if unknown:
-        parser.error(f"unknown stage(s) {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}")
+        parser.error(f"unknown stage(s) {', '.join(sorted(unknown))}; choose from {', '.join(allowed)}")
     profile = profile_for(args.profile, args.dataset).with_overrides(
         train_limit=args.train_limit, eval_limit=args.eval_limit, max_steps=args.max_steps, keep_lambda=args.keep_lambda)
     with clear_errors():
         run(args.dataset, profile, args.run, args.base_model, args.data_dir, args.artifacts, stages,
-            on_stage=lambda stage, what: print(f"[{stage}] {what}", flush=True))
+            on_stage=lambda stage, what: print(f"[{stage}] {what}", flush=True), method=args.method)
 
 
 if __name__ == "__main__":

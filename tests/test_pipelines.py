@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -225,3 +226,18 @@ def test_command_lines_turn_fixable_errors_into_one_line(tmp_path):
         train.main(["--dataset", "imdb", "--data-dir", str(tmp_path / "none"), "--artifacts", str(tmp_path)])
     with pytest.raises(SystemExit, match="error: No database"):
         analyze.main(["--run", "nope", "--db", str(tmp_path / "x.duckdb")])
+
+
+def test_ts_dtp_trains_from_the_same_baseline_and_joins_the_benchmark(built, tmp_path):
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(built["artifacts"] / "models" / "imdb-tiny" / "baseline", artifacts / "models" / "imdb-tiny" / "baseline")
+    seen = []
+    metrics = train.run("imdb", built["profile"], "imdb-tiny", str(built["base"]), str(built["data_dir"]),
+                        str(artifacts), on_stage=lambda stage, what: seen.append((stage, what)), method="ts_dtp")
+    assert seen[0] == ("baseline", "skipped (already complete)")
+    assert [stage for stage, _ in seen[1:]] == ["ts_dtp_soft", "ts_dtp_hard"]
+    assert metrics["ts_dtp_hard"]["method"] == "ts_dtp" and len(metrics["ts_dtp_hard"]["offsets"]) == 3
+    db = tmp_path / "lens.duckdb"
+    rows = benchmark.run("imdb", built["profile"], "imdb-tiny", db, str(built["data_dir"]), str(artifacts))
+    assert "ts_dtp" in set(rows["setting"])
+    assert rows.set_index("setting").loc["ts_dtp", "method"] == "ts_dtp"
