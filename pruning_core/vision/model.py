@@ -27,7 +27,7 @@ CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 
-def vit_config(hidden_size: int = 128, num_layers: int = 8, num_heads: int = 2, intermediate_size: int = 512,
+def vit_config(hidden_size: int = 128, num_layers: int = 8, num_heads: int = 2, intermediate_size: int = 768,
                source_size: int = 32, image_size: int = 48, patch_size: int = 4,
                label_names: Sequence[str] = CIFAR10_CLASSES, mean: Sequence[float] = CIFAR10_MEAN,
                std: Sequence[float] = CIFAR10_STD, dropout: float = 0.0) -> ViTConfig:
