@@ -105,6 +105,16 @@ def run_layers(blocks: Sequence[Block], hidden: Tensor, alive: Tensor, method: P
     return LoopOutput(hidden, alive, positions, records, keep_fractions)
 
 
+def training_loss(method: PruningMethod, logits: Tensor, labels: Tensor | None,
+                  loop: LoopOutput) -> tuple[Tensor | None, Tensor | None]:
+    """(cross-entropy plus the method's auxiliary loss, the auxiliary loss alone); None where absent."""
+    auxiliary = method.auxiliary_loss(loop.keep_fractions) if loop.keep_fractions else None
+    if labels is None:
+        return None, auxiliary
+    loss = torch.nn.functional.cross_entropy(logits, labels)
+    return (loss if auxiliary is None else loss + auxiliary), auxiliary
+
+
 def _record(scores: Tensor, alive: Tensor, keep: Tensor, positions: Tensor, length: int,
             threshold: float | None) -> LayerRecord:
     """Scatter one layer's row-wise scores and decisions back to original positions."""

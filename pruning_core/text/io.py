@@ -69,12 +69,16 @@ def save_pruned(classifier: PrunedTextClassifier, folder: str | Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     classifier.model.save_pretrained(folder)
     classifier.tokenizer.save_pretrained(folder)
-    method = classifier.method
+    save_method(classifier.method, folder)
+    return folder
+
+
+def save_method(method: PruningMethod, folder: Path) -> None:
+    """pruning.json (name and settings) and, for learned tensors, pruning.safetensors."""
     (folder / PRUNING_CONFIG).write_text(json.dumps({"method": method.name, "config": method.config()}, indent=2))
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in method.state_dict().items()}
     if state:
         save_file(state, str(folder / PRUNING_WEIGHTS))
-    return folder
 
 
 def load_method(folder: str | Path) -> PruningMethod:

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from ..loop import LoopOutput, run_layers
+from ..loop import LoopOutput, run_layers, training_loss
 from ..methods import NoPruning, PruningMethod
 from ..trace import ExampleTrace
 from .backbones import backbone_for
@@ -68,12 +68,7 @@ class PrunedTextClassifier(nn.Module):
         loop = run_layers(self.backbone.blocks, self.backbone.embed(input_ids), attention_mask.bool(),
                           self.method, record=record)
         logits = self.backbone.head(loop.hidden)
-        auxiliary = self.method.auxiliary_loss(loop.keep_fractions) if loop.keep_fractions else None
-        loss = None
-        if labels is not None:
-            loss = nn.functional.cross_entropy(logits, labels)
-            if auxiliary is not None:
-                loss = loss + auxiliary
+        loss, auxiliary = training_loss(self.method, logits, labels, loop)
         return TextOutput(logits, loss, auxiliary, loop)
 
     def encode(self, texts: list[str], max_length: int = DEFAULT_MAX_LENGTH) -> Encoding:

@@ -6,14 +6,12 @@ with learned tensors, `pruning.safetensors`: the same layout as text models. Not
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from safetensors.torch import save_file
 from transformers import ViTConfig, ViTForImageClassification
 
 from ..methods import PruningMethod
-from ..text.io import PRUNING_CONFIG, PRUNING_WEIGHTS, ModelLoadError, load_method
+from ..text.io import PRUNING_CONFIG, ModelLoadError, load_method, save_method
 from .model import PrunedVisionClassifier
 
 
@@ -22,11 +20,7 @@ def save_vision_classifier(classifier: PrunedVisionClassifier, folder: str | Pat
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     classifier.model.save_pretrained(folder)   # safetensors
-    method = classifier.method
-    (folder / PRUNING_CONFIG).write_text(json.dumps({"method": method.name, "config": method.config()}, indent=2))
-    state = {name: tensor.detach().cpu().contiguous() for name, tensor in method.state_dict().items()}
-    if state:
-        save_file(state, str(folder / PRUNING_WEIGHTS))
+    save_method(classifier.method, folder)
     return folder
 
 

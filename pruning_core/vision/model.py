@@ -16,7 +16,7 @@ from PIL import Image
 from torch import Tensor, nn
 from transformers import ViTConfig, ViTForImageClassification
 
-from ..loop import LoopOutput, run_layers
+from ..loop import LoopOutput, run_layers, training_loss
 from ..methods import NoPruning, PruningMethod
 from ..trace import ExampleTrace
 from .backbone import vit_blocks, vit_embed, vit_head
@@ -110,12 +110,7 @@ class PrunedVisionClassifier(nn.Module):
         alive = torch.ones(hidden.shape[:2], dtype=torch.bool, device=hidden.device)
         loop = run_layers(self.blocks, hidden, alive, self.method, record=record)
         logits = vit_head(self.model, loop.hidden)
-        auxiliary = self.method.auxiliary_loss(loop.keep_fractions) if loop.keep_fractions else None
-        loss = None
-        if labels is not None:
-            loss = nn.functional.cross_entropy(logits, labels)
-            if auxiliary is not None:
-                loss = loss + auxiliary
+        loss, auxiliary = training_loss(self.method, logits, labels, loop)
         return VisionOutput(logits, loss, auxiliary, loop)
 
     @torch.inference_mode()
