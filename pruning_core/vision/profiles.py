@@ -51,17 +51,19 @@ class VisionProfile:
 
 
 PROFILES: dict[str, VisionProfile] = {
-    # ~3 minutes on 2 quiet cores: 5,000 pictures x 3 epochs, a pruned fork for the last 1.5 epochs,
-    # then 1,000 test pictures per setting.
+    # ~4 minutes on 2 cores: 5,000 pictures x 3 epochs, a pruned fork for the last 1.5 epochs, then
+    # 1,000 test pictures per setting (measured: 6 minutes on one core beside other jobs).
     "quick": VisionProfile(
         name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=5000, eval_limit=1000,
         trace_limit=200, train=VisionTrainConfig(epochs=3, batch_size=128, warmup_epochs=0.3),
         prune_after_epochs=1.5),
-    # ~1 hour on 2 quiet cores with bf16 autocast (AVX512-BF16/AMX): 7 epochs of 50,000 pictures
-    # unpruned (~7 min each), the pruned fork's last 3 epochs (~4 min each), then the full test set
-    # for every setting (~3 min). Without native bf16, training is ~1.3x slower.
+    # About an hour on 2 cores with bf16 autocast (AVX512-BF16/AMX): 6 epochs of 50,000 pictures
+    # unpruned, the pruned fork's last 2 epochs, then the full test set for every setting (~3 min).
+    # Measured training speed on the project's machine: 70-100 img/s unpruned and ~115 img/s pruned
+    # (it varies with the neighbours' load), i.e. 8-12 min an epoch unpruned: 60-80 minutes in all.
+    # Without native bf16, training is ~1.3x slower.
     "cpu": VisionProfile(
         name="cpu", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
-        trace_limit=1000, train=VisionTrainConfig(epochs=7, batch_size=128, warmup_epochs=0.5),
+        trace_limit=1000, train=VisionTrainConfig(epochs=6, batch_size=128, warmup_epochs=0.5),
         prune_after_epochs=4),
 }
