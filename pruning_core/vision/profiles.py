@@ -51,8 +51,8 @@ class VisionProfile:
 
 
 PROFILES: dict[str, VisionProfile] = {
-    # ~5 minutes on 2 cores: 5,000 pictures x 3 epochs, a pruned fork for the last 1.5 epochs, then
-    # 1,000 test pictures per setting.
+    # ~4 minutes on 2 cores (measured 3.5): 5,000 pictures x 3 epochs, a pruned fork for the last 1.5
+    # epochs, then 1,000 test pictures per setting. About 28% accuracy: a demo, not a result.
     "quick": VisionProfile(
         name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=5000, eval_limit=1000,
         trace_limit=200, train=VisionTrainConfig(epochs=3, batch_size=128, warmup_epochs=0.3),
