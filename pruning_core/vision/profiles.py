@@ -6,7 +6,7 @@ with r_max 0.6 and alpha swept over ALPHAS. Both profiles use the same architect
 benchmark and the pages see the model the profiles train: hidden 128, 2 heads, and a wide MLP (768,
 ratio 6). A layer attends over the patches it received but runs its MLP only on those it keeps, so
 the MLP's share of the work is what pruning saves most of: at r_max 0.6, alpha 1.2, batch 64 on 2
-quiet cores, MLP 512 gave 1.61-1.68x and MLP 768 1.72x, for ~8% slower training.
+quiet cores, MLP 512 gave 1.61-1.68x and MLP 768 1.72-1.79x, for ~8% slower training.
 
 A run trains once on every patch up to `prune_after_epochs`, forks (VisionTrainer.fork), and
 continues one copy unpruned and one pruned with the train_alpha schedule; both models are then
@@ -51,19 +51,18 @@ class VisionProfile:
 
 
 PROFILES: dict[str, VisionProfile] = {
-    # ~4 minutes on 2 cores: 5,000 pictures x 3 epochs, a pruned fork for the last 1.5 epochs, then
-    # 1,000 test pictures per setting (measured: 6 minutes on one core beside other jobs).
+    # ~4 minutes on 2 cores (measured 3.5): 5,000 pictures x 3 epochs, a pruned fork for the last 1.5
+    # epochs, then 1,000 test pictures per setting. About 28% accuracy: a demo, not a result.
     "quick": VisionProfile(
         name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=5000, eval_limit=1000,
         trace_limit=200, train=VisionTrainConfig(epochs=3, batch_size=128, warmup_epochs=0.3),
         prune_after_epochs=1.5),
-    # About an hour on 2 cores with bf16 autocast (AVX512-BF16/AMX): 6 epochs of 50,000 pictures
-    # unpruned, the pruned fork's last 2 epochs, then the full test set for every setting (~3 min).
-    # Measured training speed on the project's machine: 70-100 img/s unpruned and ~115 img/s pruned
-    # (it varies with the neighbours' load), i.e. 8-12 min an epoch unpruned: 60-80 minutes in all.
-    # Without native bf16, training is ~1.3x slower.
+    # About 70 minutes on 2 cores: 5 epochs of 50,000 pictures unpruned (~11 min each), the pruned fork's
+    # last 1.5 epochs (~6.5 min each), then the full test set for every setting (~3 min). Measured on
+    # the project's machine, 2 quiet cores, bf16 autocast (AMX): 75 img/s unpruned, 127 img/s pruned at
+    # alpha 1.2 (fp32: 55 and 107). Without native bf16, training is ~1.35x slower.
     "cpu": VisionProfile(
         name="cpu", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
-        trace_limit=1000, train=VisionTrainConfig(epochs=6, batch_size=128, warmup_epochs=0.5),
-        prune_after_epochs=4),
+        trace_limit=1000, train=VisionTrainConfig(epochs=5, batch_size=128, warmup_epochs=0.5),
+        prune_after_epochs=3.5),
 }
