@@ -1,7 +1,7 @@
-"""The `quick` profile end to end for both datasets: train, trace, analyze, benchmark.
+"""A profile end to end for both datasets: train, trace, analyze, benchmark (`quick` by default).
 
     python -m pipelines.demo [--progress-file PATH] [--datasets imdb,ag_news]
-    python -m pipelines.demo --profile cpu     # the study: about an hour per dataset on 2 cores
+    python -m pipelines.demo --profile cpu     # the study, LTP and TS-DTP: about an hour per dataset on 2 cores
 
 Models land in artifacts/models/<dataset>-quick/<stage>/, everything else in the DuckDB file. Finished
 training stages are skipped, so a second run only re-traces and re-analyses. With --progress-file, the
@@ -27,8 +27,18 @@ from . import analyze, benchmark, train, trace  # noqa: E402
 from .common import add_common, db_path, models_dir, write_json  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
 
-# Share of a dataset's work per step, roughly as the time goes on 2 cores.
-STEP_WEIGHTS = {"baseline": 0.22, "ltp_soft": 0.26, "ltp_hard": 0.2, "trace": 0.1, "analyze": 0.12, "benchmark": 0.1}
+# Share of a dataset's work per step, roughly as the time goes on 2 cores; a method's soft and hard
+# stages weigh like LTP's.
+STEP_WEIGHTS = {"baseline": 0.22, "soft": 0.26, "hard": 0.2, "trace": 0.1, "analyze": 0.12, "benchmark": 0.1}
+
+
+def dataset_weight(profile: Profile) -> float:
+    methods = len(profile.methods)
+    return sum(STEP_WEIGHTS.values()) + (methods - 1) * (STEP_WEIGHTS["soft"] + STEP_WEIGHTS["hard"])
+
+
+def _weight(stage: str) -> float:
+    return STEP_WEIGHTS[stage.rsplit("_", 1)[-1]]
 
 
 class Progress:
@@ -51,23 +61,31 @@ def demo_dataset(dataset: str, profile: Profile, progress: Progress, data_dir: s
     name = DATASETS[dataset].name
     run_name = f"{dataset}-{profile.name}"
     completed: list[str] = []
+    counted: set[str] = set()  # the baseline is met once per method but counts once
+
+    def finish_previous() -> None:
+        if completed:
+            stage = completed.pop()
+            progress.update(f"{name}: {stage} done", _weight(stage))
 
     def on_stage(stage: str, what: str) -> None:
         # Called as a stage starts (or is skipped): the previous stage's weight is done by then.
-        if completed:
-            progress.update(f"{name}: {completed[-1]} done", STEP_WEIGHTS[completed.pop()])
+        finish_previous()
         if what.startswith("skipped"):
-            progress.update(f"{name}: {stage} already trained", STEP_WEIGHTS[stage])
+            if stage not in counted:
+                progress.update(f"{name}: {stage} already trained", _weight(stage))
         else:
             progress.update(f"{name}: training {stage.replace('_', ' ')}")
             completed.append(stage)
+        counted.add(stage)
 
-    train.run(dataset, profile, run_name, data_dir=data_dir, artifacts=artifacts, on_stage=on_stage)
-    if completed:
-        progress.update(f"{name}: {completed[-1]} done", STEP_WEIGHTS[completed.pop()])
+    for method in profile.methods:
+        train.run(dataset, profile, run_name, data_dir=data_dir, artifacts=artifacts, on_stage=on_stage,
+                  method=method)
+        finish_previous()
     folder = models_dir(artifacts) / run_name
-    progress.update(f"{name}: tracing the test sample")
-    for stage in ("baseline", "ltp_hard"):
+    progress.update(f"{name}: tracing the test split")
+    for stage in ("baseline", *(f"{method}_hard" for method in profile.methods)):
         trace.run(folder / stage, dataset, limit=profile.trace_limit, db=db, data_dir=data_dir, seed=profile.seed)
     progress.update(f"{name}: analysing retained tokens", STEP_WEIGHTS["trace"])
     analyze.run(trace.default_run_id(folder / "ltp_hard", "test"), profile, db, data_dir)
@@ -81,13 +99,13 @@ def run(datasets: tuple[str, ...] = ("imdb", "ag_news"), progress_file: str | Pa
         profiles: dict[str, Profile] | None = None, profile: str = "quick") -> float:
     """Build the demo; returns the wall time in seconds. Raises after recording the error in the progress file."""
     started = time.perf_counter()
-    progress = Progress(progress_file, total=len(datasets) * sum(STEP_WEIGHTS.values()))
+    sizes = {dataset: (profiles or {}).get(dataset) or profile_for(profile, dataset) for dataset in datasets}
+    progress = Progress(progress_file, total=sum(dataset_weight(p) for p in sizes.values()))
     database = db_path(db, artifacts)
     try:
         progress.update("starting")
         for dataset in datasets:
-            sizes = (profiles or {}).get(dataset) or profile_for(profile, dataset)
-            demo_dataset(dataset, sizes, progress, data_dir, artifacts, database)
+            demo_dataset(dataset, sizes[dataset], progress, data_dir, artifacts, database)
     except BaseException as error:
         message = f"{type(error).__name__}: {error}"
         progress.update(f"failed: {message}", done=True, error=message)

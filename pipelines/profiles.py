@@ -46,6 +46,7 @@ class Profile:
     embed_limit: int = 2000          # examples projected with t-SNE / UMAP
     tokens_per_example: int = 3      # retained tokens sampled per embedded example
     linguistics_limit: int | None = None   # examples annotated with spaCy; None = all traced
+    methods: tuple[str, ...] = ("ltp",)  # trained pruning methods, each from the same baseline
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -61,18 +62,18 @@ _SIZES: dict[tuple[str, str], dict] = {
                                learning_rate=1e-4, soft_epochs=0.75, hard_epochs=0.75, keep_lambda=0.05,
                                bench_eval_limit=300,
                                bench_speed_batches=3, bench_latency_examples=8, bench_rounds=3, embed_limit=400),
-    ("cpu", "imdb"): dict(train_limit=4000, eval_limit=1000, trace_limit=None, max_length=256,
-                          soft_epochs=0.75, hard_epochs=0.75, keep_lambda=0.15, bench_eval_limit=1000,
-                          bench_speed_batches=4, linguistics_limit=5000),
-    ("cpu", "ag_news"): dict(train_limit=None, eval_limit=1000, trace_limit=None, max_length=128,
-                             soft_epochs=0.7, hard_epochs=0.7, keep_lambda=0.05, bench_eval_limit=2000,
-                             bench_speed_batches=8),
+    ("cpu", "imdb"): dict(train_limit=4000, eval_limit=500, trace_limit=None, max_length=256,
+                          soft_epochs=0.6, hard_epochs=0.6, keep_lambda=0.15, bench_eval_limit=1000,
+                          bench_speed_batches=4, linguistics_limit=3000, methods=("ltp", "ts_dtp")),
+    ("cpu", "ag_news"): dict(train_limit=12000, eval_limit=1000, trace_limit=None, max_length=128,
+                             soft_epochs=0.6, hard_epochs=0.6, keep_lambda=0.05, bench_eval_limit=2000,
+                             bench_speed_batches=8, methods=("ltp", "ts_dtp")),
     ("full", "imdb"): dict(train_limit=None, eval_limit=None, trace_limit=None, max_length=512, batch_size=32,
                            learning_rate=3e-5, baseline_epochs=2, soft_epochs=1, hard_epochs=1,
-                           bench_eval_limit=None, bench_speed_batches=16),
+                           bench_eval_limit=None, bench_speed_batches=16, methods=("ltp", "ts_dtp")),
     ("full", "ag_news"): dict(train_limit=None, eval_limit=None, trace_limit=None, max_length=128, batch_size=32,
                               learning_rate=3e-5, baseline_epochs=2, soft_epochs=1, hard_epochs=1,
-                              bench_eval_limit=None, bench_speed_batches=16),
+                              bench_eval_limit=None, bench_speed_batches=16, methods=("ltp", "ts_dtp")),
 }
 
 

@@ -182,12 +182,17 @@ def test_demo_writes_progress_and_builds_both_datasets(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "load_text_classifier",
                         lambda source=None, **kw: real_load(source or base, **kw))
     profiles = {d: tiny_profile().with_overrides(max_steps=2, embed_limit=8) for d in ("imdb", "ag_news")}
+    profiles["imdb"] = profiles["imdb"].with_overrides(methods=("ltp", "ts_dtp"))  # as the cpu profile does
     progress_file = tmp_path / "progress.json"
     demo.run(("imdb", "ag_news"), progress_file, str(data_dir), str(tmp_path / "artifacts"), profiles=profiles)
     final = json.loads(progress_file.read_text())
     assert final == {"fraction": 1.0, "message": final["message"], "done": True, "error": None}
     runs = store.runs(tmp_path / "artifacts" / "lens.duckdb")
     assert set(runs["dataset"]) == {"imdb", "ag_news"} and runs["analysed"].sum() == 2
+    assert set(runs.loc[runs["dataset"] == "imdb", "stage"]) == {"baseline", "ltp_hard", "ts_dtp_hard"}
+    assert set(runs.loc[runs["dataset"] == "ag_news", "stage"]) == {"baseline", "ltp_hard"}
+    settings = set(store.benchmarks("imdb", db=tmp_path / "artifacts" / "lens.duckdb")["setting"])
+    assert {"unpruned", "ltp-x1.0", "ts_dtp"} <= settings
     ag_news = runs[runs["dataset"] == "ag_news"].iloc[0]
     assert list(ag_news["label_names"]) == ["World", "Sports", "Business", "Sci/Tech"]
 
