@@ -1,6 +1,7 @@
 """Accuracy against speed for a dataset: pruning methods and settings swept side by side in one run.
 
     python -m pipelines.benchmark --dataset imdb --profile quick [--run imdb-quick]
+    python -m pipelines.benchmark --dataset cifar10 --profile quick      # the ViT: see pipelines/vision.py
 
 Settings: the unpruned baseline, top-k keep ratios applied at inference to the baseline (layers 0 and
 1 attend over every token; layer 1's CLS attention keeps the fraction k for layers 2 on), and the
@@ -19,6 +20,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from pruning_core.runtime import ensure_fast_malloc
 
@@ -35,7 +37,7 @@ from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, 
 from pruning_core.metrics import evaluate  # noqa: E402
 from pruning_core.text import PrunedTextClassifier, load_text_classifier  # noqa: E402
 
-from .common import add_common, clear_errors, db_path, models_dir  # noqa: E402
+from .common import IMAGE_DATASETS, add_common, clear_errors, db_path, models_dir  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
 
 
@@ -71,27 +73,51 @@ def measure_speed(settings: list[Setting], texts: list[str], profile: Profile) -
                for i in range(0, min(len(texts), 32 * profile.bench_speed_batches), 32)]
     singles = [encoder.encode([text], profile.max_length) for text in texts[:profile.bench_latency_examples]]
 
-    def run_all(setting: Setting, encodings) -> float:
-        setting.classifier.method = setting.method
-        setting.classifier.eval()
-        began = time.perf_counter()
-        for encoding in encodings:
+    def runner(setting: Setting) -> Callable:
+        def run_batch(encoding) -> None:
+            setting.classifier.method = setting.method   # settings may share a classifier
             setting.classifier(encoding.input_ids, encoding.attention_mask)
+        return run_batch
+
+    for setting in settings:
+        setting.classifier.eval()
+    examples = sum(len(b.input_ids) for b in batches)
+    return time_side_by_side({s.name: runner(s) for s in settings}, batches, singles, profile.bench_rounds, examples)
+
+
+def time_side_by_side(runners: dict[str, Callable], batches: list, singles: list, rounds: int, examples: int
+                      ) -> dict[str, tuple[float, float]]:
+    """{name: (examples per second over the batches (holding `examples` in all), median milliseconds per
+    single)}, for text or images.
+
+    Every runner takes its turn within each round, and each measurement keeps its best round."""
+    def run_all(run: Callable, inputs: list) -> float:
+        began = time.perf_counter()
+        for batch in inputs:
+            run(batch)
         return time.perf_counter() - began
 
-    for setting in settings:  # warm-up
-        run_all(setting, batches[:1] + singles[:1])
-    batch_times = {s.name: [] for s in settings}
-    single_times = {s.name: [[] for _ in singles] for s in settings}
-    for _ in tqdm(range(profile.bench_rounds), desc="timing rounds"):
-        for setting in settings:
-            batch_times[setting.name].append(run_all(setting, batches))
+    for run in runners.values():  # warm-up
+        run_all(run, batches[:1] + singles[:1])
+    batch_times = {name: [] for name in runners}
+    single_times = {name: [[] for _ in singles] for name in runners}
+    for _ in tqdm(range(rounds), desc="timing rounds"):
+        for name, run in runners.items():
+            batch_times[name].append(run_all(run, batches))
             for number, single in enumerate(singles):
-                single_times[setting.name][number].append(run_all(setting, [single]))
-    examples = sum(len(b.input_ids) for b in batches)
+                single_times[name][number].append(run_all(run, [single]))
     # Best round per measurement; latency: the median over examples of each example's best time.
     return {name: (examples / min(batch_times[name]),
                    1000 * statistics.median(min(times) for times in single_times[name])) for name in batch_times}
+
+
+def speed_columns(frame: pd.DataFrame, speeds: dict[str, tuple[float, float]], reference: str = "unpruned"
+                  ) -> pd.DataFrame:
+    """The timing columns of a sweep's rows, speed-ups relative to the reference setting."""
+    frame = frame.assign(throughput_b32=[speeds[name][0] for name in frame["setting"]],
+                         latency_b1_ms=[speeds[name][1] for name in frame["setting"]])
+    return frame.assign(speedup_b32=frame["throughput_b32"] / speeds[reference][0],
+                        speedup_b1=speeds[reference][1] / frame["latency_b1_ms"])
 
 
 def run(dataset: str, profile: Profile, training_run: str | None = None, db: str | Path | None = None,
@@ -117,12 +143,7 @@ def run(dataset: str, profile: Profile, training_run: str | None = None, db: str
                      "n_examples": len(test), "accuracy": evaluation.metrics.accuracy,
                      "macro_f1": evaluation.metrics.macro_f1, "mean_kept": evaluation.mean_kept,
                      "keep_fraction": evaluation.keep_fraction, "flops": evaluation.mean_flops})
-    speeds = measure_speed(settings, test.texts, profile)
-    frame = pd.DataFrame(rows)
-    frame["throughput_b32"] = [speeds[name][0] for name in frame["setting"]]
-    frame["latency_b1_ms"] = [speeds[name][1] for name in frame["setting"]]
-    frame["speedup_b32"] = frame["throughput_b32"] / speeds["unpruned"][0]
-    frame["speedup_b1"] = speeds["unpruned"][1] / frame["latency_b1_ms"]
+    frame = speed_columns(pd.DataFrame(rows), measure_speed(settings, test.texts, profile))
     bench_id = f"{folder.name}-{datetime.now():%Y%m%d-%H%M%S}"
     sweep_row = {"bench_id": bench_id, "dataset": dataset, "profile": profile.name,
                  "config": json.dumps({"training_run": folder.name, "max_length": profile.max_length,
@@ -141,6 +162,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--run", help="training run under artifacts/models (default <dataset>-<profile>)")
     parser.add_argument("--eval-limit", type=int, help="override the profile's number of test examples")
     args = parser.parse_args(argv)
+    if args.dataset in IMAGE_DATASETS:
+        from . import vision
+        try:
+            profile = vision.vision_profile(args.profile).with_overrides(eval_limit=args.eval_limit)
+        except ValueError as error:
+            parser.error(str(error))
+        with clear_errors():
+            vision.benchmark(profile, db_path(args.db, args.artifacts), args.data_dir, args.artifacts)
+        return
     profile = profile_for(args.profile, args.dataset).with_overrides(bench_eval_limit=args.eval_limit)
     with clear_errors():
         run(args.dataset, profile, args.run, db_path(args.db, args.artifacts), args.data_dir, args.artifacts)

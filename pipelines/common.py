@@ -17,6 +17,7 @@ from pruning_core.text import ModelLoadError, UnsupportedModelError
 from .profiles import PROFILES
 
 METRICS_FILE = "metrics.json"
+IMAGE_DATASETS = ("cifar10",)   # handled by pipelines/vision.py
 
 
 def models_dir(artifacts: str | Path | None = None) -> Path:
@@ -25,7 +26,7 @@ def models_dir(artifacts: str | Path | None = None) -> Path:
 
 def add_common(parser: argparse.ArgumentParser, dataset: bool = True, profile: bool = True) -> None:
     if dataset:
-        parser.add_argument("--dataset", choices=sorted(DATASETS), required=True)
+        parser.add_argument("--dataset", choices=[*sorted(DATASETS), *IMAGE_DATASETS], required=True)
     if profile:
         parser.add_argument("--profile", choices=PROFILES, default="quick",
                             help="quick: a demo in minutes; cpu: about an hour per dataset on 2 cores; full: GPU")

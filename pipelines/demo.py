@@ -2,6 +2,7 @@
 
     python -m pipelines.demo [--progress-file PATH] [--datasets imdb,ag_news]
     python -m pipelines.demo --profile cpu     # the study, LTP and TS-DTP: about an hour per dataset on 2 cores
+    python -m pipelines.demo --datasets cifar10     # the ViT (pipelines/vision.py): about 5 minutes
 
 Models land in artifacts/models/<dataset>-quick/<stage>/, everything else in the DuckDB file. Finished
 training stages are skipped, so a second run only re-traces and re-analyses. With --progress-file, the
@@ -15,6 +16,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Callable
 
 from pruning_core.runtime import ensure_fast_malloc
 
@@ -23,21 +25,26 @@ if __name__ == "__main__":
 
 from pruning_core.data import DATASETS  # noqa: E402
 
-from . import analyze, benchmark, train, trace  # noqa: E402
-from .common import add_common, db_path, models_dir, write_json  # noqa: E402
+from pruning_core.vision.profiles import VisionProfile  # noqa: E402
+
+from . import analyze, benchmark, train, trace, vision  # noqa: E402
+from .common import IMAGE_DATASETS, add_common, db_path, models_dir, write_json  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
 
 # Share of a dataset's work per step, roughly as the time goes on 2 cores; a method's soft and hard
-# stages weigh like LTP's.
+# stages weigh like LTP's. The ViT's steps (pipelines/vision.py) weigh about as much as a text dataset.
 STEP_WEIGHTS = {"baseline": 0.22, "soft": 0.26, "hard": 0.2, "trace": 0.1, "analyze": 0.12, "benchmark": 0.1}
+IMAGE_WEIGHTS = {"warmup": 0.45, "pruned": 0.1, "unpruned": 0.15, "trace": 0.1, "benchmark": 0.2}
 
 
-def dataset_weight(profile: Profile) -> float:
+def dataset_weight(profile: Profile | VisionProfile) -> float:
+    if isinstance(profile, VisionProfile):
+        return sum(IMAGE_WEIGHTS.values())
     methods = len(profile.methods)
     return sum(STEP_WEIGHTS.values()) + (methods - 1) * (STEP_WEIGHTS["soft"] + STEP_WEIGHTS["hard"])
 
 
-def _weight(stage: str) -> float:
+def _text_weight(stage: str) -> float:
     return STEP_WEIGHTS[stage.rsplit("_", 1)[-1]]
 
 
@@ -56,33 +63,40 @@ class Progress:
             write_json(self.path, {"fraction": round(fraction, 4), "message": message, "done": done, "error": error})
 
 
+class StageProgress:
+    """Turns training's on_stage(stage, what) calls into progress: a stage's weight counts once, when it
+    ends or is found already trained (the baseline is met once per method)."""
+
+    def __init__(self, progress: Progress, name: str, weight_of: Callable[[str], float]):
+        self.progress, self.name, self.weight_of = progress, name, weight_of
+        self.running: str | None = None
+        self.counted: set[str] = set()
+
+    def __call__(self, stage: str, what: str) -> None:
+        self.finish()
+        if what.startswith("skipped"):
+            if stage not in self.counted:
+                self.progress.update(f"{self.name}: {stage} already trained", self.weight_of(stage))
+        else:
+            self.progress.update(f"{self.name}: training {stage.replace('_', ' ')}")
+            self.running = stage
+        self.counted.add(stage)
+
+    def finish(self) -> None:
+        if self.running:
+            stage, self.running = self.running, None
+            self.progress.update(f"{self.name}: {stage} done", self.weight_of(stage))
+
+
 def demo_dataset(dataset: str, profile: Profile, progress: Progress, data_dir: str | None,
                  artifacts: str | None, db: Path) -> None:
     name = DATASETS[dataset].name
     run_name = f"{dataset}-{profile.name}"
-    completed: list[str] = []
-    counted: set[str] = set()  # the baseline is met once per method but counts once
-
-    def finish_previous() -> None:
-        if completed:
-            stage = completed.pop()
-            progress.update(f"{name}: {stage} done", _weight(stage))
-
-    def on_stage(stage: str, what: str) -> None:
-        # Called as a stage starts (or is skipped): the previous stage's weight is done by then.
-        finish_previous()
-        if what.startswith("skipped"):
-            if stage not in counted:
-                progress.update(f"{name}: {stage} already trained", _weight(stage))
-        else:
-            progress.update(f"{name}: training {stage.replace('_', ' ')}")
-            completed.append(stage)
-        counted.add(stage)
-
+    stages = StageProgress(progress, name, _text_weight)
     for method in profile.methods:
-        train.run(dataset, profile, run_name, data_dir=data_dir, artifacts=artifacts, on_stage=on_stage,
+        train.run(dataset, profile, run_name, data_dir=data_dir, artifacts=artifacts, on_stage=stages,
                   method=method)
-        finish_previous()
+        stages.finish()
     folder = models_dir(artifacts) / run_name
     progress.update(f"{name}: tracing the test split")
     for stage in ("baseline", *(f"{method}_hard" for method in profile.methods)):
@@ -94,18 +108,37 @@ def demo_dataset(dataset: str, profile: Profile, progress: Progress, data_dir: s
     progress.update(f"{name}: done", STEP_WEIGHTS["benchmark"])
 
 
+def demo_images(profile: VisionProfile, progress: Progress, data_dir: str | None, artifacts: str | None,
+                db: Path) -> None:
+    """The ViT on CIFAR-10: train (unpruned and pruned), trace, benchmark."""
+    stages = StageProgress(progress, "CIFAR-10", IMAGE_WEIGHTS.get)
+    vision.train(profile, data_dir, artifacts, on_stage=stages)
+    stages.finish()
+    if "warmup" not in stages.counted:
+        progress.update("CIFAR-10: both ViTs already trained", IMAGE_WEIGHTS["warmup"])
+    progress.update("CIFAR-10: tracing test images")
+    vision.trace(profile, db, data_dir, artifacts)
+    progress.update("CIFAR-10: benchmarking speed and accuracy", IMAGE_WEIGHTS["trace"])
+    vision.benchmark(profile, db, data_dir, artifacts)
+    progress.update("CIFAR-10: done", IMAGE_WEIGHTS["benchmark"])
+
+
 def run(datasets: tuple[str, ...] = ("imdb", "ag_news"), progress_file: str | Path | None = None,
         data_dir: str | None = None, artifacts: str | None = None, db: str | Path | None = None,
         profiles: dict[str, Profile] | None = None, profile: str = "quick") -> float:
     """Build the demo; returns the wall time in seconds. Raises after recording the error in the progress file."""
     started = time.perf_counter()
-    sizes = {dataset: (profiles or {}).get(dataset) or profile_for(profile, dataset) for dataset in datasets}
+    sizes = {dataset: (profiles or {}).get(dataset) or (vision.vision_profile(profile) if dataset in IMAGE_DATASETS
+                                                       else profile_for(profile, dataset)) for dataset in datasets}
     progress = Progress(progress_file, total=sum(dataset_weight(p) for p in sizes.values()))
     database = db_path(db, artifacts)
     try:
         progress.update("starting")
         for dataset in datasets:
-            demo_dataset(dataset, sizes[dataset], progress, data_dir, artifacts, database)
+            if dataset in IMAGE_DATASETS:
+                demo_images(sizes[dataset], progress, data_dir, artifacts, database)
+            else:
+                demo_dataset(dataset, sizes[dataset], progress, data_dir, artifacts, database)
     except BaseException as error:
         message = f"{type(error).__name__}: {error}"
         progress.update(f"failed: {message}", done=True, error=message)
@@ -122,9 +155,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", default="imdb,ag_news", help="comma-separated (default imdb,ag_news)")
     args = parser.parse_args(argv)
     datasets = tuple(d.strip() for d in args.datasets.split(",") if d.strip())
-    unknown = [d for d in datasets if d not in DATASETS]
+    known = [*DATASETS, *IMAGE_DATASETS]
+    unknown = [d for d in datasets if d not in known]
     if unknown:
-        parser.error(f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
+        parser.error(f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(known)}")
     try:
         run(datasets, args.progress_file, args.data_dir, args.artifacts, args.db, profile=args.profile)
     except Exception:

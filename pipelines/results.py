@@ -1,11 +1,14 @@
-"""The README's results table, produced from the database (never typed by hand).
+"""The README's results tables, produced from the database (never typed by hand).
 
     python -m pipelines.results [--profile cpu] [--write README.md]
 
-Per dataset, the baseline and LTP runs traced on the test split (the latest of the profile), with
-accuracy, macro-F1 and mean tokens kept per layer from the trace, and the measured speed-up (throughput
-at batch 32 against the unpruned baseline) from the latest benchmark sweep of that profile.
-`--write` replaces the block between `<!-- results:start -->` and `<!-- results:end -->`.
+Text: per dataset, the baseline, LTP and TS-DTP runs traced on the test split (the latest of the
+profile), with accuracy, macro-F1 and mean tokens kept per layer from the trace, and the measured
+speed-up (throughput at batch 32 against the unpruned baseline) from the latest benchmark sweep.
+Images: the latest CIFAR-10 sweep of the profile: the unpruned ViT, the schedule applied to it at
+inference, and the ViT trained with pruning, each with accuracy and measured throughput.
+`--write` replaces the blocks between `<!-- results:start -->` / `<!-- results:end -->` and
+`<!-- vision-results:start -->` / `<!-- vision-results:end -->`.
 """
 from __future__ import annotations
 
@@ -21,6 +24,9 @@ from pruning_core.data import DATASETS
 from .common import clear_errors, db_path
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+VISION_START, VISION_END = "<!-- vision-results:start -->", "<!-- vision-results:end -->"
+VISION_MODELS = {"unpruned": "unpruned ViT", "inference": "unpruned ViT, pruned at inference",
+                 "pruned": "ViT trained with pruning"}
 STAGES = {"baseline": ("unpruned", "baseline (no pruning)"), "ltp_hard": ("ltp-x1.0", "LTP"),
           "ts_dtp_hard": ("ts_dtp", "TS-DTP")}
 
@@ -54,12 +60,34 @@ def results_table(db: str | Path | None = None, profile: str = "cpu") -> str:
     return "\n".join(lines)
 
 
-def rewrite_block(readme: Path, table: str) -> None:
+def vision_table(db: str | Path | None = None, profile: str = "cpu") -> str:
+    """A markdown table of the latest CIFAR-10 sweep of the profile, or a line saying what to run."""
+    rows = store.benchmarks("cifar10", profile=profile, db=db)
+    if rows.empty or not (rows["setting"] == "unpruned").any():
+        return (f"_No `{profile}` CIFAR-10 benchmark yet: run "
+                f"`python -m pipelines.demo --datasets cifar10 --profile {profile}`._")
+    unpruned = rows.loc[rows["setting"] == "unpruned", "accuracy"].iloc[0]
+    groups = rows["setting"].str.split("-").str[0]
+    order = groups.map({group: number for number, group in enumerate(VISION_MODELS)}).fillna(len(VISION_MODELS))
+    rows = rows.assign(group=groups, order=order).sort_values(["order", "flops"], ascending=[True, False])
+    lines = [f"{len(rows)} settings on {int(rows['n_examples'].iloc[0]):,} test images, timed side by side "
+             f"(sweep `{rows['bench_id'].iloc[0]}`).", "",
+             "| setting | model | patches kept per layer (input → layer 1..L) | accuracy | vs unpruned (points) "
+             "| images/s (batch 32) | speed-up |", "|---|---|---|---:|---:|---:|---:|"]
+    for row in rows.itertuples(index=False):
+        tokens = row.mean_kept[0] / row.keep_fraction[0]   # keep_fraction is kept / input
+        lines.append(f"| {row.setting} | {VISION_MODELS.get(row.group, row.group)} | {_kept(row.mean_kept, tokens)} | "
+                     f"{row.accuracy:.4f} | {100 * (row.accuracy - unpruned):+.1f} | {row.throughput_b32:.0f} | "
+                     f"{row.speedup_b32:.2f}× |")
+    return "\n".join(lines)
+
+
+def rewrite_block(readme: Path, table: str, start: str = START, end: str = END) -> None:
     text = readme.read_text()
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     if not pattern.search(text):
-        raise SystemExit(f"{readme} has no {START} ... {END} block to rewrite.")
-    readme.write_text(pattern.sub(lambda _: f"{START}\n{table}\n{END}", text))
+        raise SystemExit(f"{readme} has no {start} ... {end} block to rewrite.")
+    readme.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,10 +99,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     pd.set_option("display.width", 200)
     with clear_errors():
-        table = results_table(db_path(args.db, args.artifacts), args.profile)
-    print(table)
+        database = db_path(args.db, args.artifacts)
+        table, images = results_table(database, args.profile), vision_table(database, args.profile)
+    print(table, images, sep="\n\n")
     if args.write:
         rewrite_block(Path(args.write), table)
+        rewrite_block(Path(args.write), images, VISION_START, VISION_END)
 
 
 if __name__ == "__main__":

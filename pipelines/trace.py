@@ -1,6 +1,7 @@
 """Run a saved model over a test split and write its trace into DuckDB.
 
     python -m pipelines.trace --model artifacts/models/imdb-quick/ltp_hard [--limit N] [--run-id ID]
+    python -m pipelines.trace --dataset cifar10 --profile quick     # the ViTs: see pipelines/vision.py
 
 Writes the run (config, accuracy, macro precision/recall/F1, confusion matrix, per-class report),
 each example's prediction and, per token, the layer that dropped it and its per-layer scores, in one
@@ -11,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from pruning_core.runtime import ensure_fast_malloc
 
@@ -27,7 +30,8 @@ from pruning_core.data import load_dataset  # noqa: E402
 from pruning_core.metrics import classification_metrics  # noqa: E402
 from pruning_core.text import DEFAULT_MAX_LENGTH, load_text_classifier  # noqa: E402
 
-from .common import METRICS_FILE, add_common, clear_errors, db_path, read_json  # noqa: E402
+from .common import IMAGE_DATASETS, METRICS_FILE, add_common, clear_errors, db_path, read_json  # noqa: E402
+from .profiles import PROFILES  # noqa: E402
 
 
 def default_run_id(model: Path, split: str) -> str:
@@ -52,70 +56,106 @@ def run(model: str | Path, dataset: str | None = None, split: str = "test", limi
                          f"but {dataset} has {len(data.label_names)} ({', '.join(data.label_names)}).")
     run_id = run_id or default_run_id(model, split)
 
-    model_seconds = convert_seconds = 0.0
-    example_parts, token_parts, predictions, kept_counts = [], [], [], []
+    traced = TracedRun(run_id)
     for start in tqdm(range(0, len(data), chunk), desc=f"trace {run_id}", unit_scale=chunk):
-        began = time.perf_counter()
-        traces = classifier.trace(data.texts[start:start + chunk], data.labels[start:start + chunk],
-                                  max_length=max_length, batch_size=batch_size)
-        traced = time.perf_counter()
-        examples, tokens = store.trace_tables(traces, first_example_id=start)
-        example_parts.append(examples)
-        token_parts.append(tokens)
-        predictions += [t.prediction for t in traces]
-        kept_counts += [t.keep_counts for t in traces]
-        model_seconds += traced - began
-        convert_seconds += time.perf_counter() - traced
-
-    began = time.perf_counter()
-    metrics = classification_metrics(data.labels, predictions, data.label_names)
-    counts = pd.DataFrame(kept_counts)
-    n_tokens = pa.concat_tables(example_parts).column("n_tokens").to_numpy()
+        with traced.timing():
+            traces = classifier.trace(data.texts[start:start + chunk], data.labels[start:start + chunk],
+                                      max_length=max_length, batch_size=batch_size)
+        traced.add(traces, first_example_id=start)
     row = {
         "run_id": run_id, "dataset": dataset, "split": split, "model_path": str(model.resolve()),
         "training_run": model.parent.name, "stage": model.name, "profile": trained.get("profile"),
         "method": classifier.method.name, "method_config": json.dumps(classifier.method.config()),
         "config": json.dumps({"max_length": max_length, "batch_size": batch_size, "limit": limit, "seed": seed,
                               "source": data.source}),
-        "label_names": data.label_names, "num_layers": classifier.num_layers, "n_examples": len(data),
-        "accuracy": metrics.accuracy, "macro_precision": metrics.macro_precision,
-        "macro_recall": metrics.macro_recall, "macro_f1": metrics.macro_f1,
-        "mean_kept": counts.mean().tolist(), "keep_fraction": (counts.sum() / max(n_tokens.sum(), 1)).tolist(),
-        "seconds_model": model_seconds,
+        "label_names": data.label_names, "num_layers": classifier.num_layers,
     }
-    per_class = pd.DataFrame(metrics.per_class).reset_index(names="class_index")
-    confusion = pd.DataFrame([(t, p, c) for t, row_counts in enumerate(metrics.confusion)
-                              for p, c in enumerate(row_counts)], columns=["true_index", "predicted_index", "count"])
-    examples_table = pa.concat_tables(example_parts).append_column("run_id", pa.array([run_id] * len(data)))
-    tokens_table = pa.concat_tables(token_parts)
-    tokens_table = tokens_table.append_column("run_id", pa.array([run_id] * tokens_table.num_rows))
-    database = db_path(db, None)
-    store.write_trace_run(row, per_class.assign(run_id=run_id), confusion.assign(run_id=run_id),
-                          examples_table, tokens_table, database)
-    write_seconds = convert_seconds + time.perf_counter() - began
-    store.set_write_seconds(run_id, write_seconds, database)
-    row["seconds_write"] = write_seconds
-    print(f"{run_id}: {len(data)} examples, accuracy {metrics.accuracy:.4f}, macro-F1 {metrics.macro_f1:.4f}; "
-          f"model {model_seconds:.1f} s, writing the trace {write_seconds:.1f} s "
-          f"(+{100 * write_seconds / max(model_seconds, 1e-9):.1f}%) -> {database}", flush=True)
-    return row
+    return traced.write(row, data.labels, data.label_names, db_path(db, None))
+
+
+class TracedRun:
+    """A run's traces gathered chunk by chunk, then stored in one transaction (text and images alike).
+
+    The model's time (inside `timing()`) and the time spent turning traces into rows and writing them
+    are kept apart, so the trace's overhead stays visible."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+        self.model_seconds = self.convert_seconds = 0.0
+        self.example_parts, self.token_parts, self.predictions, self.kept_counts = [], [], [], []
+
+    @contextmanager
+    def timing(self) -> Iterator[None]:
+        began = time.perf_counter()
+        yield
+        self.model_seconds += time.perf_counter() - began
+
+    def add(self, traces: list, first_example_id: int) -> None:
+        began = time.perf_counter()
+        examples, tokens = store.trace_tables(traces, first_example_id=first_example_id)
+        self.example_parts.append(examples)
+        self.token_parts.append(tokens)
+        self.predictions += [t.prediction for t in traces]
+        self.kept_counts += [t.keep_counts for t in traces]
+        self.convert_seconds += time.perf_counter() - began
+
+    def write(self, row: dict, labels: list[int], label_names: list[str], db: Path) -> dict:
+        """Complete the run's row with its metrics, store everything; returns the row."""
+        began = time.perf_counter()
+        run_id, n = self.run_id, len(self.predictions)
+        metrics = classification_metrics(labels, self.predictions, label_names)
+        counts = pd.DataFrame(self.kept_counts)
+        examples_table = pa.concat_tables(self.example_parts)
+        n_tokens = examples_table.column("n_tokens").to_numpy()
+        row = {**row, "n_examples": n, "accuracy": metrics.accuracy, "macro_precision": metrics.macro_precision,
+               "macro_recall": metrics.macro_recall, "macro_f1": metrics.macro_f1,
+               "mean_kept": counts.mean().tolist(), "keep_fraction": (counts.sum() / max(n_tokens.sum(), 1)).tolist(),
+               "seconds_model": self.model_seconds}
+        per_class = pd.DataFrame(metrics.per_class).reset_index(names="class_index")
+        confusion = pd.DataFrame([(t, p, c) for t, row_counts in enumerate(metrics.confusion)
+                                  for p, c in enumerate(row_counts)],
+                                 columns=["true_index", "predicted_index", "count"])
+        examples_table = examples_table.append_column("run_id", pa.array([run_id] * n))
+        tokens_table = pa.concat_tables(self.token_parts)
+        tokens_table = tokens_table.append_column("run_id", pa.array([run_id] * tokens_table.num_rows))
+        store.write_trace_run(row, per_class.assign(run_id=run_id), confusion.assign(run_id=run_id),
+                              examples_table, tokens_table, db)
+        write_seconds = self.convert_seconds + time.perf_counter() - began
+        store.set_write_seconds(run_id, write_seconds, db)
+        row["seconds_write"] = write_seconds
+        print(f"{run_id}: {n} examples, accuracy {metrics.accuracy:.4f}, macro-F1 {metrics.macro_f1:.4f}; "
+              f"model {self.model_seconds:.1f} s, writing the trace {write_seconds:.1f} s "
+              f"(+{100 * write_seconds / max(self.model_seconds, 1e-9):.1f}%) -> {db}", flush=True)
+        return row
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(parser, dataset=False, profile=False)
-    parser.add_argument("--model", required=True, help="a saved model folder (artifacts/models/<run>/<stage>)")
-    parser.add_argument("--dataset", help="default: the dataset named in the model's metrics.json")
+    parser.add_argument("--model", help="a saved model folder (artifacts/models/<run>/<stage>); required for text")
+    parser.add_argument("--dataset", help="default: the dataset named in the model's metrics.json; "
+                                          "cifar10 traces the ViTs of --profile")
+    parser.add_argument("--profile", choices=PROFILES, default="quick", help="cifar10 only: whose ViTs to trace")
     parser.add_argument("--split", default="test", choices=("test", "train"))
     parser.add_argument("--limit", type=int, help="trace a class-balanced sample of this many examples")
     parser.add_argument("--run-id", help="default <training run>-<stage>-<split>")
     parser.add_argument("--max-length", type=int, help="default: the length the model was trained at")
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
+    if args.dataset in IMAGE_DATASETS:
+        from . import vision
+        try:
+            profile = vision.vision_profile(args.profile)
+        except ValueError as error:
+            parser.error(str(error))
+        with clear_errors():
+            vision.trace(profile, db_path(args.db, args.artifacts), args.data_dir, args.artifacts, args.limit)
+        return
+    if not args.model:
+        parser.error("--model is required (a saved model folder), unless --dataset is cifar10")
     with clear_errors():
         run(args.model, args.dataset, args.split, args.limit, args.run_id, db_path(args.db, args.artifacts),
             args.data_dir, args.max_length, args.batch_size)
-
 
 if __name__ == "__main__":
     main()

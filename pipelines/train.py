@@ -1,4 +1,5 @@
 """Baseline fine-tuning and LTP's three stages on a dataset, stage by stage, resumable.
+(`--dataset cifar10` trains the ViT instead: see pipelines/vision.py.)
 
     python -m pipelines.train --dataset imdb --profile quick [--method ltp|ts_dtp] [--run NAME] [--base-model PATH]
     accelerate launch --multi_gpu --num_processes 2 -m pipelines.train --dataset imdb --profile cpu
@@ -24,6 +25,22 @@ from typing import Callable
 
 from pruning_core.runtime import ensure_fast_malloc
 
+def _train_images(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from . import vision
+    try:
+        profile = vision.vision_profile(args.profile).with_overrides(train_limit=args.train_limit,
+                                                                      eval_limit=args.eval_limit)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.max_steps:
+        profile = replace(profile, train=replace(profile.train, max_steps=args.max_steps))
+    with clear_errors():
+        vision.train(profile, args.data_dir, args.artifacts,
+                     on_stage=lambda stage, what: print(f"[{stage}] {what}", flush=True))
+
+
 if __name__ == "__main__":
     ensure_fast_malloc()
 
@@ -37,7 +54,7 @@ from pruning_core.metrics import evaluate  # noqa: E402
 from pruning_core.text import load_text_classifier, save_pruned  # noqa: E402
 from pruning_core.training import TrainConfig, ltp_hard_stage, ltp_soft_stage, train_baseline  # noqa: E402
 
-from .common import (METRICS_FILE, add_common, clear_errors, fresh_folder, models_dir,  # noqa: E402
+from .common import (IMAGE_DATASETS, METRICS_FILE, add_common, clear_errors, fresh_folder, models_dir,  # noqa: E402
                      publish_folder, read_json, write_json)
 from .profiles import Profile, profile_for  # noqa: E402
 
@@ -155,6 +172,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-steps", type=int, help="stop each stage after this many steps (quick checks)")
     parser.add_argument("--keep-lambda", type=float, help="override LTP's keep-rate weight lambda (0.01..0.2)")
     args = parser.parse_args(argv)
+    if args.dataset in IMAGE_DATASETS:
+        _train_images(parser, args)
+        return
     allowed = stages_for(args.method)
     stages = tuple(s.strip() for s in (args.stages or ",".join(allowed)).split(",") if s.strip())
     unknown = set(stages) - set(allowed)
@@ -165,6 +185,22 @@ def main(argv: list[str] | None = None) -> None:
     with clear_errors():
         run(args.dataset, profile, args.run, args.base_model, args.data_dir, args.artifacts, stages,
             on_stage=lambda stage, what: print(f"[{stage}] {what}", flush=True), method=args.method)
+
+
+def _train_images(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from . import vision
+    try:
+        profile = vision.vision_profile(args.profile).with_overrides(train_limit=args.train_limit,
+                                                                      eval_limit=args.eval_limit)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.max_steps:
+        profile = replace(profile, train=replace(profile.train, max_steps=args.max_steps))
+    with clear_errors():
+        vision.train(profile, args.data_dir, args.artifacts,
+                     on_stage=lambda stage, what: print(f"[{stage}] {what}", flush=True))
 
 
 if __name__ == "__main__":

@@ -44,11 +44,16 @@ def artifacts_root() -> Path:
 
 
 def discover_models(root: Path | None = None) -> list[ModelEntry]:
-    """Trained models under root/models (sorted by folder), then the packaged MiniLM-L6."""
+    """Trained text models under root/models (sorted by folder), then the packaged MiniLM-L6."""
     models = (root or artifacts_root()) / "models"
-    entries = [_entry(models, config.parent) for config in sorted(models.rglob(PRUNING_CONFIG))] \
-        if models.is_dir() else []
+    folders = [config.parent for config in sorted(models.rglob(PRUNING_CONFIG))] if models.is_dir() else []
+    entries = [_entry(models, folder) for folder in folders if not is_vision_model(folder)]
     return [*entries, ModelEntry(PACKAGED_KEY, PACKAGED_LABEL, None, "none")]
+
+
+def is_vision_model(folder: Path) -> bool:
+    """A saved ViT (the image page's), which the text pages must not offer."""
+    return _read_json(folder / "config.json").get("model_type") == "vit"
 
 
 def trained_models(entries: list[ModelEntry]) -> list[ModelEntry]:

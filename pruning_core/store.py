@@ -232,9 +232,11 @@ def trace_tables(traces: list, first_example_id: int = 0) -> tuple[pa.Table, pa.
     })
     if not traces:
         return examples_table, pa.table({})
-    offsets = np.concatenate([np.asarray(t.offsets, dtype=np.int32).reshape(-1, 2) for t in traces])
-    word_ids = np.fromiter((-1 if w is None else w for t in traces for w in t.word_ids), dtype=np.int32,
-                           count=int(n_tokens.sum()))
+    # Image traces have no character spans or words: (0, 0) and null.
+    offsets = np.concatenate([np.asarray(t.offsets or [(0, 0)] * len(t.tokens), dtype=np.int32).reshape(-1, 2)
+                              for t in traces])
+    word_ids = np.fromiter((-1 if w is None else w for t in traces for w in (t.word_ids or [None] * len(t.tokens))),
+                           dtype=np.int32, count=int(n_tokens.sum()))
     scores = np.concatenate([t.scores.T.reshape(-1) for t in traces]).astype(np.float32)
     score_offsets = np.arange(0, len(scores) + 1, num_layers, dtype=np.int32)
     tokens_table = pa.table({

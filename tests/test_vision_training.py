@@ -159,6 +159,10 @@ def test_cifar10_loads_from_a_data_directory(tmp_path, column):
     assert dataset.image(3).getpixel((5, 5)) == (25, 0, 100)
     subset = load_cifar10("test", data_dir=tmp_path, limit=20, seed=1)
     assert sorted(subset.labels.tolist()) == sorted(list(range(10)) * 2), "a balanced sample"
+    full = load_cifar10("test", data_dir=tmp_path)
+    index = subset.split_indices()
+    assert torch.equal(full.pixels[index], subset.pixels) and torch.equal(full.labels[index], subset.labels), \
+        "each sampled image remembers its place in the split"
 
 
 def test_cifar10_without_data_or_hub_is_a_clear_error(tmp_path, monkeypatch):
@@ -173,5 +177,7 @@ def test_cifar10_without_data_or_hub_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_data_directory_comes_from_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv(vision_data.DATA_DIR_ENV, str(tmp_path))
+    """Images and text share one lookup of the data directory."""
+    from pruning_core import data as text_data
+    monkeypatch.setenv(text_data.DATA_DIR_ENV, str(tmp_path))
     assert vision_data.default_data_dir() == tmp_path

@@ -8,7 +8,6 @@ when it is reachable. Images are decoded once into a uint8 tensor (N, 3, 32, 32)
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,16 +17,11 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from ..data import DatasetUnavailableError, default_data_dir
 from .model import CIFAR10_CLASSES
 
-DATA_DIR_ENV = "LENS_DATA_DIR"
 HUB_ID = "uoft-cs/cifar10"
 HUB_FILES = {"train": "plain_text/train-00000-of-00001.parquet", "test": "plain_text/test-00000-of-00001.parquet"}
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-class DatasetUnavailableError(RuntimeError):
-    """Neither the data directory nor the hub could provide the images; the message says how to fix it."""
 
 
 @dataclass
@@ -39,6 +33,7 @@ class ImageDataset:
     class_names: list[str]
     split: str
     source: str = ""
+    indices: Tensor | None = None   # each image's position in the full split (None: in order)
 
     def __len__(self) -> int:
         return int(self.labels.numel())
@@ -61,15 +56,12 @@ class ImageDataset:
             deal_order.append(torch.arange(len(indices)) * len(classes) + position)
         chosen = torch.cat(picks)[torch.cat(deal_order).argsort()][:limit]
         chosen = chosen[torch.randperm(len(chosen), generator=generator)]
-        return replace(self, pixels=self.pixels[chosen], labels=self.labels[chosen])
+        return replace(self, pixels=self.pixels[chosen], labels=self.labels[chosen],
+                       indices=self.split_indices()[chosen])
 
-
-def default_data_dir() -> Path | None:
-    """LENS_DATA_DIR if set, else ../shared/datasets beside the repository if it exists."""
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV])
-    shared = REPO_ROOT.parent / "shared" / "datasets"
-    return shared if shared.is_dir() else None
+    def split_indices(self) -> Tensor:
+        """(N,) each image's position in the full split."""
+        return torch.arange(len(self)) if self.indices is None else self.indices
 
 
 def load_cifar10(split: str = "test", data_dir: str | Path | None = None, limit: int | None = None,

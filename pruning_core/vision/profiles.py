@@ -40,6 +40,9 @@ class VisionProfile:
     train_alpha: float = 1.2              # the schedule the pruned model is trained with
     alphas: tuple[float, ...] = ALPHAS    # swept at inference, on both models
     score: str = "cls"
+    bench_speed_batches: int = 4          # batches of 32 test images timed per round
+    bench_latency_examples: int = 16      # single images timed per round
+    bench_rounds: int = 3
     extra: dict = field(default_factory=dict)
 
     def model_config(self) -> ViTConfig:

@@ -1,0 +1,215 @@
+"""CIFAR-10 through the pipelines: train the ViT, trace it, benchmark it, into the same store as text.
+
+    python -m pipelines.train --dataset cifar10 --profile quick|cpu
+    python -m pipelines.trace --dataset cifar10 --profile quick|cpu
+    python -m pipelines.benchmark --dataset cifar10 --profile quick|cpu
+    python -m pipelines.demo --datasets cifar10          # all three on the quick profile (~5 minutes)
+
+Training (profiles in pruning_core/vision/profiles.py) runs once on every patch up to the profile's
+`prune_after_epochs`, forks, and finishes one copy with the cascading schedule at `train_alpha`
+(`pruned`) and one without pruning (`unpruned`), saved under artifacts/models/cifar10-<profile>/.
+Each model folder appears only when complete; a re-run skips finished models (the shared warm-up is
+trained again if one is missing). Tracing stores the pruned model and the unpruned model pruned at
+inference (per image and layer: the kept patches and their scores). The benchmark measures, side by
+side, the unpruned model, the schedule applied at inference to it, and the pruned model, over the
+alpha sweep at the profile's r_max.
+"""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from pruning_core import store
+from pruning_core.analysis.flops import encoder_flops, model_dims
+from pruning_core.methods import NoPruning, PruningMethod, TopK, schedule_counts
+from pruning_core.metrics import classification_metrics
+from pruning_core.vision import (CIFAR10_CLASSES, ImageDataset, PrunedVisionClassifier, VisionTrainer,
+                                 load_cifar10, load_vision_classifier, save_vision_classifier)
+from pruning_core.vision.profiles import PROFILES, VisionProfile
+
+from .common import METRICS_FILE, fresh_folder, models_dir, publish_folder, read_json, write_json
+
+DATASET = "cifar10"
+STAGES = ("pruned", "unpruned")   # trained in this order after the shared warm-up (pruned is quicker)
+
+
+def vision_profile(name: str) -> VisionProfile:
+    if name not in PROFILES:
+        raise ValueError(f"No {name!r} profile for {DATASET}; choose from {', '.join(PROFILES)}.")
+    return PROFILES[name]
+
+
+def run_folder(profile: VisionProfile, artifacts: str | Path | None = None) -> Path:
+    return models_dir(artifacts) / f"{DATASET}-{profile.name}"
+
+
+def schedule(profile: VisionProfile, alpha: float | None = None) -> TopK:
+    return TopK(r_max=profile.r_max, alpha=profile.train_alpha if alpha is None else alpha, score=profile.score)
+
+
+# ----------------------------------------------------------------------------------------------- train
+
+def train(profile: VisionProfile, data_dir: str | None = None, artifacts: str | Path | None = None,
+          on_stage: Callable[[str, str], None] | None = None) -> dict[str, dict]:
+    """Train the missing models of the profile's run; returns each model's metrics."""
+    folder = run_folder(profile, artifacts)
+    missing = [stage for stage in STAGES if not (folder / stage / METRICS_FILE).is_file()]
+    for stage in set(STAGES) - set(missing):
+        if on_stage:
+            on_stage(stage, "skipped (already complete)")
+    if missing:
+        train_set = load_cifar10("train", data_dir, limit=profile.train_limit, seed=profile.train.seed)
+        test = load_cifar10("test", data_dir, limit=profile.eval_limit, seed=profile.train.seed)
+        config = profile.model_config()
+        classifier = PrunedVisionClassifier.from_config(config, NoPruning(), seed=profile.train.seed)
+        trainer = VisionTrainer(classifier, train_set.pixels, train_set.labels, profile.train)
+        if on_stage:
+            on_stage("warmup", "training")
+        began = time.perf_counter()
+        trainer.train_until(profile.prune_after_epochs, prune=False, description="warm-up, every patch")
+        warmup_seconds = time.perf_counter() - began
+        for stage in missing:
+            if on_stage:
+                on_stage(stage, "training")
+            branch = trainer.fork(schedule(profile) if stage == "pruned" else NoPruning())
+            _finish_stage(stage, branch, folder, profile, train_set, test, warmup_seconds)
+    return {stage: read_json(folder / stage / METRICS_FILE) for stage in STAGES}
+
+
+def _finish_stage(stage: str, trainer: VisionTrainer, folder: Path, profile: VisionProfile,
+                  train_set: ImageDataset, test: ImageDataset, warmup_seconds: float) -> None:
+    began = time.perf_counter()
+    result = trainer.train_until(description=f"{stage} after the warm-up")
+    seconds = time.perf_counter() - began
+    classifier = trainer.classifier
+    accuracy = _accuracy(classifier, test)
+    metrics = {"dataset": DATASET, "profile": profile.name, "stage": stage, "accuracy": accuracy,
+               "method": classifier.method.name, "r_max": profile.r_max, "train_alpha": profile.train_alpha,
+               "score": profile.score, "prune_after_epochs": profile.prune_after_epochs,
+               "epochs": profile.train.epochs, "n_train": len(train_set), "n_eval": len(test),
+               "eval_source": test.source, "label_names": list(CIFAR10_CLASSES),
+               "train_seconds": warmup_seconds + seconds, "train": result.as_dict()}
+    partial = fresh_folder(folder.parent.parent / "tmp" / f"{folder.name}-{stage}")
+    save_vision_classifier(classifier, partial)
+    write_json(partial / METRICS_FILE, metrics)
+    publish_folder(partial, folder / stage)
+    print(f"{stage}: accuracy {accuracy:.4f} on {len(test):,} test images "
+          f"({(warmup_seconds + seconds) / 60:.1f} min with the warm-up)", flush=True)
+
+
+@torch.inference_mode()
+def _predict(classifier: PrunedVisionClassifier, pixels: torch.Tensor, batch_size: int = 256) -> list[int]:
+    return classifier.predict(pixels, batch_size=batch_size).tolist()
+
+
+def _accuracy(classifier: PrunedVisionClassifier, data: ImageDataset) -> float:
+    predictions = torch.tensor(_predict(classifier, data.pixels))
+    return float((predictions == data.labels).float().mean()) if len(data) else float("nan")
+
+
+def load_stage(profile: VisionProfile, stage: str, artifacts: str | Path | None = None) -> PrunedVisionClassifier:
+    """A trained model of the run (ModelLoadError, saying what to run, when it is missing)."""
+    return load_vision_classifier(run_folder(profile, artifacts) / stage)
+
+
+# ----------------------------------------------------------------------------------------------- trace
+
+def trace(profile: VisionProfile, db: Path, data_dir: str | None = None, artifacts: str | Path | None = None,
+          limit: int | None = None, batch_size: int = 64) -> list[dict]:
+    """Trace the pruned model, and the unpruned one pruned at inference, over a test sample; returns the runs."""
+    from .trace import TracedRun
+
+    folder = run_folder(profile, artifacts)
+    test = load_cifar10("test", data_dir, limit=limit or profile.trace_limit, seed=profile.train.seed)
+    names = [f"{DATASET} test #{index}" for index in test.split_indices().tolist()]
+    rows = []
+    for stage, method, label in (("pruned", None, "pruned"), ("unpruned", schedule(profile), "unpruned_inference")):
+        classifier = load_vision_classifier(folder / stage, method)
+        run_id = f"{folder.name}-{label}-test"
+        traced = TracedRun(run_id)
+        for start in tqdm(range(0, len(test), 1024), desc=f"trace {run_id}"):
+            with traced.timing():
+                traces = classifier.trace(test.pixels[start:start + 1024], test.labels[start:start + 1024].tolist(),
+                                          batch_size=batch_size, names=names[start:start + 1024])
+            traced.add(traces, first_example_id=start)
+        row = {"run_id": run_id, "dataset": DATASET, "split": "test", "model_path": str((folder / stage).resolve()),
+               "training_run": folder.name, "stage": label, "profile": profile.name, "method": classifier.method.name,
+               "method_config": json.dumps(classifier.method.config()),
+               "config": json.dumps({"batch_size": batch_size, "limit": len(test), "source": test.source}),
+               "label_names": list(CIFAR10_CLASSES), "num_layers": classifier.num_layers}
+        rows.append(traced.write(row, test.labels.tolist(), list(CIFAR10_CLASSES), db))
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------- benchmark
+
+def sweep(profile: VisionProfile, artifacts: str | Path | None = None
+          ) -> list[tuple[str, PrunedVisionClassifier, PruningMethod, str]]:
+    """(setting, model, method, model path): unpruned; the schedule at inference on it; the pruned model."""
+    folder = run_folder(profile, artifacts)
+    unpruned, pruned = (load_vision_classifier(folder / stage) for stage in ("unpruned", "pruned"))
+    settings = [("unpruned", unpruned, NoPruning(), folder / "unpruned")]
+    settings += [(f"inference-a{alpha}", unpruned, schedule(profile, alpha), folder / "unpruned")
+                 for alpha in profile.alphas]
+    settings += [(f"pruned-a{alpha}", pruned, schedule(profile, alpha), folder / "pruned") for alpha in profile.alphas]
+    return [(name, model, method, str(path.resolve())) for name, model, method, path in settings]
+
+
+@torch.inference_mode()
+def benchmark(profile: VisionProfile, db: Path, data_dir: str | None = None,
+              artifacts: str | Path | None = None) -> pd.DataFrame:
+    """Accuracy, kept patches, FLOPs and measured speed of every setting, side by side; stores the sweep."""
+    from .benchmark import speed_columns, time_side_by_side
+
+    settings = sweep(profile, artifacts)
+    test = load_cifar10("test", data_dir, limit=profile.eval_limit, seed=profile.train.seed)
+    rows = []
+    for name, model, method, path in tqdm(settings, desc="accuracy per setting"):
+        model.method = method
+        predictions = _predict(model, test.pixels)
+        metrics = classification_metrics(test.labels.tolist(), predictions, list(CIFAR10_CLASSES))
+        counts = _kept_counts(model, method)
+        hidden, intermediate = model_dims(model.config)
+        rows.append({"setting": name, "method": method.name, "method_config": json.dumps(method.config()),
+                     "thresholds": None, "model_path": path, "n_examples": len(test), "accuracy": metrics.accuracy,
+                     "macro_f1": metrics.macro_f1, "mean_kept": [float(c) for c in counts],
+                     "keep_fraction": [c / model.num_tokens for c in counts],
+                     "flops": encoder_flops(model.num_tokens, counts, hidden, intermediate)})
+
+    # Preprocessing is the same for every setting, so it stays out of the timing.
+    prepare = settings[0][1].pixel_values
+    batches = [prepare(test.pixels[i:i + 32]) for i in range(0, min(len(test), 32 * profile.bench_speed_batches), 32)]
+    singles = [prepare(test.pixels[i:i + 1]) for i in range(min(len(test), profile.bench_latency_examples))]
+
+    def runner(model: PrunedVisionClassifier, method: PruningMethod) -> Callable:
+        def run_batch(pixel_values: torch.Tensor) -> None:
+            model.method = method   # settings share models
+            model(pixel_values)
+        return run_batch
+
+    speeds = time_side_by_side({name: runner(model, method) for name, model, method, _ in settings},
+                               batches, singles, profile.bench_rounds, sum(len(b) for b in batches))
+    frame = speed_columns(pd.DataFrame(rows), speeds)
+    bench_id = f"{run_folder(profile).name}-{datetime.now():%Y%m%d-%H%M%S}"
+    config = {"training_run": run_folder(profile).name, "r_max": profile.r_max, "train_alpha": profile.train_alpha,
+              "score": profile.score, "eval_limit": profile.eval_limit, "rounds": profile.bench_rounds,
+              "speed_batches": profile.bench_speed_batches, "threads": torch.get_num_threads()}
+    store.write_benchmark({"bench_id": bench_id, "dataset": DATASET, "profile": profile.name,
+                           "config": json.dumps(config)}, frame, db)
+    print(frame[["setting", "accuracy", "flops", "throughput_b32", "latency_b1_ms", "speedup_b32"]]
+          .to_string(index=False, float_format=lambda v: f"{v:.4g}"), flush=True)
+    return frame
+
+
+def _kept_counts(model: PrunedVisionClassifier, method: PruningMethod) -> list[int]:
+    """Patches (CLS included) alive after each layer: the schedule fixes them for every image."""
+    if isinstance(method, TopK) and method.r_max is not None:
+        return schedule_counts(model.num_tokens, model.num_layers, method.r_max, method.alpha)
+    return [model.num_tokens] * model.num_layers

@@ -1,0 +1,142 @@
+"""CIFAR-10 through the pipelines on a tiny ViT and a few dozen made-up pictures: train, trace, benchmark,
+results and the demo, into a temporary DuckDB file."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipelines import benchmark, demo, results, train, trace, vision
+from pruning_core import store
+from pruning_core.methods import schedule_counts
+from pruning_core.vision import VisionTrainConfig, load_cifar10, load_vision_classifier
+from pruning_core.vision.profiles import VisionProfile
+from test_vision_training import write_cifar_like
+from vision_helpers import one_torch_thread  # noqa: F401  (autouse fixture)
+
+
+def tiny_profile(**changes) -> VisionProfile:
+    profile = VisionProfile(name="quick", hidden_size=32, num_heads=4, intermediate_size=37, num_layers=3,
+                            train_limit=None, eval_limit=None, trace_limit=12,
+                            train=VisionTrainConfig(epochs=1, batch_size=8, warmup_epochs=0.2, precision="fp32"),
+                            prune_after_epochs=0.5, alphas=(1.0, 2.0), bench_speed_batches=1,
+                            bench_latency_examples=2, bench_rounds=1)
+    return profile.with_overrides(**changes)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("vision-pipelines")
+    data_dir, artifacts = root / "data", root / "artifacts"
+    write_cifar_like(data_dir, "train", per_class=4)
+    write_cifar_like(data_dir, "test", per_class=2)
+    profile, db = tiny_profile(), artifacts / "lens.duckdb"
+    stages = []
+    metrics = vision.train(profile, str(data_dir), str(artifacts), on_stage=lambda stage, what: stages.append(stage))
+    traced = vision.trace(profile, db, str(data_dir), str(artifacts))
+    rows = vision.benchmark(profile, db, str(data_dir), str(artifacts))
+    return dict(data_dir=data_dir, artifacts=artifacts, db=db, profile=profile, metrics=metrics, stages=stages,
+                traced=traced, rows=rows)
+
+
+def test_training_saves_an_unpruned_and_a_pruned_vit(built):
+    assert built["stages"] == ["warmup", "pruned", "unpruned"]
+    folder = built["artifacts"] / "models" / "cifar10-quick"
+    for stage in ("unpruned", "pruned"):
+        metrics = json.loads((folder / stage / "metrics.json").read_text())
+        assert metrics["dataset"] == "cifar10" and metrics["stage"] == stage and 0 <= metrics["accuracy"] <= 1
+        assert metrics["n_train"] == 40 and metrics["r_max"] == 0.6 and metrics["train_alpha"] == 1.2
+    assert load_vision_classifier(folder / "unpruned").method.name == "none"
+    pruned = load_vision_classifier(folder / "pruned").method
+    assert (pruned.name, pruned.r_max, pruned.alpha) == ("topk", 0.6, 1.2)
+    assert not (built["artifacts"] / "tmp" / "cifar10-quick-pruned").exists(), "finished folders are moved in place"
+
+
+def test_a_rerun_skips_trained_models_and_retrains_only_a_missing_one(built, monkeypatch, tmp_path):
+    stages = []
+    vision.train(built["profile"], str(built["data_dir"]), str(built["artifacts"]),
+                 on_stage=lambda stage, what: stages.append((stage, what)))
+    assert stages == [("pruned", "skipped (already complete)"), ("unpruned", "skipped (already complete)")]
+
+    artifacts = tmp_path / "artifacts"
+    source = built["artifacts"] / "models" / "cifar10-quick" / "unpruned"
+    target = artifacts / "models" / "cifar10-quick" / "unpruned"
+    target.mkdir(parents=True)
+    for file in source.iterdir():
+        (target / file.name).write_bytes(file.read_bytes())
+    stages.clear()
+    vision.train(built["profile"], str(built["data_dir"]), str(artifacts), on_stage=lambda s, w: stages.append(s))
+    assert stages == ["unpruned", "warmup", "pruned"]
+    assert (artifacts / "models" / "cifar10-quick" / "pruned" / "metrics.json").is_file()
+
+
+def test_traces_match_the_models_own_traces_and_follow_the_schedule(built):
+    runs = store.runs(built["db"]).set_index("run_id")
+    assert set(runs.index) == {"cifar10-quick-pruned-test", "cifar10-quick-unpruned_inference-test"}
+    test = load_cifar10("test", built["data_dir"], limit=12)
+    profile = built["profile"]
+    expected = schedule_counts(145, profile.num_layers, profile.r_max, profile.train_alpha)
+    for run_id, stage in (("cifar10-quick-pruned-test", "pruned"),
+                          ("cifar10-quick-unpruned_inference-test", "unpruned")):
+        assert runs.loc[run_id, "n_examples"] == 12 and runs.loc[run_id, "mean_kept"].tolist() == expected
+        examples, tokens = store.read_trace_rows(run_id, built["db"])
+        model = load_vision_classifier(built["artifacts"] / "models" / "cifar10-quick" / stage, vision.schedule(profile))
+        own = model.trace(test.pixels, test.labels.tolist())
+        assert examples["prediction"].tolist() == [t.prediction for t in own]
+        assert examples["text"].iloc[0] == f"cifar10 test #{int(test.split_indices()[0])}"
+        first = tokens[tokens["example_id"] == 0].sort_values("position")
+        assert first["drop_layer"].tolist() == own[0].drop_layer.tolist()
+        assert first["drop_layer"].iloc[0] == profile.num_layers, "CLS reaches the classifier"
+        survivors = [int((first["drop_layer"] > layer).sum()) for layer in range(profile.num_layers)]
+        assert survivors == expected
+        assert (tokens.groupby("example_id")["position"].count() == 145).all()
+
+
+def test_benchmark_sweeps_unpruned_inference_and_trained_pruning_side_by_side(built):
+    rows = store.benchmarks("cifar10", db=built["db"]).set_index("setting")
+    assert set(rows.index) == {"unpruned", "inference-a1.0", "inference-a2.0", "pruned-a1.0", "pruned-a2.0"}
+    assert rows.loc["unpruned", "speedup_b32"] == pytest.approx(1.0)
+    assert (rows["throughput_b32"] > 0).all() and (rows["latency_b1_ms"] > 0).all()
+    assert rows.loc["inference-a1.0", "flops"] < rows.loc["inference-a2.0", "flops"] < rows.loc["unpruned", "flops"]
+    assert list(rows.loc["pruned-a2.0", "mean_kept"]) == schedule_counts(145, 3, 0.6, 2.0)
+    assert (rows["n_examples"] == 20).all()
+    pruned = load_vision_classifier(built["artifacts"] / "models" / "cifar10-quick" / "pruned")
+    test = load_cifar10("test", built["data_dir"])
+    pruned.method = vision.schedule(built["profile"], 1.0)
+    accuracy = float((pruned.predict(test.pixels) == test.labels).float().mean())
+    assert rows.loc["pruned-a1.0", "accuracy"] == pytest.approx(accuracy)
+
+
+def test_results_table_reports_the_vit_rows_from_the_database(built):
+    table = results.vision_table(built["db"], profile="quick")
+    assert "| unpruned |" in table and "| pruned-a1.0 |" in table and "| inference-a2.0 |" in table
+    assert "1.00×" in table
+    assert "No `cpu`" in results.vision_table(built["db"], profile="cpu")
+
+
+def test_command_lines_dispatch_cifar10_to_the_vision_pipeline(built, monkeypatch):
+    calls = []
+    monkeypatch.setattr(vision, "train", lambda profile, *a, **k: calls.append(("train", profile.train.max_steps)))
+    monkeypatch.setattr(vision, "trace", lambda profile, *a, **k: calls.append(("trace", profile.name)))
+    monkeypatch.setattr(vision, "benchmark", lambda profile, *a, **k: calls.append(("benchmark", profile.eval_limit)))
+    train.main(["--dataset", "cifar10", "--profile", "cpu", "--max-steps", "3"])
+    trace.main(["--dataset", "cifar10", "--profile", "quick"])
+    benchmark.main(["--dataset", "cifar10", "--eval-limit", "50"])
+    assert calls == [("train", 3), ("trace", "quick"), ("benchmark", 50)]
+    with pytest.raises(SystemExit):
+        train.main(["--dataset", "cifar10", "--profile", "full"])   # no GPU profile for the ViT: a clear usage error
+
+
+def test_demo_builds_the_vit_with_progress(built, tmp_path):
+    progress = tmp_path / "progress.json"
+    artifacts = tmp_path / "artifacts"
+    demo.run(("cifar10",), progress, str(built["data_dir"]), str(artifacts), profiles={"cifar10": tiny_profile()})
+    final = json.loads(progress.read_text())
+    assert final["done"] is True and final["error"] is None and final["fraction"] == 1.0
+    assert set(store.benchmarks("cifar10", db=artifacts / "lens.duckdb")["setting"]) >= {"unpruned", "pruned-a1.0"}
+
+
+def test_text_model_menus_leave_the_vits_out(built):
+    from pruning_core.catalog import discover_models
+    keys = [entry.key for entry in discover_models(built["artifacts"])]
+    assert keys == ["packaged/all-MiniLM-L6-v2"], keys
