@@ -19,6 +19,8 @@ PAGES = [  # (page, what it shows, icon)
      "and FLOPs, with the Pareto front.", ":material/speed:"),
     ("pages/6_Compare.py", "**Compare**: two runs side by side, and LTP, top-k and TS-DTP on the same text.",
      ":material/compare_arrows:"),
+    ("pages/7_Image.py", "**Image**: classify a CIFAR-10 test picture or your own with a Vision Transformer and see "
+     "which patches each layer keeps.", ":material/image:"),
 ]
 
 lens_app.page_setup("Home", "🔍")

@@ -154,7 +154,7 @@ def demo_section(no_models: bool) -> None:
         return
     st.subheader("Demo models")
     if progress.state == "running":
-        _follow_build(job)
+        follow_job(job)
         return
     if progress.state == "done" and not no_models:
         st.success("The demo models are built: pick one on Live text.")
@@ -173,7 +173,7 @@ def demo_section(no_models: bool) -> None:
 
 
 @st.fragment(run_every=1.0)
-def _follow_build(job: jobs.BackgroundJob) -> None:
+def follow_job(job: jobs.BackgroundJob) -> None:
     progress = job.progress()
     if not progress.running:
         st.rerun()   # the whole page: show the outcome and the new models

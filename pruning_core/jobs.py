@@ -148,3 +148,16 @@ def demo_job(artifacts: Path) -> BackgroundJob:
     """The demo-model builder, with its files in <artifacts>/jobs/."""
     # Looked up at call time, so tests can swap in a quick fake command.
     return BackgroundJob("demo", artifacts / "jobs", lambda path: demo_command(path))
+
+
+VISION_DATASETS = "cifar10"
+
+
+def vision_demo_command(progress_file: Path) -> list[str]:
+    """The demo builder for the quick CIFAR-10 ViT only (`--datasets cifar10`)."""
+    return [*demo_command(progress_file), "--datasets", VISION_DATASETS]
+
+
+def vision_demo_job(artifacts: Path) -> BackgroundJob:
+    """The quick-ViT builder, beside the text demo's files in <artifacts>/jobs/."""
+    return BackgroundJob("vision_demo", artifacts / "jobs", lambda path: vision_demo_command(path))

@@ -90,7 +90,7 @@ def test_home_lists_the_stored_runs_and_links_every_page(lens):
     assert runs.set_index("run").loc[IMDB_LTP_RUN, "analysed"]
     assert not runs.set_index("run").loc["imdb-tiny-ts_dtp-test", "analysed"]
     links = [link.proto.page for link in app.get("page_link")]
-    assert len(links) == 6 and any("Compare" in link for link in links)
+    assert len(links) == 7 and any("Compare" in link for link in links) and any("Image" in link for link in links)
 
 
 def test_home_without_a_database_says_what_to_run(empty):

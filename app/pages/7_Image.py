@@ -1,0 +1,56 @@
+"""Image: classify a picture with a pruned ViT and watch its patches drop out, layer by layer."""
+import streamlit as st
+
+import lens_app
+import lens_image
+from pruning_core import viz
+from pruning_core.vision import lens
+
+lens_app.page_setup("Image", "🖼️")
+st.title("Image")
+st.caption("Pick a CIFAR-10 test picture or upload your own, choose how hard to prune in the sidebar, and see which "
+           "patches each layer of a Vision Transformer keeps (greyed ones were dropped).")
+
+entries = lens.discover_vision_models()
+if not entries:
+    st.info("No trained Vision Transformer yet: build the demo one below, or train one with the vision pipelines.")
+lens_image.demo_section(no_models=not entries)
+if not entries:
+    st.stop()
+
+entry, classifier = lens_image.model_sidebar(entries)
+method = lens_image.method_sidebar(classifier)
+view = lens_image.view_sidebar()
+
+picture = lens_image.picture_input()
+if picture is None:
+    st.stop()
+result = lens.classify_picture(classifier, method, picture.image)
+trace = result.trace
+
+prediction, probability, timing, tokens = st.columns(4)
+prediction.metric("Prediction", trace.predicted_name)
+probability.metric("Probability", f"{trace.probability:.1%}")
+timing.metric("Model time", f"{result.model_ms:.0f} ms", help="Resizing, the pruned layer loop and the trace.")
+tokens.metric("Tokens", f"{len(trace.tokens)} → {trace.keep_counts[-1]}",
+              help="At the input → after the last layer.")
+if picture.true_label is not None:
+    st.caption(f"True label: **{picture.true_label}**")
+else:
+    st.text(f"File: {picture.name}")     # user text: shown plain, never as markdown
+st.dataframe([{"class": name, "probability": value} for name, value in lens.top_classes(trace)], hide_index=True,
+             column_config={"probability": st.column_config.ProgressColumn(format="percent", min_value=0,
+                                                                           max_value=1)})
+
+st.subheader("Patches, layer by layer")
+if view == "grid":
+    st.image(result.layer_images, caption=result.captions)
+else:
+    layer = st.select_slider("Layer", range(len(result.layer_images)), value=len(result.layer_images) - 1,
+                             format_func=lambda i: "input" if i == 0 else f"layer {i}", key="image_layer")
+    st.image(result.layer_images[layer], caption=result.captions[layer])
+st.caption("What the model sees, then the same picture after each layer: greyed patches were dropped at that layer "
+           "or before. Captions give the tokens kept (CLS included) out of those at the input.")
+expected = lens.expected_counts(method, len(trace.tokens), trace.num_layers)
+st.plotly_chart(viz.patch_count_figure(trace, expected), width="stretch")
+st.caption(viz.PATCH_COUNT_CAPTION)

@@ -1,0 +1,243 @@
+"""What the Image page calls: the saved ViTs, the method its controls describe, one picture classified and
+drawn layer by layer (dropped patches greyed out), and CIFAR-10 test pictures to pick from.
+
+A saved ViT is any folder under `<artifacts>/models/` whose config.json says `"model_type": "vit"`
+(written by `save_vision_classifier`), with the `metrics.json` the vision pipelines write beside it.
+The chosen method never touches the loaded (shared) classifier: each request wraps the same weights
+in a new `PrunedVisionClassifier`, as Live text does for text models.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+from safetensors import SafetensorError
+
+from ..catalog import METRICS_FILE, artifacts_root
+from ..methods import NoPruning, PruningMethod, TopK, schedule_counts
+from ..text.io import ModelLoadError
+from ..trace import ExampleTrace
+from .data import ImageDataset, default_data_dir, load_cifar10
+from .images import read_image, square_image
+from .io import load_vision_classifier
+from .model import PrunedVisionClassifier
+from .profiles import VisionProfile
+from .render import enlarge, grey_out
+
+CONFIG_FILE = "config.json"
+DISPLAY_SIZE = 192             # pixels a layer picture is shown at (rounded to a whole number per patch)
+DEFAULT_R_MAX = VisionProfile.r_max
+DEFAULT_ALPHA = VisionProfile.train_alpha
+
+METHOD_KINDS = {"topk": "Top-k schedule (r_max, α)", "own": "The model's own trained schedule",
+                "none": "No pruning"}
+SCORES = {"cls": "CLS attention", "received": "Mean attention received"}
+TEST_DATA_HINT = ("To pick CIFAR-10 test pictures, put `cifar10/test.parquet` (columns `jpeg` and `label`) in the "
+                  "data directory (`$LENS_DATA_DIR`, or `../shared/datasets` beside the repository), or go online "
+                  "so it can be fetched from the Hugging Face hub. Uploading a picture works without it.")
+
+
+@dataclass(frozen=True)
+class VisionModel:
+    """One saved ViT a page can offer."""
+
+    key: str                   # the folder relative to <artifacts>/models, e.g. "cifar10-quick/pruned"
+    label: str                 # what a menu shows: run · stage · accuracy
+    path: Path
+    metrics: dict = field(default_factory=dict, hash=False, compare=False)
+    stamp: float = 0.0         # newest modification time of its files: a retrained folder is a new model
+
+    @property
+    def stage(self) -> str:
+        return str(self.metrics.get("stage") or self.path.name)
+
+
+@dataclass(frozen=True)
+class VisionSetting:
+    """What the method controls say; turned into a PruningMethod by `build_vision_method`."""
+
+    kind: str = "topk"           # one of METHOD_KINDS
+    r_max: float = DEFAULT_R_MAX
+    alpha: float = DEFAULT_ALPHA
+    score: str = "cls"           # one of SCORES
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture to classify, and what is known about it."""
+
+    image: Image.Image           # RGB, any size
+    name: str                    # a file name or "CIFAR-10 test #12"; user text, so escape it where rendered
+    true_label: str | None = None
+
+
+@dataclass
+class PictureResult:
+    trace: ExampleTrace
+    model_ms: float                    # preprocessing, the pruned layer loop and the trace, measured
+    layer_images: list[Image.Image]    # the model's view enlarged: the input, then one per layer, greyed
+    captions: list[str]                # "input · 145 tokens", then "layer 3 · 81/145"
+
+
+# --- models --------------------------------------------------------------------------------------------------
+
+def discover_vision_models(root: Path | None = None) -> list[VisionModel]:
+    """Saved ViTs under root/models (default: the artifacts folder), sorted by folder."""
+    models = (root or artifacts_root()) / "models"
+    if not models.is_dir():
+        return []
+    return [_entry(models, config.parent) for config in sorted(models.rglob(CONFIG_FILE))
+            if _read_json(config).get("model_type") == "vit"]
+
+
+def default_vision_model(entries: list[VisionModel]) -> VisionModel:
+    """A model trained with pruning first, then the most accurate one."""
+    def rank(entry: VisionModel) -> tuple[bool, float]:
+        accuracy = entry.metrics.get("accuracy")
+        return entry.stage != "pruned", -accuracy if isinstance(accuracy, (int, float)) else math.inf
+    return min(entries, key=rank)
+
+
+def load_vision_model(entry: VisionModel) -> PrunedVisionClassifier:
+    """The entry's classifier; every failure is a ModelLoadError that says what to do."""
+    if not (entry.path / CONFIG_FILE).is_file():
+        raise ModelLoadError(f"The model folder {entry.path} is gone; pick another model or rebuild it.")
+    try:
+        return load_vision_classifier(entry.path)
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as error:   # e.g. bad weights
+        raise ModelLoadError(f"Could not load the model folder {entry.path}: {type(error).__name__}: {error}") \
+            from error
+
+
+def warm_up(classifier: PrunedVisionClassifier) -> None:
+    """One throwaway run, so the first timed request does not pay for one-off initialisation."""
+    size = classifier.source_size
+    classifier.trace([Image.new("RGB", (size, size), (128, 128, 128))])
+
+
+# --- methods -------------------------------------------------------------------------------------------------
+
+def available_kinds(own: PruningMethod) -> list[str]:
+    """The method kinds a model offers: its own only when it prunes (an unpruned model's own is "none")."""
+    return [kind for kind in METHOD_KINDS if kind != "own" or not isinstance(own, NoPruning)]
+
+
+def supports_scoring(kind: str) -> bool:
+    """Whether the scoring choice (CLS attention or attention received) applies to a method kind."""
+    return kind == "topk"
+
+
+def build_vision_method(setting: VisionSetting, own: PruningMethod) -> PruningMethod:
+    """The method the controls describe; `own` is the one saved with the model."""
+    if setting.kind == "own":
+        return own
+    if setting.kind == "none":
+        return NoPruning()
+    if setting.kind == "topk":
+        return TopK(r_max=setting.r_max, alpha=setting.alpha, score=setting.score)
+    raise ValueError(f"Unknown method kind {setting.kind!r}; choose one of {', '.join(METHOD_KINDS)}.")
+
+
+def expected_counts(method: PruningMethod, num_tokens: int, num_layers: int) -> list[int] | None:
+    """Tokens (CLS included) the method should leave after each layer, where that is known in advance."""
+    if isinstance(method, NoPruning):
+        return [num_tokens] * num_layers
+    if isinstance(method, TopK) and method.keep_ratios is None:
+        return schedule_counts(num_tokens, num_layers, method.r_max, method.alpha)
+    if isinstance(method, TopK) and len(method.keep_ratios) >= num_layers:
+        counts, previous = [], num_tokens
+        for ratio in method.keep_ratios[:num_layers]:
+            previous = max(1, min(previous, math.floor(ratio * num_tokens)))
+            counts.append(previous)
+        return counts
+    return None
+
+
+# --- pictures ------------------------------------------------------------------------------------------------
+
+def picture_from_upload(data: bytes, name: str) -> Picture:
+    """An uploaded file -> a Picture; ImageError (with a message fit to show) when it is no usable image."""
+    return Picture(read_image(data), name)
+
+
+def picture_from_dataset(dataset: ImageDataset, index: int) -> Picture:
+    """Test picture `index` with its true label; IndexError outside the dataset."""
+    if not 0 <= index < len(dataset):
+        raise IndexError(f"Picture {index} is outside 0..{len(dataset) - 1}.")
+    label = dataset.class_names[int(dataset.labels[index])]
+    return Picture(dataset.image(index), f"CIFAR-10 test #{index}", label)
+
+
+def load_test_pictures(data_dir: str | Path | None = None) -> ImageDataset:
+    """CIFAR-10's test split (DatasetUnavailableError when neither the data directory nor the hub has it)."""
+    return load_cifar10("test", data_dir)
+
+
+def data_version(data_dir: str | Path | None = None) -> tuple[str, float]:
+    """The test file's path and modification time (0 when missing), to cache the split per version."""
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    if folder is None:
+        return "", 0.0
+    path = folder / "cifar10" / "test.parquet"
+    return str(folder), path.stat().st_mtime if path.is_file() else 0.0
+
+
+def display_size(grid_side: int, target: int = DISPLAY_SIZE) -> int:
+    """A side near `target` that is a whole number of pixels per patch, so greyed cells have crisp edges."""
+    return grid_side * max(1, round(target / grid_side))
+
+
+def classify_picture(classifier: PrunedVisionClassifier, method: PruningMethod, image: Image.Image,
+                     target_size: int = DISPLAY_SIZE) -> PictureResult:
+    """Trace one picture under method, and draw the model's view once per layer with dropped patches greyed."""
+    view = PrunedVisionClassifier(classifier.model, method)
+    seen = square_image(image, classifier.source_size)     # exactly what the model reads
+    start = time.perf_counter()
+    trace = view.trace([seen])[0]
+    model_ms = 1000 * (time.perf_counter() - start)
+    images, captions = layer_pictures(seen, trace, display_size(trace.grid[0], target_size))
+    return PictureResult(trace, model_ms, images, captions)
+
+
+def layer_pictures(seen: Image.Image, trace: ExampleTrace, size: int) -> tuple[list[Image.Image], list[str]]:
+    """The picture enlarged, then once per layer with the patches gone after that layer greyed out."""
+    shown = enlarge(seen, size)
+    total = len(trace.tokens)
+    images = [shown, *[grey_out(shown, trace.patch_mask(layer)) for layer in range(trace.num_layers)]]
+    captions = [f"input · {total} tokens",
+                *[f"layer {layer + 1} · {count}/{total}" for layer, count in enumerate(trace.keep_counts)]]
+    return images, captions
+
+
+def top_classes(trace: ExampleTrace, k: int = 3) -> list[tuple[str, float]]:
+    """The k most probable classes, most probable first."""
+    ranked = sorted(zip(trace.label_names, trace.probabilities), key=lambda pair: -pair[1])
+    return [(name, float(probability)) for name, probability in ranked[:k]]
+
+
+# --- helpers -------------------------------------------------------------------------------------------------
+
+def _entry(models: Path, folder: Path) -> VisionModel:
+    key = folder.relative_to(models).as_posix()
+    metrics = _read_json(folder / METRICS_FILE)
+    run, _, stage = key.rpartition("/")        # "cifar10-quick/pruned" -> run and stage
+    details = [run or stage, *([str(metrics.get("stage") or stage)] if run else [])]
+    if isinstance(metrics.get("accuracy"), (int, float)):
+        details.append(f"accuracy {metrics['accuracy']:.3f}")
+    stamp = max((path.stat().st_mtime for path in folder.iterdir() if path.is_file()), default=0.0)
+    return VisionModel(key, " · ".join(details), folder, metrics, stamp)
+
+
+def _read_json(path: Path) -> dict:
+    """A JSON object from path, or {} when it is missing or unreadable."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
