@@ -64,6 +64,13 @@ def test_folder_without_a_model_gives_a_clear_error(tmp_path):
         load_text_classifier(tmp_path)
 
 
+def test_corrupt_weights_give_a_clear_error(tmp_path):
+    folder = save_pruned(PrunedTextClassifier(make_bert(), make_tokenizer()), tmp_path / "m")
+    (folder / "model.safetensors").write_bytes(b"\x00\x01 not safetensors")
+    with pytest.raises(ModelLoadError, match="Could not load"):
+        load_text_classifier(folder)
+
+
 def test_non_bert_model_is_refused(tmp_path):
     GPT2Config(n_layer=1, n_embd=32, n_head=2).save_pretrained(tmp_path)
     with pytest.raises(UnsupportedModelError, match="gpt2"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
@@ -56,7 +57,7 @@ def load_text_classifier(source: str | Path | None = None, method: PruningMethod
             source, config=config, attn_implementation="eager", use_safetensors=True,
             ignore_mismatched_sizes=label_names is not None)
         tokenizer = AutoTokenizer.from_pretrained(source)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, SafetensorError) as error:   # SafetensorError: corrupt weights
         raise ModelLoadError(f"Could not load the classifier at {source!r}: {_first_line(error)}") from error
     if method is None and (Path(source) / PRUNING_CONFIG).is_file():
         method = load_method(source)

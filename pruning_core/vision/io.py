@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from safetensors import SafetensorError
 from transformers import ViTConfig, ViTForImageClassification
 
 from ..methods import PruningMethod
@@ -35,7 +36,7 @@ def load_vision_classifier(folder: str | Path, method: PruningMethod | None = No
         if config.model_type != "vit":
             raise ValueError(f"it holds a {config.model_type!r} model, not a ViT")
         model = ViTForImageClassification.from_pretrained(folder, config=config, use_safetensors=True)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, SafetensorError) as error:   # SafetensorError: corrupt weights
         raise ModelLoadError(f"Could not load the vision model at {str(folder)!r}: {error}") from error
     if method is None and (folder / PRUNING_CONFIG).is_file():
         method = load_method(folder)

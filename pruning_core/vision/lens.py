@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
-from safetensors import SafetensorError
 
 from ..catalog import METRICS_FILE, artifacts_root
 from ..methods import NoPruning, PruningMethod, TopK, schedule_counts
@@ -110,7 +109,7 @@ def load_vision_model(entry: VisionModel) -> PrunedVisionClassifier:
         return load_vision_classifier(entry.path)
     except ModelLoadError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as error:   # e.g. bad weights
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:   # e.g. a corrupt pruning.json
         raise ModelLoadError(f"Could not load the model folder {entry.path}: {type(error).__name__}: {error}") \
             from error
 
