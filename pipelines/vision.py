@@ -61,7 +61,7 @@ def train(profile: VisionProfile, data_dir: str | None = None, artifacts: str | 
     """Train the missing models of the profile's run; returns each model's metrics."""
     folder = run_folder(profile, artifacts)
     missing = [stage for stage in STAGES if not (folder / stage / METRICS_FILE).is_file()]
-    for stage in set(STAGES) - set(missing):
+    for stage in (stage for stage in STAGES if stage not in missing):
         if on_stage:
             on_stage(stage, "skipped (already complete)")
     if missing:
