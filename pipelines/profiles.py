@@ -65,7 +65,7 @@ _SIZES: dict[tuple[str, str], dict] = {
     ("cpu", "imdb"): dict(train_limit=4000, eval_limit=500, trace_limit=None, max_length=256,
                           soft_epochs=0.6, hard_epochs=0.6, keep_lambda=0.15, bench_eval_limit=1000,
                           bench_speed_batches=4, linguistics_limit=3000, methods=("ltp", "ts_dtp")),
-    ("cpu", "ag_news"): dict(train_limit=12000, eval_limit=1000, trace_limit=None, max_length=128,
+    ("cpu", "ag_news"): dict(train_limit=8000, eval_limit=1000, trace_limit=None, max_length=128,
                              soft_epochs=0.6, hard_epochs=0.6, keep_lambda=0.05, bench_eval_limit=2000,
                              bench_speed_batches=8, methods=("ltp", "ts_dtp")),
     ("full", "imdb"): dict(train_limit=None, eval_limit=None, trace_limit=None, max_length=512, batch_size=32,
