@@ -53,7 +53,7 @@ def discover_models(root: Path | None = None) -> list[ModelEntry]:
 
 def is_vision_model(folder: Path) -> bool:
     """A saved ViT (the image page's), which the text pages must not offer."""
-    return _read_json(folder / "config.json").get("model_type") == "vit"
+    return read_json_object(folder / "config.json").get("model_type") == "vit"
 
 
 def trained_models(entries: list[ModelEntry]) -> list[ModelEntry]:
@@ -117,8 +117,8 @@ def describe(entries: list[ModelEntry]) -> list[dict]:
 
 def _entry(models: Path, folder: Path) -> ModelEntry:
     key = folder.relative_to(models).as_posix()
-    metrics = _read_json(folder / METRICS_FILE)
-    method = str(_read_json(folder / PRUNING_CONFIG).get("method", "?"))
+    metrics = read_json_object(folder / METRICS_FILE)
+    method = str(read_json_object(folder / PRUNING_CONFIG).get("method", "?"))
     details = [str(metrics["dataset"])] if metrics.get("dataset") else []
     if isinstance(metrics.get("accuracy"), (int, float)):
         details.append(f"accuracy {metrics['accuracy']:.3f}")
@@ -126,7 +126,7 @@ def _entry(models: Path, folder: Path) -> ModelEntry:
     return ModelEntry(key, label, folder, method, metrics, (folder / PRUNING_CONFIG).stat().st_mtime)
 
 
-def _read_json(path: Path) -> dict:
+def read_json_object(path: Path) -> dict:
     """A JSON object from path, or {} when it is missing or unreadable (the model stays usable)."""
     try:
         value = json.loads(path.read_text(encoding="utf-8"))

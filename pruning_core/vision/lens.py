@@ -8,7 +8,6 @@ in a new `PrunedVisionClassifier`, as Live text does for text models.
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..catalog import METRICS_FILE, artifacts_root
+from ..catalog import METRICS_FILE, artifacts_root, is_vision_model, read_json_object
 from ..methods import NoPruning, PruningMethod, TopK, schedule_counts
 from ..text.io import ModelLoadError
 from ..trace import ExampleTrace
@@ -90,7 +89,7 @@ def discover_vision_models(root: Path | None = None) -> list[VisionModel]:
     if not models.is_dir():
         return []
     return [_entry(models, config.parent) for config in sorted(models.rglob(CONFIG_FILE))
-            if _read_json(config).get("model_type") == "vit"]
+            if is_vision_model(config.parent)]
 
 
 def default_vision_model(entries: list[VisionModel]) -> VisionModel:
@@ -224,19 +223,10 @@ def top_classes(trace: ExampleTrace, k: int = 3) -> list[tuple[str, float]]:
 
 def _entry(models: Path, folder: Path) -> VisionModel:
     key = folder.relative_to(models).as_posix()
-    metrics = _read_json(folder / METRICS_FILE)
+    metrics = read_json_object(folder / METRICS_FILE)
     run, _, stage = key.rpartition("/")        # "cifar10-quick/pruned" -> run and stage
     details = [run or stage, *([str(metrics.get("stage") or stage)] if run else [])]
     if isinstance(metrics.get("accuracy"), (int, float)):
         details.append(f"accuracy {metrics['accuracy']:.3f}")
     stamp = max((path.stat().st_mtime for path in folder.iterdir() if path.is_file()), default=0.0)
     return VisionModel(key, " · ".join(details), folder, metrics, stamp)
-
-
-def _read_json(path: Path) -> dict:
-    """A JSON object from path, or {} when it is missing or unreadable."""
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
