@@ -16,6 +16,16 @@ WORDS = ("the a an this that it is was are be not very really so and but or of t
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS + ["##s", "##ing", "##ed", "##ly", "##er"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Tiny models gain nothing from a second thread, and on a busy machine two threads wait on each
+    other at every op (the vision training tests: 2 s on one thread, 69 s on two beside other jobs)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def make_tokenizer() -> BertTokenizer:
     return BertTokenizer(vocab={word: index for index, word in enumerate(VOCAB)}, model_max_length=512)
 

@@ -25,7 +25,7 @@ from pruning_core.vision import CIFAR10_CLASSES, DatasetUnavailableError, ImageE
 from pruning_core.vision import data as vision_data
 from pruning_core.vision import lens
 from test_vision_images import png_claiming_size
-from vision_helpers import encode, make_vit, one_torch_thread  # noqa: F401  (autouse fixture)
+from vision_helpers import encode, make_vit
 
 HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
 IMAGE = "pages/7_Image.py"

@@ -12,7 +12,7 @@ from PIL import Image
 
 from pruning_core.vision import (ImageError, ImageTooLargeError, enlarge, grey_out, images_to_pixels,
                                  normalize_pixels, read_image)
-from vision_helpers import encode, one_torch_thread  # noqa: F401  (autouse fixture)
+from vision_helpers import encode
 
 
 def png_claiming_size(width: int, height: int) -> bytes:

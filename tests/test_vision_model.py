@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK, schedule_counts
-from vision_helpers import make_vit, random_pixels, one_torch_thread  # noqa: F401  (autouse fixture)
+from vision_helpers import make_vit, random_pixels
 
 METHODS = {
     "topk-cls": lambda layers: TopK(r_max=0.6, alpha=1.2),

@@ -12,7 +12,6 @@ from pruning_core.methods import schedule_counts
 from pruning_core.vision import VisionTrainConfig, load_cifar10, load_vision_classifier
 from pruning_core.vision.profiles import VisionProfile
 from test_vision_training import write_cifar_like
-from vision_helpers import one_torch_thread  # noqa: F401  (autouse fixture)
 
 
 def tiny_profile(**changes) -> VisionProfile:

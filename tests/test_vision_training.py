@@ -15,7 +15,7 @@ from pruning_core.text import ModelLoadError
 from pruning_core.vision import (DatasetUnavailableError, VisionTrainConfig, VisionTrainer, augment, load_cifar10,
                                  load_vision_classifier, save_vision_classifier, train_vit, vision_accuracy)
 from pruning_core.vision import data as vision_data
-from vision_helpers import make_vit, random_pixels, one_torch_thread  # noqa: F401  (autouse fixture)
+from vision_helpers import make_vit, random_pixels
 
 
 def two_colour_dataset(count: int = 64, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

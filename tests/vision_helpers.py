@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 
-import pytest
 import torch
 from PIL import Image
 
@@ -30,12 +29,3 @@ def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models gain nothing from a second thread, and on a busy machine two threads wait on each
-    other at every op (the training tests: 2 s on one thread, 69 s on two beside other jobs)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
