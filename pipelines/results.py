@@ -16,6 +16,7 @@ import argparse
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pruning_core import store
@@ -57,7 +58,27 @@ def results_table(db: str | Path | None = None, profile: str = "cpu") -> str:
             tokens = store.layer_survival(row["run_id"], db=db)["tokens"].iloc[0] / row["n_examples"]
             lines.append(f"| {dataset} | {label} | {row['n_examples']:,} | {row['accuracy']:.4f} | "
                          f"{row['macro_f1']:.4f} | {_kept(metrics['mean_kept'], tokens)} | {speedup} |")
-    return "\n".join(lines)
+    notes = [note for dataset in DATASETS if (note := equal_speed_note(store.benchmarks(dataset, profile=profile,
+                                                                                        db=db))) is not None]
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def equal_speed_note(sweep: pd.DataFrame) -> str | None:
+    """TS-DTP against LTP at the same measured speed-up, LTP's accuracy interpolated over its threshold sweep."""
+    ts_dtp = sweep[sweep["setting"] == "ts_dtp"]
+    ltp = sweep[sweep["method"] == "ltp"].sort_values("speedup_b32")
+    if ts_dtp.empty or len(ltp) < 2:
+        return None
+    row = ts_dtp.iloc[0]
+    speed = row["speedup_b32"]
+    head = (f"- {row['dataset']}, benchmark sample of {int(row['n_examples']):,}: TS-DTP {row['accuracy']:.4f} "
+            f"at {speed:.2f}×; ")
+    low, high = ltp["speedup_b32"].iloc[0], ltp["speedup_b32"].iloc[-1]
+    if not low <= speed <= high:
+        return head + f"LTP's threshold sweep spans {low:.2f}–{high:.2f}×, so no LTP point runs at that speed."
+    accuracy = float(np.interp(speed, ltp["speedup_b32"], ltp["accuracy"]))
+    return head + (f"LTP at the same speed-up (interpolated over its threshold sweep) {accuracy:.4f}, "
+                   f"a difference of {100 * (row['accuracy'] - accuracy):+.1f} points.")
 
 
 def vision_table(db: str | Path | None = None, profile: str = "cpu") -> str:

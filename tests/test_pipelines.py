@@ -167,6 +167,17 @@ def test_results_table_comes_from_the_database(built, tmp_path):
     assert "No `cpu` runs" in results.results_table(built["db"], profile="cpu")
 
 
+def test_ts_dtp_is_compared_with_ltp_at_equal_measured_speed():
+    sweep = pd.DataFrame({"dataset": "imdb", "setting": ["unpruned", "ltp-x1.0", "ltp-x2.0", "ts_dtp"],
+                          "method": ["none", "ltp", "ltp", "ts_dtp"], "n_examples": 500,
+                          "accuracy": [0.91, 0.90, 0.86, 0.89], "speedup_b32": [1.0, 1.2, 1.6, 1.4]})
+    note = results.equal_speed_note(sweep)
+    assert "TS-DTP 0.8900 at 1.40×" in note and "0.8800" in note and "+1.0 points" in note
+    faster = sweep.assign(speedup_b32=[1.0, 1.2, 1.6, 2.5])
+    assert "no LTP point runs at that speed" in results.equal_speed_note(faster)
+    assert results.equal_speed_note(sweep[sweep["method"] != "ts_dtp"]) is None
+
+
 def test_parquet_export_of_a_run(built, tmp_path):
     paths = store.export_run("imdb-tiny-ltp_hard-test", tmp_path / "export", db=built["db"])
     names = {p.stem for p in paths}
