@@ -95,8 +95,12 @@ def run_layers(blocks: Sequence[Block], hidden: Tensor, alive: Tensor, method: P
             layer_mask = choice.soft_mask.clone()
             layer_mask[:, 0] = 1.0
             soft_mask = soft_mask * layer_mask
-            keep_fractions.append(((soft_mask * alive).sum(1) / alive.sum(1)).mean())
+            keep_fractions.append((soft_mask.sum(1) / n_input).mean())
             hidden = block.feed_forward(attended) * soft_mask.unsqueeze(-1)
+            gone = alive & (soft_mask == 0)
+            if gone.any():  # a mask of exactly 0 (straight-through hard masks): the row leaves attention, as in hard mode
+                alive = alive & ~gone
+                mask = additive_mask(alive, hidden.dtype)
             continue
         if not torch.equal(keep, alive):
             alive, attended, positions = compact(keep, attended, positions)

@@ -67,8 +67,23 @@ def test_auxiliary_loss_moves_the_keep_rate_toward_its_target():
         return float((fractions - targets).abs().sum())
 
     before = distance()
-    ltp_soft_stage(classifier, texts, labels, TrainConfig(epochs=3, batch_size=8, method_learning_rate=0.05))
+    ltp_soft_stage(classifier, texts, labels, TrainConfig(epochs=3, batch_size=8, method_learning_rate=0.1))
     assert distance() < 0.5 * before
+
+
+def test_hard_mode_keeps_what_soft_training_aimed_for():
+    """The auxiliary loss sees soft masks; they must be sharp enough that hard mode then keeps about as many
+    tokens (a soft temperature let soft masks of ~0.9 per layer meet the target while hard mode pruned ~5%)."""
+    texts, labels = made_up_reviews(48)
+    classifier = ts_dtp_classifier(target_keep=0.3, aux_lambda=5.0, mode="soft")
+    ltp_soft_stage(classifier, texts, labels, TrainConfig(epochs=3, batch_size=8, method_learning_rate=0.1))
+    encoding = classifier.encode(texts)
+    with torch.no_grad():
+        soft = float(classifier(encoding.input_ids, encoding.attention_mask).loop.keep_fractions[-1])
+    classifier.method.mode = "hard"
+    traces = classifier.trace(texts)
+    hard = float(np.mean([t.keep_counts[-1] / len(t.tokens) for t in traces]))
+    assert soft < 0.6 and abs(hard - soft) < 0.15, (soft, hard)
 
 
 def test_save_then_load_is_identical(tmp_path):

@@ -9,7 +9,8 @@ with attention received (also summing to one over the tokens):
 
 The threshold is dynamic, per example: scores are standardised over the example's own tokens,
 z = (s - mean) / std (CLS excluded from the statistics), and a token survives while z >= delta_l,
-a learned offset. Soft mode multiplies the layer output by sigmoid((z - delta_l) / T), and the auxiliary
+a learned offset. Soft mode multiplies the layer output by the hard mask 1[z >= delta_l] with the gradient
+of sigmoid((z - delta_l) / T) (straight-through, so training sees the keep rate hard mode gives), and the auxiliary
 loss lambda * sum_l (keep_l - target_l)^2 pulls the cumulative keep rate toward a target that falls
 linearly from 1 to `target_keep` at the last layer. One encoder pass; statistics over real tokens only,
 so padding changes nothing.
@@ -50,10 +51,13 @@ class TaskSpecificDynamicPruning(TrainableMethod):
         scores = (1 - mix) * attention_received(state.probs, state.alive) + mix * self.task_scores(state)
         standardised = _standardise(scores, state.alive)
         offset = self.offsets[state.index]
+        hard = standardised >= offset
         if self.is_soft:
+            # Straight-through: the forward pass masks exactly the tokens hard mode would remove, so the keep
+            # rate the auxiliary loss trains is the one hard mode delivers; gradients flow through the sigmoid.
             soft = torch.sigmoid((standardised - offset) / self.temperature)
-            return Selection(scores=scores, keep=state.alive, soft_mask=soft)
-        return Selection(scores=scores, keep=state.alive & (standardised >= offset))
+            return Selection(scores=scores, keep=state.alive, soft_mask=hard.to(soft.dtype) + soft - soft.detach())
+        return Selection(scores=scores, keep=state.alive & hard)
 
     def target_fractions(self) -> Tensor:
         """Cumulative keep rate wanted after each layer: linear from 1 down to target_keep."""
