@@ -1,4 +1,4 @@
-"""Run sizes for the CIFAR-10 ViT: `quick` (a demo in minutes on 2 CPU cores) and `cpu` (about 45 minutes).
+"""Run sizes for the CIFAR-10 ViT: `quick` (a demo in minutes on 2 CPU cores) and `cpu` (about 70 minutes).
 
 The model follows the vision study: 8 layers, 145 tokens (32x32 pictures resized to 48x48, 4x4
 patches: a 12 x 12 grid plus CLS), pruned by the schedule keep(l) = 1 - r_max * ((l + 1) / L) ** alpha
@@ -60,13 +60,13 @@ PROFILES: dict[str, VisionProfile] = {
         name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=5000, eval_limit=1000,
         trace_limit=200, train=VisionTrainConfig(epochs=3, batch_size=128, warmup_epochs=0.3),
         prune_after_epochs=1.5),
-    # About 45 minutes on 2 cores: 3 epochs of 50,000 pictures, 2.1 of them shared on every patch (~11 min
-    # each), then the pruned fork's last 0.9 (~6.5 min per epoch) and the unpruned one's, then the full test
+    # About 70 minutes on 2 cores: 5 epochs of 50,000 pictures, 3.5 of them shared on every patch (~11 min
+    # each), then the pruned fork's last 1.5 (~6.5 min per epoch) and the unpruned one's, then the full test
     # set for every setting (~3 min). Measured on the project's machine, 2 quiet cores, bf16 autocast (AMX):
     # 75 img/s unpruned, 127 img/s pruned at alpha 1.2 (fp32: 55 and 107). Without native bf16, training is
-    # ~1.35x slower. More epochs would help accuracy most: the run is cut to fit a session beside the text runs.
+    # ~1.35x slower.
     "cpu": VisionProfile(
         name="cpu", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
-        trace_limit=1000, train=VisionTrainConfig(epochs=3, batch_size=128, warmup_epochs=0.3),
-        prune_after_epochs=2.1),
+        trace_limit=1000, train=VisionTrainConfig(epochs=5, batch_size=128, warmup_epochs=0.5),
+        prune_after_epochs=3.5),
 }
