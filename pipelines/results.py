@@ -75,7 +75,10 @@ def equal_speed_note(sweep: pd.DataFrame) -> str | None:
             f"at {speed:.2f}×; ")
     low, high = ltp["speedup_b32"].iloc[0], ltp["speedup_b32"].iloc[-1]
     if not low <= speed <= high:
-        return head + f"LTP's threshold sweep spans {low:.2f}–{high:.2f}×, so no LTP point runs at that speed."
+        nearest = ltp.iloc[int((ltp["speedup_b32"] - speed).abs().argmin())]
+        return head + (f"LTP's threshold sweep spans {low:.2f}–{high:.2f}×; its nearest setting, {nearest['setting']} "
+                       f"at {nearest['speedup_b32']:.2f}×, scores {nearest['accuracy']:.4f} "
+                       f"({100 * (row['accuracy'] - nearest['accuracy']):+.1f} points for TS-DTP).")
     accuracy = float(np.interp(speed, ltp["speedup_b32"], ltp["accuracy"]))
     return head + (f"LTP at the same speed-up (interpolated over its threshold sweep) {accuracy:.4f}, "
                    f"a difference of {100 * (row['accuracy'] - accuracy):+.1f} points.")

@@ -174,7 +174,8 @@ def test_ts_dtp_is_compared_with_ltp_at_equal_measured_speed():
     note = results.equal_speed_note(sweep)
     assert "TS-DTP 0.8900 at 1.40×" in note and "0.8800" in note and "+1.0 points" in note
     faster = sweep.assign(speedup_b32=[1.0, 1.2, 1.6, 2.5])
-    assert "no LTP point runs at that speed" in results.equal_speed_note(faster)
+    assert "nearest setting, ltp-x2.0 at 1.60×, scores 0.8600 (+3.0 points for TS-DTP)" in \
+        results.equal_speed_note(faster)
     assert results.equal_speed_note(sweep[sweep["method"] != "ts_dtp"]) is None
 
 
