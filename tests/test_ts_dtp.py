@@ -86,6 +86,18 @@ def test_hard_mode_keeps_what_soft_training_aimed_for():
     assert soft < 0.6 and abs(hard - soft) < 0.15, (soft, hard)
 
 
+def test_soft_training_stays_finite_when_a_layer_leaves_one_token():
+    """Short texts can lose all but one token in soft mode: the standard deviation is then 0, and its
+    gradient must not turn the weights into NaN."""
+    classifier = ts_dtp_classifier(offsets=[0.0, 3.0, 3.0, 3.0], mode="soft")
+    encoding = classifier.encode(["the movie was great fun", "bad"])
+    output = classifier(encoding.input_ids, encoding.attention_mask, labels=torch.tensor([1, 0]))
+    output.loss.backward()
+    assert torch.isfinite(output.loss)
+    for name, parameter in classifier.named_parameters():
+        assert parameter.grad is None or torch.isfinite(parameter.grad).all(), name
+
+
 def test_save_then_load_is_identical(tmp_path):
     original = ts_dtp_classifier(offsets=[-0.5, 0.0, 0.0, 0.3], mix=[0.3, 0.4, 0.5, 0.6])
     folder = save_pruned(original, tmp_path / "ts")

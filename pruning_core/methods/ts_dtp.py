@@ -87,4 +87,5 @@ def _standardise(scores: Tensor, alive: Tensor) -> Tensor:
     values = scores.masked_fill(~counted, 0.0)
     mean = values.sum(dim=1, keepdim=True) / n
     variance = ((values - mean) ** 2 * weight).sum(dim=1, keepdim=True) / n
-    return (scores - mean) / (variance.sqrt() + 1e-6)
+    # The epsilon inside the root keeps the gradient finite when one token is left (zero variance).
+    return (scores - mean) / (variance + 1e-12).sqrt()
