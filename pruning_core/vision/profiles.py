@@ -1,4 +1,4 @@
-"""Run sizes for the CIFAR-10 ViT: `quick` (a demo in minutes on 2 CPU cores) and `cpu` (about 70 minutes).
+"""Run sizes for the CIFAR-10 ViT: `quick` (a demo in minutes on 2 CPU cores) and `cpu` (about 50 minutes).
 
 The model follows the vision study: 8 layers, 145 tokens (32x32 pictures resized to 48x48, 4x4
 patches: a 12 x 12 grid plus CLS), pruned by the schedule keep(l) = 1 - r_max * ((l + 1) / L) ** alpha
@@ -60,11 +60,10 @@ PROFILES: dict[str, VisionProfile] = {
         name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=5000, eval_limit=1000,
         trace_limit=200, train=VisionTrainConfig(epochs=3, batch_size=128, warmup_epochs=0.3),
         prune_after_epochs=1.5),
-    # About 70 minutes on 2 cores: 5 epochs of 50,000 pictures, 3.5 of them shared on every patch (~11 min
-    # each), then the pruned fork's last 1.5 (~6.5 min per epoch) and the unpruned one's, then the full test
-    # set for every setting (~3 min). Measured on the project's machine, 2 quiet cores, bf16 autocast (AMX):
-    # 75 img/s unpruned, 127 img/s pruned at alpha 1.2 (fp32: 55 and 107). Without native bf16, training is
-    # ~1.35x slower.
+    # About 50 minutes on 2 cores: 5 epochs of 50,000 pictures, 3.5 of them shared on every patch (~7.5 min
+    # each), then the pruned fork's last 1.5 and the unpruned one's, then the full test set for every
+    # setting. Measured on the project's machine, 2 quiet cores, bf16 autocast (AMX): 112 img/s training
+    # unpruned (1.14 s per batch of 128). Without native bf16, training is ~1.35x slower.
     "cpu": VisionProfile(
         name="cpu", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
         trace_limit=1000, train=VisionTrainConfig(epochs=5, batch_size=128, warmup_epochs=0.5),
