@@ -6,6 +6,7 @@ is about widgets; models, methods, rendering and jobs live in pruning_core.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 # `streamlit run app/Home.py` puts app/ on sys.path, not the repository: make pruning_core importable
@@ -148,28 +149,49 @@ def _set_state(key: str, value: str) -> None:
 
 def demo_section(no_models: bool) -> None:
     """Offer to build the demo models when there are none; follow a build in progress."""
-    job = jobs.demo_job(catalog.artifacts_root())
+    build_section(jobs.demo_job(catalog.artifacts_root()), no_models, BuildTexts(
+        title="Demo models", button="Build the demo models", key="build_demo",
+        pitch="Train small demo models on IMDb and AG News (about 20 minutes on 2 CPU cores). "
+              "The build runs in the background: every page keeps working meanwhile.",
+        unavailable="Live text still works with the packaged MiniLM-L6.",
+        built="The demo models are built: pick one on Live text."))
+
+
+@dataclass(frozen=True)
+class BuildTexts:
+    """What a build section says: the Home page's demo models, the Image page's demo ViT."""
+
+    title: str
+    button: str
+    key: str
+    pitch: str
+    unavailable: str          # after "Demo builder not available: ..."
+    built: str | None = None  # said once a build finished while models exist (None: stay quiet then)
+
+
+def build_section(job: jobs.BackgroundJob, no_models: bool, texts: BuildTexts) -> None:
+    """Offer a background build when there is nothing to show; follow one in progress; report how the last ended."""
     progress = job.progress()
-    if progress.state == "idle" and not no_models:
+    # With models to show, a section that has no `built` text appears only while a build runs.
+    quiet = progress.state == "idle" if texts.built else progress.state != "running"
+    if not no_models and quiet:
         return
-    st.subheader("Demo models")
+    st.subheader(texts.title)
     if progress.state == "running":
         follow_job(job)
         return
     if progress.state == "done" and not no_models:
-        st.success("The demo models are built: pick one on Live text.")
+        st.success(texts.built)
         return
     if not jobs.demo_available():
-        st.info("Demo builder not available: this checkout has no `pipelines/demo.py`. "
-                "Live text still works with the packaged MiniLM-L6.")
+        st.info(f"Demo builder not available: this checkout has no `pipelines/demo.py`. {texts.unavailable}")
         return
     if progress.state == "failed":
-        st.error(f"The last demo build failed: {progress.error}")
+        st.error(f"The last build failed: {progress.error}")
     elif progress.state == "done":
-        st.warning(f"The last demo build finished, but no models are under `{catalog.artifacts_root() / 'models'}`.")
-    st.markdown("Train small demo models on IMDb and AG News (about 20 minutes on 2 CPU cores). "
-                "The build runs in the background: every page keeps working meanwhile.")
-    st.button("Build the demo models", type="primary", on_click=job.start, key="build_demo")
+        st.warning(f"The last build finished, but nothing is under `{catalog.artifacts_root() / 'models'}`.")
+    st.markdown(texts.pitch)
+    st.button(texts.button, type="primary", on_click=job.start, key=texts.key)
 
 
 @st.fragment(run_every=1.0)

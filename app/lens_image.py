@@ -120,23 +120,9 @@ def _pick_random(count: int) -> None:
 
 def demo_section(no_models: bool) -> None:
     """With no ViT, offer to build the quick one; follow a build in progress."""
-    job = jobs.vision_demo_job(catalog.artifacts_root())
-    progress = job.progress()
-    if progress.state != "running" and not no_models:
-        return
-    st.subheader("Demo ViT")
-    if progress.state == "running":
-        lens_app.follow_job(job)
-        return
-    if not jobs.demo_available():
-        st.info("Demo builder not available: this checkout has no `pipelines/demo.py`. Train a ViT with the "
-                "vision pipelines (see the README).")
-        return
-    if progress.state == "failed":
-        st.error(f"The last build failed: {progress.error}")
-    elif progress.state == "done":
-        st.warning(f"The last build finished, but no ViT is under `{catalog.artifacts_root() / 'models'}`.")
-    st.markdown("Train the quick CIFAR-10 ViT (about 4 minutes on 2 CPU cores; a demo, about 28% accurate), "
-                "unpruned and pruned, with `python -m pipelines.demo --datasets cifar10`. It runs in the "
-                "background: every page keeps working meanwhile.")
-    st.button("Build the demo ViT", type="primary", on_click=job.start, key="build_vision_demo")
+    lens_app.build_section(jobs.vision_demo_job(catalog.artifacts_root()), no_models, lens_app.BuildTexts(
+        title="Demo ViT", button="Build the demo ViT", key="build_vision_demo",
+        pitch="Train the quick CIFAR-10 ViT (about 4 minutes on 2 CPU cores; a demo, about 28% accurate), "
+              "unpruned and pruned, with `python -m pipelines.demo --datasets cifar10`. It runs in the "
+              "background: every page keeps working meanwhile.",
+        unavailable="Train a ViT with the vision pipelines (see the README)."))

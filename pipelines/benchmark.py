@@ -164,10 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.dataset in IMAGE_DATASETS:
         from . import vision
-        try:
-            profile = vision.vision_profile(args.profile).with_overrides(eval_limit=args.eval_limit)
-        except ValueError as error:
-            parser.error(str(error))
+        profile = vision.profile_from_args(parser, args.profile, eval_limit=args.eval_limit)
         with clear_errors():
             vision.benchmark(profile, db_path(args.db, args.artifacts), args.data_dir, args.artifacts)
         return

@@ -144,10 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.dataset in IMAGE_DATASETS:
         from . import vision
-        try:
-            profile = vision.vision_profile(args.profile)
-        except ValueError as error:
-            parser.error(str(error))
+        profile = vision.profile_from_args(parser, args.profile)
         with clear_errors():
             vision.trace(profile, db_path(args.db, args.artifacts), args.data_dir, args.artifacts, args.limit)
         return

@@ -25,22 +25,6 @@ from typing import Callable
 
 from pruning_core.runtime import ensure_fast_malloc
 
-def _train_images(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    from dataclasses import replace
-
-    from . import vision
-    try:
-        profile = vision.vision_profile(args.profile).with_overrides(train_limit=args.train_limit,
-                                                                      eval_limit=args.eval_limit)
-    except ValueError as error:
-        parser.error(str(error))
-    if args.max_steps:
-        profile = replace(profile, train=replace(profile.train, max_steps=args.max_steps))
-    with clear_errors():
-        vision.train(profile, args.data_dir, args.artifacts,
-                     on_stage=lambda stage, what: print(f"[{stage}] {what}", flush=True))
-
-
 if __name__ == "__main__":
     ensure_fast_malloc()
 
@@ -191,11 +175,7 @@ def _train_images(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     from dataclasses import replace
 
     from . import vision
-    try:
-        profile = vision.vision_profile(args.profile).with_overrides(train_limit=args.train_limit,
-                                                                      eval_limit=args.eval_limit)
-    except ValueError as error:
-        parser.error(str(error))
+    profile = vision.profile_from_args(parser, args.profile, train_limit=args.train_limit, eval_limit=args.eval_limit)
     if args.max_steps:
         profile = replace(profile, train=replace(profile.train, max_steps=args.max_steps))
     with clear_errors():

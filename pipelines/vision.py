@@ -16,6 +16,7 @@ alpha sweep at the profile's r_max.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from datetime import datetime
@@ -44,6 +45,14 @@ def vision_profile(name: str) -> VisionProfile:
     if name not in PROFILES:
         raise ValueError(f"No {name!r} profile for {DATASET}; choose from {', '.join(PROFILES)}.")
     return PROFILES[name]
+
+
+def profile_from_args(parser: argparse.ArgumentParser, name: str, **overrides) -> VisionProfile:
+    """The named profile with the command line's overrides, or a usage error naming the profiles that exist."""
+    try:
+        return vision_profile(name).with_overrides(**overrides)
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def run_folder(profile: VisionProfile, artifacts: str | Path | None = None) -> Path:
