@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from safetensors import SafetensorError
-from transformers import ViTConfig, ViTForImageClassification
+from transformers import ViTConfig
+
+from .backbone import StemViT
 
 from ..methods import PruningMethod
 from ..text.io import PRUNING_CONFIG, ModelLoadError, load_method, save_method
@@ -35,7 +37,7 @@ def load_vision_classifier(folder: str | Path, method: PruningMethod | None = No
         config = ViTConfig.from_pretrained(folder)
         if config.model_type != "vit":
             raise ValueError(f"it holds a {config.model_type!r} model, not a ViT")
-        model = ViTForImageClassification.from_pretrained(folder, config=config, use_safetensors=True)
+        model = StemViT.from_pretrained(folder, config=config, use_safetensors=True)
     except (OSError, ValueError, SafetensorError) as error:   # SafetensorError: corrupt weights
         raise ModelLoadError(f"Could not load the vision model at {str(folder)!r}: {error}") from error
     if method is None and (folder / PRUNING_CONFIG).is_file():

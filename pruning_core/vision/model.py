@@ -19,7 +19,7 @@ from transformers import ViTConfig, ViTForImageClassification
 from ..loop import LoopOutput, run_layers, training_loss
 from ..methods import NoPruning, PruningMethod
 from ..trace import ExampleTrace
-from .backbone import vit_blocks, vit_embed, vit_head
+from .backbone import STEMS, StemViT, vit_blocks, vit_embed, vit_head
 from .images import images_to_pixels, normalize_pixels
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -30,15 +30,19 @@ CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 def vit_config(hidden_size: int = 128, num_layers: int = 8, num_heads: int = 2, intermediate_size: int = 768,
                source_size: int = 32, image_size: int = 48, patch_size: int = 4,
                label_names: Sequence[str] = CIFAR10_CLASSES, mean: Sequence[float] = CIFAR10_MEAN,
-               std: Sequence[float] = CIFAR10_STD, dropout: float = 0.0) -> ViTConfig:
-    """A ViT for small square images, trained from scratch (no attention dropout: it would blur scores)."""
+               std: Sequence[float] = CIFAR10_STD, dropout: float = 0.0, stem: str = "patch") -> ViTConfig:
+    """A ViT for small square images, trained from scratch (no attention dropout: it would blur scores).
+
+    stem: "patch" (ViT's linear patch embedding) or "conv" (a small convolutional stem, see backbone.py)."""
     if image_size % patch_size:
         raise ValueError(f"image_size {image_size} is not a multiple of patch_size {patch_size}.")
+    if stem not in STEMS:
+        raise ValueError(f"Unknown stem {stem!r}: choose from {', '.join(STEMS)}.")
     return ViTConfig(hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=num_heads,
                      intermediate_size=intermediate_size, image_size=image_size, patch_size=patch_size,
                      num_channels=3, hidden_dropout_prob=dropout, attention_probs_dropout_prob=0.0,
                      num_labels=len(label_names), id2label=dict(enumerate(label_names)),
-                     label2id={name: i for i, name in enumerate(label_names)}, source_size=source_size,
+                     label2id={name: i for i, name in enumerate(label_names)}, source_size=source_size, stem=stem,
                      image_mean=list(mean), image_std=list(std))
 
 
@@ -64,8 +68,7 @@ class PrunedVisionClassifier(nn.Module):
                     ) -> "PrunedVisionClassifier":
         """A freshly initialised (untrained) classifier."""
         torch.manual_seed(seed)
-        model = ViTForImageClassification(config)
-        return cls(model.eval(), method)
+        return cls(StemViT(config).eval(), method)
 
     @property
     def config(self) -> ViTConfig:

@@ -1,12 +1,17 @@
-"""Run sizes for the CIFAR-10 ViT: `quick` (a demo in minutes on 2 CPU cores) and `cpu` (about 50 minutes).
+"""Run sizes for the CIFAR-10 ViT: `quick` (a demo in minutes on 2 CPU cores) and `cpu` (about an hour).
 
 The model follows the vision study: 8 layers, 145 tokens (32x32 pictures resized to 48x48, 4x4
 patches: a 12 x 12 grid plus CLS), pruned by the schedule keep(l) = 1 - r_max * ((l + 1) / L) ** alpha
 with r_max 0.6 and alpha swept over ALPHAS. Both profiles use the same architecture, so the speed
-benchmark and the pages see the model the profiles train: hidden 128, 2 heads, and a wide MLP (768,
-ratio 6). A layer attends over the patches it received but runs its MLP only on those it keeps, so
-the MLP's share of the work is what pruning saves most of: at r_max 0.6, alpha 1.2, batch 64 on 2
-quiet cores, MLP 512 gave 1.61-1.68x and MLP 768 1.72-1.79x, for ~8% slower training.
+benchmark and the pages see the model the profiles train: hidden 128, 2 heads, a wide MLP (768,
+ratio 6) and a convolutional stem in place of the linear patch embedding (backbone.py). A layer
+attends over the patches it received but runs its MLP only on those it keeps, so the MLP's share of
+the work is what pruning saves most of: at r_max 0.6, alpha 1.2, batch 64 on 2 quiet cores, MLP 512
+gave 1.61-1.68x and MLP 768 1.72-1.79x, for ~8% slower training.
+
+Why the stem: trained from scratch for a few epochs, a ViT must learn local image structure from the
+data. After 300 steps (batch 128) on CIFAR-10, the linear patch embedding reached 35.0% and the conv
+stem 39.2% (2,000 test pictures), at the same step time.
 
 A run trains once on every patch up to `prune_after_epochs`, forks (VisionTrainer.fork), and
 continues one copy unpruned and one pruned with the train_alpha schedule; both models are then
@@ -21,7 +26,7 @@ from transformers import ViTConfig
 from .model import vit_config
 from .training import VisionTrainConfig
 
-ALPHAS = (1.0, 1.2, 1.5, 2.0)
+ALPHAS = (0.8, 1.0, 1.2, 1.5, 2.0)
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class VisionProfile:
     train: VisionTrainConfig
     prune_after_epochs: float             # warm-up epochs on every patch; the pruned model forks off here
     num_layers: int = 8
+    stem: str = "conv"
     r_max: float = 0.6
     train_alpha: float = 1.2              # the schedule the pruned model is trained with
     alphas: tuple[float, ...] = ALPHAS    # swept at inference, on both models
@@ -47,25 +53,26 @@ class VisionProfile:
 
     def model_config(self) -> ViTConfig:
         return vit_config(hidden_size=self.hidden_size, num_layers=self.num_layers, num_heads=self.num_heads,
-                          intermediate_size=self.intermediate_size)
+                          intermediate_size=self.intermediate_size, stem=self.stem)
 
     def with_overrides(self, **changes) -> "VisionProfile":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 PROFILES: dict[str, VisionProfile] = {
-    # ~4 minutes on 2 cores (measured 3.5): 5,000 pictures x 3 epochs, a pruned fork for the last 1.5
-    # epochs, then 1,000 test pictures per setting. About 28% accuracy: a demo, not a result.
+    # ~3 minutes on 2 cores: 5,000 pictures x 3 epochs, a pruned fork for the last 1.5 epochs, then
+    # 1,000 test pictures per setting. A demo, not a result.
     "quick": VisionProfile(
         name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=5000, eval_limit=1000,
         trace_limit=200, train=VisionTrainConfig(epochs=3, batch_size=128, warmup_epochs=0.3),
         prune_after_epochs=1.5),
-    # About 50 minutes on 2 cores: 5 epochs of 50,000 pictures, 3.5 of them shared on every patch (~7.5 min
-    # each), then the pruned fork's last 1.5 and the unpruned one's, then the full test set for every
-    # setting. Measured on the project's machine, 2 quiet cores, bf16 autocast (AMX): 112 img/s training
-    # unpruned (1.14 s per batch of 128). Without native bf16, training is ~1.35x slower.
+    # About an hour on 2 cores: 11 epochs of 50,000 pictures, 9 of them shared on every patch (~4.7 min
+    # each), then the pruned fork's last 2 and the unpruned one's, then the full test set for every
+    # setting. Measured on the project's machine, 2 quiet cores, bf16 autocast (AMX): 0.72 s per batch
+    # of 128 unpruned (eager attention; see pruning_core/attention.py). Without native bf16, training
+    # is ~2x slower. The pruned model trains at alpha 1.0, the sweep's fastest setting but one.
     "cpu": VisionProfile(
         name="cpu", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
-        trace_limit=1000, train=VisionTrainConfig(epochs=5, batch_size=128, warmup_epochs=0.5),
-        prune_after_epochs=3.5),
+        trace_limit=1000, train=VisionTrainConfig(epochs=11, batch_size=128, warmup_epochs=0.5),
+        prune_after_epochs=9, train_alpha=1.0, bench_rounds=5),
 }
