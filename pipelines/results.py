@@ -103,7 +103,18 @@ def vision_table(db: str | Path | None = None, profile: str = "cpu") -> str:
         lines.append(f"| {row.setting} | {VISION_MODELS.get(row.group, row.group)} | {_kept(row.mean_kept, tokens)} | "
                      f"{row.accuracy:.4f} | {100 * (row.accuracy - unpruned):+.1f} | {row.throughput_b32:.0f} | "
                      f"{row.speedup_b32:.2f}× |")
-    return "\n".join(lines)
+    return "\n".join(lines + ["", fastest_within_note(rows, unpruned)])
+
+
+def fastest_within_note(rows: pd.DataFrame, unpruned: float, points: float = 1.0) -> str:
+    """The fastest setting that loses at most `points` of accuracy against the unpruned model."""
+    close = rows[(rows["setting"] != "unpruned") & (rows["accuracy"] >= unpruned - points / 100 - 1e-9)]
+    if close.empty:
+        return f"No pruned setting stays within {points:g} point of the unpruned model's accuracy ({unpruned:.4f})."
+    best = close.loc[close["speedup_b32"].idxmax()]
+    return (f"Fastest within {points:g} point of the unpruned model ({unpruned:.4f}): `{best['setting']}`, "
+            f"{best['accuracy']:.4f} ({100 * (best['accuracy'] - unpruned):+.1f} points) at "
+            f"{best['speedup_b32']:.2f}× the unpruned throughput.")
 
 
 def rewrite_block(readme: Path, table: str, start: str = START, end: str = END) -> None:

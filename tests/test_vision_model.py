@@ -15,9 +15,10 @@ METHODS = {
 }
 
 
+@pytest.mark.parametrize("stem", ["patch", "conv"])
 @pytest.mark.parametrize("record", [False, True], ids=["fused-attention", "recorded-eager"])
-def test_unpruned_output_equals_the_transformers_model(record):
-    classifier = make_vit(method=NoPruning())
+def test_unpruned_output_equals_the_transformers_model(record, stem):
+    classifier = make_vit(method=NoPruning(), stem=stem)
     pixel_values = classifier.pixel_values(random_pixels())
     with torch.no_grad():
         expected = classifier.model(pixel_values=pixel_values).logits
@@ -151,3 +152,21 @@ def test_profiles_build_the_study_shape(name):
     assert (classifier.num_layers, classifier.num_tokens, classifier.source_size) == (8, 145, 32)
     assert classifier.trace(random_pixels(1))[0].keep_counts == [143, 137, 125, 106, 81, 54, 29, 12]
     assert 0 < profile.prune_after_epochs < profile.train.epochs
+    assert classifier.config.stem == "conv"
+
+
+def test_the_conv_stem_gives_the_patch_grid_and_trains():
+    classifier = make_vit(method=TopK(r_max=0.6, alpha=1.2), stem="conv")
+    stem = classifier.model.vit.embeddings.patch_embeddings.projection
+    assert isinstance(stem, torch.nn.Sequential)
+    output = classifier(classifier.pixel_values(random_pixels(2)), labels=torch.tensor([0, 1]))
+    assert classifier.num_tokens == 145 and output.loop.positions.max() < 145
+    output.loss.backward()
+    assert stem[0].weight.grad is not None and stem[0].weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("options, message", [({"stem": "resnet"}, "Unknown stem"),
+                                              ({"stem": "conv", "image_size": 48, "patch_size": 3}, "power of two")])
+def test_bad_stems_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        make_vit(**options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from pipelines import benchmark, demo, results, train, trace, vision
@@ -109,8 +110,18 @@ def test_benchmark_sweeps_unpruned_inference_and_trained_pruning_side_by_side(bu
 def test_results_table_reports_the_vit_rows_from_the_database(built):
     table = results.vision_table(built["db"], profile="quick")
     assert "| unpruned |" in table and "| pruned-a1.0 |" in table and "| inference-a2.0 |" in table
-    assert "1.00×" in table
+    assert "1.00×" in table and "within 1 point of the unpruned model" in table
     assert "No `cpu`" in results.vision_table(built["db"], profile="cpu")
+
+
+def test_the_note_names_the_fastest_setting_within_one_point():
+    rows = pd.DataFrame({"setting": ["unpruned", "pruned-a1.0", "pruned-a0.8", "inference-a0.8", "inference-a1.0"],
+                         "accuracy": [0.70, 0.695, 0.68, 0.689, 0.690], "speedup_b32": [1.0, 1.9, 2.2, 2.2, 1.8]})
+    note = results.fastest_within_note(rows, 0.70)
+    assert "`pruned-a1.0`" in note and "1.90×" in note and "-0.5 points" in note
+    assert "`inference-a1.0`" in results.fastest_within_note(rows[rows["setting"] != "pruned-a1.0"], 0.70), \
+        "exactly one point lost still counts"
+    assert "No pruned setting" in results.fastest_within_note(rows[rows["accuracy"] < 0.69], 0.70)
 
 
 def test_command_lines_dispatch_cifar10_to_the_vision_pipeline(built, monkeypatch):

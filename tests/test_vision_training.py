@@ -116,15 +116,23 @@ def test_augment_crops_and_flips_without_changing_shape():
         assert found
 
 
-@pytest.mark.parametrize("method", [TopK(r_max=0.6, alpha=1.2, score="received"),
-                                    LearnedTokenPruning(3, thresholds=[0.004, 0.006, 0.008])])
-def test_save_then_load_gives_identical_traces(tmp_path, method):
-    original = make_vit(method=method)
+@pytest.mark.parametrize("method, stem", [(TopK(r_max=0.6, alpha=1.2, score="received"), "patch"),
+                                          (LearnedTokenPruning(3, thresholds=[0.004, 0.006, 0.008]), "patch"),
+                                          (TopK(r_max=0.6, alpha=1.0), "conv")])
+def test_save_then_load_gives_identical_traces(tmp_path, method, stem):
+    original = make_vit(method=method, stem=stem)
+    if stem == "conv":   # move the stem's BatchNorm statistics away from their defaults: they must be saved too
+        original.train()
+        original(original.pixel_values(random_pixels(8, seed=5)))
+        original.eval()
     folder = save_vision_classifier(original, tmp_path / "vit")
     assert (folder / "model.safetensors").is_file() and not list(folder.glob("*.bin"))
     assert json.loads((folder / "pruning.json").read_text())["method"] == method.name
     restored = load_vision_classifier(folder)
     assert type(restored.method) is type(method) and restored.grid == (12, 12) and restored.source_size == 32
+    assert restored.config.stem == stem and torch.equal(
+        *(dict(model.model.named_buffers()).get("vit.embeddings.patch_embeddings.projection.1.running_var",
+                                                torch.zeros(1)) for model in (original, restored)))
     pixels = random_pixels(3)
     for a, b in zip(original.trace(pixels), restored.trace(pixels)):
         np.testing.assert_array_equal(a.kept, b.kept)

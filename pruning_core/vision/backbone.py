@@ -53,7 +53,14 @@ class StemViT(ViTForImageClassification):
             self.vit.embeddings.patch_embeddings.projection = conv_stem(config.hidden_size, config.patch_size)
 
 
-def conv_stem(hidden_size: int, patch_size: int) -> nn.Sequential:
+class ConvStem(nn.Sequential):
+    @property
+    def weight(self) -> Tensor:
+        """The first convolution's weight: transformers' ViTModel.forward reads the patch projection's dtype."""
+        return self[0].weight
+
+
+def conv_stem(hidden_size: int, patch_size: int) -> ConvStem:
     """log2(patch_size) stride-2 3x3 convolutions (BatchNorm, GELU), widening towards hidden_size, then a
     1x1 projection: (B, 3, S, S) -> (B, hidden_size, S / patch_size, S / patch_size), like the patch embedding."""
     steps = round(math.log2(patch_size))
@@ -64,7 +71,7 @@ def conv_stem(hidden_size: int, patch_size: int) -> nn.Sequential:
         width = max(8, hidden_size >> (steps - step))   # hidden 128, patch 4: 32 then 64 channels
         layers += [nn.Conv2d(channels, width, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(width), nn.GELU()]
         channels = width
-    return nn.Sequential(*layers, nn.Conv2d(channels, hidden_size, 1))
+    return ConvStem(*layers, nn.Conv2d(channels, hidden_size, 1))
 
 
 def vit_blocks(model: ViTForImageClassification) -> list[ViTBlock]:
