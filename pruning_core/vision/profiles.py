@@ -60,15 +60,16 @@ class VisionProfile:
 
 
 PROFILES: dict[str, VisionProfile] = {
-    # ~3 minutes on 2 cores: 5,000 pictures x 3 epochs, a pruned fork for the last 1.5 epochs, then
-    # 1,000 test pictures per setting. A demo, not a result.
+    # ~3 minutes on 2 cores (measured 2.8 with tracing and the benchmark): 5,000 pictures x 3 epochs, a
+    # pruned fork for the last 1.5 epochs, then 1,000 test pictures per setting. About 34% accuracy: a
+    # demo, not a result.
     "quick": VisionProfile(
         name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=5000, eval_limit=1000,
         trace_limit=200, train=VisionTrainConfig(epochs=3, batch_size=128, warmup_epochs=0.3),
         prune_after_epochs=1.5),
-    # About an hour on 2 cores: 11 epochs of 50,000 pictures, 9 of them shared on every patch (~4.7 min
-    # each), then the pruned fork's last 2 and the unpruned one's, then the full test set for every
-    # setting. Measured on the project's machine, 2 quiet cores, bf16 autocast (AMX): 0.72 s per batch
+    # About an hour on 2 cores (measured 65 min: 54 training, 11 tracing and benchmarking): 11 epochs of
+    # 50,000 pictures, 9 of them shared on every patch (~4.7 min each), then the pruned fork's last 2
+    # (~5 min) and the unpruned one's (~10 min), then the full test set for every setting. Measured on the project's machine, 2 quiet cores, bf16 autocast (AMX): 0.72 s per batch
     # of 128 unpruned (eager attention; see pruning_core/attention.py). Without native bf16, training
     # is ~2x slower. The pruned model trains at alpha 1.0, the sweep's fastest setting but one.
     "cpu": VisionProfile(
