@@ -7,7 +7,8 @@ attention, so each block asks for just what it must have:
   "full" -> eager attention and the whole matrix, (B, H, K, K).
 Training on a CPU always takes the eager path: the fused kernel's backward pass is slow there (the
 CIFAR-10 ViT's training step: 1.28 s fused, 0.74 s eager, batch 128 on 2 cores; 37% of the fused step
-was the attention's backward pass). On GPUs the fused kernel stays.
+was the attention's backward pass; the IMDb MiniLM's step, 16 x 256 tokens: 0.74 s fused, 0.61 s eager).
+On GPUs the fused kernel stays.
 """
 from __future__ import annotations
 
