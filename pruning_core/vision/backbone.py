@@ -4,7 +4,7 @@ The only module that knows ViT's attribute names (transformers 5: `vit.layers`, 
 q_proj/k_proj/v_proj/o_proj). ViT layers are pre-norm: x + attn(LN(x)), then x + mlp(LN(x)).
 Both halves act row by row after attention, so the loop can remove rows between them.
 
-`build_vit` can swap ViT's patch embedding (one linear map per patch) for a small convolutional
+`StemViT` can swap ViT's patch embedding (one linear map per patch) for a small convolutional
 stem (`stem="conv"` in the config) that yields the same grid of tokens, one per patch: a ViT
 trained from scratch otherwise has to learn local image structure from data, which a few epochs on
 CIFAR-10 do not give it ("Early convolutions help transformers see better", Xiao et al. 2021). The

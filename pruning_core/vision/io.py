@@ -11,10 +11,9 @@ from pathlib import Path
 from safetensors import SafetensorError
 from transformers import ViTConfig
 
-from .backbone import StemViT
-
 from ..methods import PruningMethod
 from ..text.io import PRUNING_CONFIG, ModelLoadError, load_method, save_method
+from .backbone import StemViT
 from .model import PrunedVisionClassifier
 
 

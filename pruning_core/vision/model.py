@@ -19,7 +19,7 @@ from transformers import ViTConfig, ViTForImageClassification
 from ..loop import LoopOutput, run_layers, training_loss
 from ..methods import NoPruning, PruningMethod
 from ..trace import ExampleTrace
-from .backbone import STEMS, StemViT, vit_blocks, vit_embed, vit_head
+from .backbone import StemViT, vit_blocks, vit_embed, vit_head
 from .images import images_to_pixels, normalize_pixels
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -36,8 +36,6 @@ def vit_config(hidden_size: int = 128, num_layers: int = 8, num_heads: int = 2, 
     stem: "patch" (ViT's linear patch embedding) or "conv" (a small convolutional stem, see backbone.py)."""
     if image_size % patch_size:
         raise ValueError(f"image_size {image_size} is not a multiple of patch_size {patch_size}.")
-    if stem not in STEMS:
-        raise ValueError(f"Unknown stem {stem!r}: choose from {', '.join(STEMS)}.")
     return ViTConfig(hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=num_heads,
                      intermediate_size=intermediate_size, image_size=image_size, patch_size=patch_size,
                      num_channels=3, hidden_dropout_prob=dropout, attention_probs_dropout_prob=0.0,
