@@ -9,9 +9,8 @@ attends over the patches it received but runs its MLP only on those it keeps, so
 the work is what pruning saves most of: at r_max 0.6, alpha 1.2, batch 64 on 2 quiet cores, MLP 512
 gave 1.61-1.68x and MLP 768 1.72-1.79x, for ~8% slower training.
 
-Why the stem: trained from scratch for a few epochs, a ViT must learn local image structure from the
-data. After 300 steps (batch 128) on CIFAR-10, the linear patch embedding reached 35.0% and the conv
-stem 39.2% (2,000 test pictures), at the same step time.
+Why the stem: see backbone.py. After 300 steps (batch 128) on CIFAR-10, the linear patch embedding
+reached 35.0% and the conv stem 39.2% (2,000 test pictures), at the same step time.
 
 A run trains once on every patch up to `prune_after_epochs`, forks (VisionTrainer.fork), and
 continues one copy unpruned and one pruned with the train_alpha schedule; both models are then
@@ -69,9 +68,10 @@ PROFILES: dict[str, VisionProfile] = {
         prune_after_epochs=1.5),
     # About an hour on 2 cores (measured 65 min: 54 training, 11 tracing and benchmarking): 11 epochs of
     # 50,000 pictures, 9 of them shared on every patch (~4.7 min each), then the pruned fork's last 2
-    # (~5 min) and the unpruned one's (~10 min), then the full test set for every setting. Measured on the project's machine, 2 quiet cores, bf16 autocast (AMX): 0.72 s per batch
-    # of 128 unpruned (eager attention; see pruning_core/attention.py). Without native bf16, training
-    # is ~2x slower. The pruned model trains at alpha 1.0, the sweep's fastest setting but one.
+    # (~5 min) and the unpruned one's (~10 min), then the full test set for every setting. Measured on
+    # the project's machine, 2 quiet cores, bf16 autocast (AMX): 0.72 s per batch of 128 unpruned (eager
+    # attention; see pruning_core/attention.py). Without native bf16, training is ~2x slower. The
+    # pruned model trains at alpha 1.0, the sweep's fastest setting but one.
     "cpu": VisionProfile(
         name="cpu", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
         trace_limit=1000, train=VisionTrainConfig(epochs=11, batch_size=128, warmup_epochs=0.5),
