@@ -74,6 +74,6 @@ PROFILES: dict[str, VisionProfile] = {
     # pruned model trains at alpha 1.0, the sweep's fastest setting but one.
     "cpu": VisionProfile(
         name="cpu", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
-        trace_limit=1000, train=VisionTrainConfig(epochs=11, batch_size=128, warmup_epochs=0.5),
-        prune_after_epochs=9, train_alpha=1.0, bench_rounds=5),
+        trace_limit=1000, train=VisionTrainConfig(epochs=16, batch_size=128, warmup_epochs=0.5),
+        prune_after_epochs=12, train_alpha=0.8, bench_rounds=5),
 }
