@@ -1,4 +1,4 @@
-"""Run sizes for the CIFAR-10 ViT: `quick` (a demo in minutes on 2 CPU cores) and `cpu` (about an hour).
+"""Run sizes for the CIFAR-10 ViT: `quick` (a demo in minutes on 2 CPU cores) and `cpu` (about 1.5 hours).
 
 The model follows the vision study: 8 layers, 145 tokens (32x32 pictures resized to 48x48, 4x4
 patches: a 12 x 12 grid plus CLS), pruned by the schedule keep(l) = 1 - r_max * ((l + 1) / L) ** alpha
@@ -66,12 +66,12 @@ PROFILES: dict[str, VisionProfile] = {
         name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=5000, eval_limit=1000,
         trace_limit=200, train=VisionTrainConfig(epochs=3, batch_size=128, warmup_epochs=0.3),
         prune_after_epochs=1.5),
-    # About an hour on 2 cores (measured 65 min: 54 training, 11 tracing and benchmarking): 11 epochs of
-    # 50,000 pictures, 9 of them shared on every patch (~4.7 min each), then the pruned fork's last 2
-    # (~5 min) and the unpruned one's (~10 min), then the full test set for every setting. Measured on
-    # the project's machine, 2 quiet cores, bf16 autocast (AMX): 0.72 s per batch of 128 unpruned (eager
-    # attention; see pruning_core/attention.py). Without native bf16, training is ~2x slower. The
-    # pruned model trains at alpha 1.0, the sweep's fastest setting but one.
+    # About 1.5 hours on 2 cores (measured 91.8 min: ~80 training, ~12 tracing and benchmarking): 16
+    # epochs of 50,000 pictures, 12 of them shared on every patch (~4.7 min each), then the pruned
+    # fork's last 4 and the unpruned one's. 11 epochs (65 min) reached 68.5%; 16 reach 71.1%. Measured
+    # on the project's machine, 2 quiet cores, bf16 autocast (AMX): 0.72 s per batch of 128 unpruned
+    # (eager attention; see pruning_core/attention.py). Without native bf16, training is ~2x slower.
+    # The pruned model trains at alpha 0.8, the sweep's fastest setting.
     "cpu": VisionProfile(
         name="cpu", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
         trace_limit=1000, train=VisionTrainConfig(epochs=16, batch_size=128, warmup_epochs=0.5),
