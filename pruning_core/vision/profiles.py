@@ -66,9 +66,9 @@ PROFILES: dict[str, VisionProfile] = {
         name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=5000, eval_limit=1000,
         trace_limit=200, train=VisionTrainConfig(epochs=3, batch_size=128, warmup_epochs=0.3),
         prune_after_epochs=1.5),
-    # About 1.5 hours on 2 cores (measured 91.8 min: ~80 training, ~12 tracing and benchmarking): 16
-    # epochs of 50,000 pictures, 12 of them shared on every patch (~4.7 min each), then the pruned
-    # fork's last 4 and the unpruned one's. 11 epochs (65 min) reached 68.5%; 16 reach 71.1%. Measured
+    # About 1.5 hours on 2 cores (measured 91.8 min: 85.5 training, 6 loading, tracing and benchmarking):
+    # 16 epochs of 50,000 pictures, 12 of them shared on every patch (56.5 min), then the pruned fork's
+    # last 4 (9.3 min) and the unpruned one's (19.7 min). 11 epochs (65 min) reached 68.5%, 16 71.1%. Measured
     # on the project's machine, 2 quiet cores, bf16 autocast (AMX): 0.72 s per batch of 128 unpruned
     # (eager attention; see pruning_core/attention.py). Without native bf16, training is ~2x slower.
     # The pruned model trains at alpha 0.8, the sweep's fastest setting.
