@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from conftest import REVIEWS, make_bert, make_distilbert, make_roberta, make_tokenizer
-from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK, schedule_counts
+from pruning_core.loop import compact
+from pruning_core.methods import LayerState, LearnedTokenPruning, NoPruning, TopK, schedule_counts
 from pruning_core.text import PrunedTextClassifier
 
 
@@ -151,3 +152,25 @@ def test_trace_agrees_with_the_model(classifier):
     frame = traces[0].to_frame()
     assert set(frame.columns) >= {"layer", "token_index", "token", "score", "kept", "drop_layer"}
     assert len(frame) == int((~np.isnan(traces[0].scores)).sum())
+
+
+def test_compact_moves_kept_rows_to_the_front_in_order_and_pads_the_rest():
+    keep = torch.tensor([[True, False, True, True, False],
+                         [True, True, False, False, False]])
+    features = torch.arange(2 * 5 * 3, dtype=torch.float32).view(2, 5, 3)
+    positions = torch.arange(5).expand(2, 5)
+    alive, gathered, kept_positions = compact(keep, features, positions)
+    assert alive.tolist() == [[True, True, True], [True, True, False]]
+    assert kept_positions[0].tolist() == [0, 2, 3] and kept_positions[1, :2].tolist() == [0, 1]
+    for row in range(2):
+        for slot, position in enumerate(kept_positions[row][alive[row]].tolist()):
+            assert torch.equal(gathered[row, slot], features[row, position])
+
+
+def test_topk_breaks_score_ties_by_position_and_skips_dead_rows():
+    method = TopK(keep_ratios=[0.5])
+    probs = torch.full((1, 1, 1, 7), 0.1)            # every row ties on CLS attention
+    alive = torch.tensor([[True, True, False, True, True, True, True]])
+    state = LayerState(0, probs, alive, torch.zeros(1, 7, 4), torch.tensor([6]), 1)
+    keep = method.select(state).keep
+    assert keep[0].nonzero().flatten().tolist() == [0, 1, 3]   # CLS, then the earliest tied live rows

@@ -67,8 +67,8 @@ class TopK(PruningMethod):
         ranking = scores.masked_fill(~state.alive, float("-inf"))
         ranking[:, 0] = float("inf")  # CLS first, always kept
         order = ranking.argsort(dim=1, descending=True, stable=True)
-        rank = order.argsort(dim=1)
-        keep = rank < self.target_counts(state).unsqueeze(1)
+        places = torch.arange(order.shape[1], device=order.device) < self.target_counts(state).unsqueeze(1)
+        keep = torch.zeros_like(state.alive).scatter_(1, order, places)   # the first `count` of the ranking
         return Selection(scores=scores, keep=keep & state.alive)
 
     def config(self) -> dict:

@@ -1,4 +1,5 @@
-"""Run sizes for the CIFAR-10 ViT: `quick` (a demo in minutes on 2 CPU cores) and `cpu` (about 1.5 hours).
+"""Run sizes for the CIFAR-10 ViT: `quick` (a demo in minutes on 2 CPU cores) and `cpu` (about 1.5 hours
+on 2 cores with native bf16, see below).
 
 The model follows the vision study: 8 layers, 145 tokens (32x32 pictures resized to 48x48, 4x4
 patches: a 12 x 12 grid plus CLS), pruned by the schedule keep(l) = 1 - r_max * ((l + 1) / L) ** alpha
@@ -70,7 +71,8 @@ PROFILES: dict[str, VisionProfile] = {
     # 16 epochs of 50,000 pictures, 12 of them shared on every patch (56.5 min), then the pruned fork's
     # last 4 (9.3 min) and the unpruned one's (19.7 min). 11 epochs (65 min) reached 68.5%, 16 71.1%. Measured
     # on the project's machine, 2 quiet cores, bf16 autocast (AMX): 0.72 s per batch of 128 unpruned
-    # (eager attention; see pruning_core/attention.py). Without native bf16, training is ~2x slower.
+    # (eager attention; see pruning_core/attention.py). Without native bf16 it trains in fp32, much slower:
+    # 4.35 s per batch on 2 AVX2-only AMD EPYC cores, which makes this run about 9 hours there.
     # The pruned model trains at alpha 0.8, the sweep's fastest setting.
     "cpu": VisionProfile(
         name="cpu", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
