@@ -60,9 +60,9 @@ class VisionProfile:
 
 
 PROFILES: dict[str, VisionProfile] = {
-    # ~3 minutes on 2 cores (measured 2.8 with tracing and the benchmark): 5,000 pictures x 3 epochs, a
-    # pruned fork for the last 1.5 epochs, then 1,000 test pictures per setting. About 34% accuracy: a
-    # demo, not a result.
+    # ~3 minutes on 2 AMX cores (measured 2.8 with tracing and the benchmark; 12.2 on 2 AVX2-only cores):
+    # 5,000 pictures x 3 epochs, a pruned fork for the last 1.5 epochs, then 1,000 test pictures per
+    # setting. About 34% accuracy: a demo, not a result.
     "quick": VisionProfile(
         name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=5000, eval_limit=1000,
         trace_limit=200, train=VisionTrainConfig(epochs=3, batch_size=128, warmup_epochs=0.3),
