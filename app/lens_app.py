@@ -151,7 +151,7 @@ def demo_section(no_models: bool) -> None:
     """Offer to build the demo models when there are none; follow a build in progress."""
     build_section(jobs.demo_job(catalog.artifacts_root()), no_models, BuildTexts(
         title="Demo models", button="Build the demo models", key="build_demo",
-        pitch="Train small demo models on IMDb and AG News (6 to 14 minutes on 2 CPU cores, by CPU). "
+        pitch="Train small demo models on IMDb and AG News (6 to 14 minutes on 2 CPU cores, depending on the CPU). "
               "The build runs in the background: every page keeps working meanwhile.",
         unavailable="Live text still works with the packaged MiniLM-L6.",
         built="The demo models are built: pick one on Live text."))

@@ -122,7 +122,7 @@ def demo_section(no_models: bool) -> None:
     """With no ViT, offer to build the quick one; follow a build in progress."""
     lens_app.build_section(jobs.vision_demo_job(catalog.artifacts_root()), no_models, lens_app.BuildTexts(
         title="Demo ViT", button="Build the demo ViT", key="build_vision_demo",
-        pitch="Train the quick CIFAR-10 ViT (3 to 12 minutes on 2 CPU cores, by CPU; a demo, about 34% accurate), "
-              "unpruned and pruned, with `python -m pipelines.demo --datasets cifar10`. It runs in the "
-              "background: every page keeps working meanwhile.",
+        pitch="Train the quick CIFAR-10 ViT (3 to 12 minutes on 2 CPU cores, depending on the CPU; a demo, "
+              "about 34% accurate), unpruned and pruned, with `python -m pipelines.demo --datasets cifar10`. "
+              "It runs in the background: every page keeps working meanwhile.",
         unavailable="Train a ViT with the vision pipelines (see the README)."))
