@@ -4,8 +4,11 @@
 
 Keep ratio k: layers 0 and 1 attend over every token; layer 1's CLS attention then picks the
 fraction k of the input to keep, removed before layer 1's feed-forward, so layers 2-5 run on k only.
-(`--decision-layer 2` lets layer 2 attend over everything too and decide there.) Every setting runs in turn within each round (so machine noise hits them alike), and the median
-time per setting is reported: throughput at batch 32 and latency at batch 1, sequence length 256.
+(`--decision-layer 2` lets layer 2 attend over everything too and decide there.) `received_all` scores
+every token by the attention it receives at every layer (as LTP and TS-DTP do) and prunes nothing: its
+speed-up is the cost of that scoring alone. Every setting runs in turn within each round (so machine
+noise hits them alike), and the median time per setting is reported: throughput at batch 32 and latency
+at batch 1, sequence length 256 (`--seq-len`).
 """
 from __future__ import annotations
 
@@ -28,15 +31,23 @@ KEEP_RATIOS = (0.7, 0.5, 0.3)
 SEQ_LEN = 256
 
 
-def random_batch(batch: int, vocab: int, cls_id: int, sep_id: int, seed: int = 0) -> torch.Tensor:
+class ScoreEverywhere(NoPruning):
+    """Scores every token by attention received at every layer and keeps them all."""
+
+    def prunes_at(self, layer: int) -> bool:
+        return True
+
+
+def random_batch(batch: int, vocab: int, cls_id: int, sep_id: int, seq_len: int = SEQ_LEN, seed: int = 0
+                 ) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
-    ids = torch.randint(1000, vocab, (batch, SEQ_LEN), generator=generator)
+    ids = torch.randint(1000, vocab, (batch, seq_len), generator=generator)
     ids[:, 0], ids[:, -1] = cls_id, sep_id
     return ids
 
 
 def settings(num_layers: int, decision_layer: int) -> dict[str, object]:
-    methods: dict[str, object] = {"unpruned": NoPruning()}
+    methods: dict[str, object] = {"unpruned": NoPruning(), "received_all": ScoreEverywhere()}
     for k in KEEP_RATIOS:
         methods[f"keep{k}"] = TopK(keep_ratios=[1.0] * decision_layer + [k] * (num_layers - decision_layer))
     return methods
@@ -49,7 +60,7 @@ def time_once(run, ids: torch.Tensor, mask: torch.Tensor) -> float:
 
 
 @torch.inference_mode()
-def measure(rounds: int, decision_layer: int = 1) -> dict[str, float]:
+def measure(rounds: int, decision_layer: int = 1, seq_len: int = SEQ_LEN) -> dict[str, float]:
     classifier = load_text_classifier()
     classifier.eval()
     reference = AutoModelForSequenceClassification.from_pretrained(default_model_path(), attn_implementation="sdpa")
@@ -60,7 +71,7 @@ def measure(rounds: int, decision_layer: int = 1) -> dict[str, float]:
         runners[name] = _with_method(classifier, method)
     results: dict[str, float] = {}
     for batch, repeats, key in ((32, 1, "b32"), (1, 10, "b1")):
-        ids = random_batch(batch, tokenizer.vocab_size, tokenizer.cls_token_id, tokenizer.sep_token_id)
+        ids = random_batch(batch, tokenizer.vocab_size, tokenizer.cls_token_id, tokenizer.sep_token_id, seq_len)
         mask = torch.ones_like(ids)
         times: dict[str, list[float]] = {name: [] for name in runners}
         for run in runners.values():  # warm-up
@@ -74,10 +85,10 @@ def measure(rounds: int, decision_layer: int = 1) -> dict[str, float]:
                 results[f"throughput_b32_{name}"] = batch / median
             else:
                 results[f"latency_b1_ms_{name}"] = 1000 * median
-    for k in KEEP_RATIOS:
-        results[f"speedup_b32_keep{k}"] = results[f"throughput_b32_keep{k}"] / results["throughput_b32_unpruned"]
-        results[f"speedup_b1_keep{k}"] = results["latency_b1_ms_unpruned"] / results[f"latency_b1_ms_keep{k}"]
-    results["threads"] = torch.get_num_threads()
+    for name in ("received_all", *(f"keep{k}" for k in KEEP_RATIOS)):
+        results[f"speedup_b32_{name}"] = results[f"throughput_b32_{name}"] / results["throughput_b32_unpruned"]
+        results[f"speedup_b1_{name}"] = results["latency_b1_ms_unpruned"] / results[f"latency_b1_ms_{name}"]
+    results["threads"], results["seq_len"] = torch.get_num_threads(), seq_len
     return results
 
 
@@ -89,10 +100,10 @@ def _with_method(classifier, method):
 
 
 def print_table(results: dict[str, float]) -> None:
-    print(f"MiniLM-L6, sequence length {SEQ_LEN}, {results['threads']} threads, median over rounds; "
+    print(f"MiniLM-L6, sequence length {results['seq_len']}, {results['threads']} threads, median over rounds; "
           "speed-ups relative to our unpruned loop ('transformers' is the library's own model, for reference)")
     print(f"{'setting':<10} {'b32 ex/s':>9} {'speedup':>8} {'b1 ms':>8} {'speedup':>8}")
-    for name in ["transformers", "unpruned"] + [f"keep{k}" for k in KEEP_RATIOS]:
+    for name in ["transformers", "unpruned", "received_all"] + [f"keep{k}" for k in KEEP_RATIOS]:
         b32, b1 = results[f"throughput_b32_{name}"], results[f"latency_b1_ms_{name}"]
         up32 = b32 / results["throughput_b32_unpruned"]
         up1 = results["latency_b1_ms_unpruned"] / b1
@@ -103,10 +114,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per setting (default 5)")
+    parser.add_argument("--seq-len", type=int, default=SEQ_LEN, help=f"tokens per text (default {SEQ_LEN})")
     parser.add_argument("--decision-layer", type=int, default=1,
                         help="the layer whose attention chooses the kept tokens (default 1)")
     args = parser.parse_args()
-    results = measure(args.rounds, args.decision_layer)
+    results = measure(args.rounds, args.decision_layer, args.seq_len)
     if args.json:
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}))
     else:

@@ -3,10 +3,14 @@
     python -m pipelines.benchmark --dataset imdb --profile quick [--run imdb-quick]
     python -m pipelines.benchmark --dataset cifar10 --profile quick      # the ViT: see pipelines/vision.py
 
-Settings: the unpruned baseline, top-k keep ratios applied at inference to the baseline (layers 0 and
-1 attend over every token; layer 1's CLS attention keeps the fraction k for layers 2 on), and the
-trained LTP model with its thresholds scaled. For each: accuracy and macro-F1 on a test sample, mean
-tokens kept per layer, analytic FLOPs, throughput at batch 32 and latency at batch 1. Timing runs
+Settings, each on the same test examples (the profile's seeded sample, the one `trace` uses):
+`unpruned` (the 1-epoch baseline), `control` (the unpruned model trained as long as the pruned ones),
+`topk-{k}` (top-k schedules applied at inference to the control), `topk_trained-{k}` (the model trained
+with top-k on, under each schedule), `ltp-x{s}` (the LTP model with its thresholds scaled by s) and
+`ts_dtp`; the models that exist are swept. A top-k schedule keeps, by CLS attention, a share of the
+input falling geometrically from layer 0 to k at the last layer. For each: accuracy and macro-F1, every
+example's prediction (for paired comparisons), mean tokens kept per layer, analytic FLOPs, throughput
+at batch 32 and latency at batch 1. Timing runs
 every setting in turn within each round (machine noise hits them alike) and keeps each setting's best
 time per measurement: on a shared machine other jobs only ever add time, so the minimum is the most
 repeatable estimate of what the setting itself costs.
@@ -33,12 +37,13 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from pruning_core import store  # noqa: E402
 from pruning_core.data import load_dataset  # noqa: E402
-from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, TopK  # noqa: E402
+from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod  # noqa: E402
 from pruning_core.metrics import evaluate  # noqa: E402
 from pruning_core.text import PrunedTextClassifier, load_text_classifier  # noqa: E402
 
 from .common import IMAGE_DATASETS, add_common, clear_errors, db_path, models_dir  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
+from .train import topk_schedule  # noqa: E402
 
 
 @dataclass
@@ -49,20 +54,42 @@ class Setting:
     model_path: str
 
 
-def sweep(baseline: PrunedTextClassifier, baseline_path: str, ltp: PrunedTextClassifier | None, ltp_path: str,
-          profile: Profile) -> list[Setting]:
-    layers = baseline.num_layers
-    settings = [Setting("unpruned", baseline, NoPruning(), baseline_path)]
-    for keep in profile.topk_keep_ratios:
-        settings.append(Setting(f"topk-{keep}", baseline, TopK(keep_ratios=[1.0] + [keep] * (layers - 1)),
-                                baseline_path))
-    if ltp is not None:
-        learned = ltp.method.config()
+# The model each training stage produced, and the setting that runs it as trained (the README's rows).
+STAGE_LABELS = {"baseline": "baseline (1 epoch, no pruning)", "control": "unpruned, equally trained",
+                "ltp_hard": "LTP", "topk_trained": "top-k, trained with pruning", "ts_dtp_hard": "TS-DTP"}
+
+
+def sweep(models: dict[str, tuple[PrunedTextClassifier, str]], profile: Profile) -> list[Setting]:
+    """The settings for the trained models found ({stage: (classifier, folder)})."""
+    settings = []
+
+    def add(name: str, stage: str, method: PruningMethod) -> None:
+        if stage in models:
+            classifier, path = models[stage]
+            settings.append(Setting(name, classifier, method, path))
+
+    add("unpruned", "baseline", NoPruning())
+    add("control", "control", NoPruning())
+    layers = models["baseline"][0].num_layers
+    for stage, prefix in (("control", "topk"), ("topk_trained", "topk_trained")):
+        for keep in profile.topk_final_keeps:
+            add(f"{prefix}-{keep}", stage, topk_schedule(layers, keep))
+    if "ltp_hard" in models:
+        learned = models["ltp_hard"][0].method.config()
         for scale in profile.ltp_threshold_scales:
-            method = LearnedTokenPruning(ltp.num_layers, [t * scale for t in learned["thresholds"]],
-                                         learned["temperature"], learned["keep_lambda"], mode="hard")
-            settings.append(Setting(f"ltp-x{scale}", ltp, method, ltp_path))
+            add(f"ltp-x{scale}", "ltp_hard", LearnedTokenPruning(layers, [t * scale for t in learned["thresholds"]],
+                                                                  learned["temperature"], learned["keep_lambda"]))
+    if "ts_dtp_hard" in models:
+        add("ts_dtp", "ts_dtp_hard", models["ts_dtp_hard"][0].method)
     return settings
+
+
+def trained_settings(profile: Profile, settings: list[Setting]) -> dict[str, str]:
+    """{README row label: the setting that runs that stage's model as it was trained}."""
+    as_trained = {"baseline": "unpruned", "control": "control", "ltp_hard": "ltp-x1.0",
+                  "topk_trained": f"topk_trained-{profile.topk_final_keep}", "ts_dtp_hard": "ts_dtp"}
+    names = {setting.name for setting in settings}
+    return {STAGE_LABELS[stage]: name for stage, name in as_trained.items() if name in names}
 
 
 @torch.inference_mode()
@@ -124,15 +151,12 @@ def run(dataset: str, profile: Profile, training_run: str | None = None, db: str
         data_dir: str | None = None, artifacts: str | None = None) -> pd.DataFrame:
     """Sweep the settings for a trained run's models and store the rows; returns them."""
     folder = models_dir(artifacts) / (training_run or f"{dataset}-{profile.name}")
-    baseline_path, ltp_path = folder / "baseline", folder / "ltp_hard"
-    baseline = load_text_classifier(baseline_path)
-    ltp = load_text_classifier(ltp_path) if (ltp_path / "pruning.json").is_file() else None
-    settings = sweep(baseline, str(baseline_path.resolve()), ltp, str(ltp_path.resolve()), profile)
-    ts_dtp_path = folder / "ts_dtp_hard"
-    if (ts_dtp_path / "pruning.json").is_file():
-        ts_dtp = load_text_classifier(ts_dtp_path)
-        settings.append(Setting("ts_dtp", ts_dtp, ts_dtp.method, str(ts_dtp_path.resolve())))
-    test = load_dataset(dataset, "test", data_dir, limit=profile.bench_eval_limit, seed=profile.seed)
+    models = {stage: (load_text_classifier(folder / stage), str((folder / stage).resolve()))
+              for stage in STAGE_LABELS if (folder / stage / "pruning.json").is_file()}
+    if "baseline" not in models:
+        raise FileNotFoundError(f"No trained baseline in {folder}: run pipelines.train first.")
+    settings = sweep(models, profile)
+    test = load_dataset(dataset, "test", data_dir, limit=profile.trace_limit, seed=profile.seed)
     rows = []
     for setting in tqdm(settings, desc="accuracy per setting"):
         setting.classifier.method = setting.method
@@ -142,14 +166,16 @@ def run(dataset: str, profile: Profile, training_run: str | None = None, db: str
                      "thresholds": config.get("thresholds"), "model_path": setting.model_path,
                      "n_examples": len(test), "accuracy": evaluation.metrics.accuracy,
                      "macro_f1": evaluation.metrics.macro_f1, "mean_kept": evaluation.mean_kept,
-                     "keep_fraction": evaluation.keep_fraction, "flops": evaluation.mean_flops})
+                     "keep_fraction": evaluation.keep_fraction, "flops": evaluation.mean_flops,
+                     "predictions": evaluation.predictions})
     frame = speed_columns(pd.DataFrame(rows), measure_speed(settings, test.texts, profile))
     bench_id = f"{folder.name}-{datetime.now():%Y%m%d-%H%M%S}"
-    sweep_row = {"bench_id": bench_id, "dataset": dataset, "profile": profile.name,
+    sweep_row = {"bench_id": bench_id, "dataset": dataset, "profile": profile.name, "labels": test.labels,
                  "config": json.dumps({"training_run": folder.name, "max_length": profile.max_length,
-                                       "eval_limit": profile.bench_eval_limit, "rounds": profile.bench_rounds,
+                                       "eval_limit": profile.trace_limit, "rounds": profile.bench_rounds,
                                        "speed_batches": profile.bench_speed_batches,
-                                       "threads": torch.get_num_threads()})}
+                                       "threads": torch.get_num_threads(),
+                                       "trained_settings": trained_settings(profile, settings)})}
     store.write_benchmark(sweep_row, frame, db)
     print(frame[["setting", "accuracy", "macro_f1", "flops", "throughput_b32", "latency_b1_ms", "speedup_b32"]]
           .to_string(index=False, float_format=lambda v: f"{v:.4g}"), flush=True)
@@ -168,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         with clear_errors():
             vision.benchmark(profile, db_path(args.db, args.artifacts), args.data_dir, args.artifacts)
         return
-    profile = profile_for(args.profile, args.dataset).with_overrides(bench_eval_limit=args.eval_limit)
+    profile = profile_for(args.profile, args.dataset).with_overrides(trace_limit=args.eval_limit)
     with clear_errors():
         run(args.dataset, profile, args.run, db_path(args.db, args.artifacts), args.data_dir, args.artifacts)
 

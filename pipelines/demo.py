@@ -33,15 +33,17 @@ from .profiles import Profile, profile_for  # noqa: E402
 
 # Share of a dataset's work per step, roughly as the time goes on 2 cores; a method's soft and hard
 # stages weigh like LTP's. The ViT's steps (pipelines/vision.py) weigh about as much as a text dataset.
-STEP_WEIGHTS = {"baseline": 0.22, "soft": 0.26, "hard": 0.2, "trace": 0.1, "analyze": 0.12, "benchmark": 0.1}
+STEP_WEIGHTS = {"baseline": 0.22, "soft": 0.13, "hard": 0.07, "control": 0.22, "trained": 0.1,
+                "trace": 0.1, "analyze": 0.12, "benchmark": 0.1}
 IMAGE_WEIGHTS = {"warmup": 0.45, "pruned": 0.1, "unpruned": 0.15, "trace": 0.1, "benchmark": 0.2}
 
 
 def dataset_weight(profile: Profile | VisionProfile) -> float:
     if isinstance(profile, VisionProfile):
         return sum(IMAGE_WEIGHTS.values())
-    methods = len(profile.methods)
-    return sum(STEP_WEIGHTS.values()) + (methods - 1) * (STEP_WEIGHTS["soft"] + STEP_WEIGHTS["hard"])
+    stages = {stage for method in profile.methods for stage in train.stages_for(method)}
+    return sum(_text_weight(stage) for stage in stages) + sum(STEP_WEIGHTS[step] for step in
+                                                              ("trace", "analyze", "benchmark"))
 
 
 def _text_weight(stage: str) -> float:
@@ -99,10 +101,12 @@ def demo_dataset(dataset: str, profile: Profile, progress: Progress, data_dir: s
         stages.finish()
     folder = models_dir(artifacts) / run_name
     progress.update(f"{name}: tracing the test split")
-    for stage in ("baseline", *(f"{method}_hard" for method in profile.methods)):
+    final_stages = [train.stages_for(method)[-1] for method in profile.methods]
+    for stage in ("baseline", *final_stages):
         trace.run(folder / stage, dataset, limit=profile.trace_limit, db=db, data_dir=data_dir, seed=profile.seed)
     progress.update(f"{name}: analysing retained tokens", STEP_WEIGHTS["trace"])
-    analyze.run(trace.default_run_id(folder / "ltp_hard", "test"), profile, db, data_dir)
+    analyzed = "ltp_hard" if "ltp_hard" in final_stages else final_stages[-1]
+    analyze.run(trace.default_run_id(folder / analyzed, "test"), profile, db, data_dir)
     progress.update(f"{name}: benchmarking speed and accuracy", STEP_WEIGHTS["analyze"])
     benchmark.run(dataset, profile, run_name, db, data_dir, artifacts)
     progress.update(f"{name}: done", STEP_WEIGHTS["benchmark"])

@@ -26,7 +26,7 @@ class Profile:
     name: str
     train_limit: int | None          # training examples (class-balanced sample); None = all
     eval_limit: int | None           # test examples scored after each training stage
-    trace_limit: int | None          # test examples traced into the database; None = the full test set
+    trace_limit: int | None          # test examples traced and benchmarked (one seeded sample for every row)
     max_length: int
     batch_size: int = 16
     learning_rate: float = 5e-5
@@ -36,46 +36,51 @@ class Profile:
     threshold_learning_rate: float = 2e-4
     keep_lambda: float = 0.1
     temperature: float = 1e-3
+    ltp_init_keep: float = 0.1       # LTP's thresholds start calibrated to keep a share falling to this
+    calibration_texts: int = 64      # training texts the threshold calibration looks at
+    topk_final_keep: float = 0.1     # the top-k schedule trained with pruning (shares fall geometrically to it)
     ts_dtp_learning_rate: float = 2e-2   # TS-DTP's scorer, mixing weights and offsets (in standard deviations)
     ts_dtp_target_keep: float = 0.4      # cumulative keep rate TS-DTP's auxiliary loss aims for at the last layer
     max_steps: int | None = None     # cap per stage (tests, checks)
-    bench_eval_limit: int | None = 500
     bench_speed_batches: int = 4     # batches of 32 test texts timed per round
     bench_latency_examples: int = 16
     bench_rounds: int = 3
-    topk_keep_ratios: tuple[float, ...] = (0.7, 0.5, 0.3)
-    ltp_threshold_scales: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0)
+    topk_final_keeps: tuple[float, ...] = (0.2, 0.1, 0.05)   # top-k schedules swept in the benchmark
+    ltp_threshold_scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
     embed_limit: int = 2000          # examples projected with t-SNE / UMAP
     tokens_per_example: int = 3      # retained tokens sampled per embedded example
     linguistics_limit: int | None = None   # examples annotated with spaCy; None = all traced
-    methods: tuple[str, ...] = ("ltp",)  # trained pruning methods, each from the same baseline
+    methods: tuple[str, ...] = ("ltp",)  # trained from the same baseline (pipelines/train.py METHODS)
     seed: int = 0
-    extra: dict = field(default_factory=dict)
 
     def with_overrides(self, **changes) -> Profile:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
+_STUDY = ("control", "ltp", "topk", "ts_dtp")
 _SIZES: dict[tuple[str, str], dict] = {
     ("quick", "imdb"): dict(train_limit=1000, eval_limit=300, trace_limit=400, max_length=128,
-                            learning_rate=1e-4, soft_epochs=0.75, hard_epochs=0.75, bench_eval_limit=200,
+                            learning_rate=1e-4, soft_epochs=0.75, hard_epochs=0.75, ltp_init_keep=0.2,
                             bench_speed_batches=2, bench_latency_examples=8, bench_rounds=3, embed_limit=300),
     ("quick", "ag_news"): dict(train_limit=1600, eval_limit=400, trace_limit=600, max_length=64,
                                learning_rate=1e-4, soft_epochs=0.75, hard_epochs=0.75, keep_lambda=0.05,
-                               bench_eval_limit=300,
-                               bench_speed_batches=3, bench_latency_examples=8, bench_rounds=3, embed_limit=400),
-    ("cpu", "imdb"): dict(train_limit=4000, eval_limit=500, trace_limit=None, max_length=256,
-                          soft_epochs=0.6, hard_epochs=1.0, keep_lambda=0.08, bench_eval_limit=1000,
-                          bench_speed_batches=4, linguistics_limit=3000, methods=("ltp", "ts_dtp")),
+                               ltp_init_keep=0.2, bench_speed_batches=3, bench_latency_examples=8, bench_rounds=3,
+                               embed_limit=400),
+    ("cpu", "imdb"): dict(train_limit=2000, eval_limit=400, trace_limit=2000, max_length=512,
+                          soft_epochs=0.5, hard_epochs=0.5, keep_lambda=0.02, temperature=2e-4,
+                          threshold_learning_rate=2e-5,
+                          bench_speed_batches=4, linguistics_limit=2000, methods=_STUDY),
     ("cpu", "ag_news"): dict(train_limit=8000, eval_limit=1000, trace_limit=None, max_length=128,
-                             soft_epochs=0.6, hard_epochs=0.6, keep_lambda=0.05, bench_eval_limit=2000,
-                             bench_speed_batches=8, methods=("ltp", "ts_dtp")),
+                             soft_epochs=0.5, hard_epochs=0.5, keep_lambda=0.02, ltp_init_keep=0.15,
+                             threshold_learning_rate=5e-5,
+                             topk_final_keep=0.15, topk_final_keeps=(0.3, 0.15, 0.08),
+                             bench_speed_batches=8, methods=_STUDY),
     ("full", "imdb"): dict(train_limit=None, eval_limit=None, trace_limit=None, max_length=512, batch_size=32,
                            learning_rate=3e-5, baseline_epochs=2, soft_epochs=1, hard_epochs=1,
-                           bench_eval_limit=None, bench_speed_batches=16, methods=("ltp", "ts_dtp")),
+                           bench_speed_batches=16, methods=_STUDY),
     ("full", "ag_news"): dict(train_limit=None, eval_limit=None, trace_limit=None, max_length=128, batch_size=32,
                               learning_rate=3e-5, baseline_epochs=2, soft_epochs=1, hard_epochs=1,
-                              bench_eval_limit=None, bench_speed_batches=16, methods=("ltp", "ts_dtp")),
+                              bench_speed_batches=16, methods=_STUDY),
 }
 
 

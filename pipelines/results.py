@@ -2,9 +2,13 @@
 
     python -m pipelines.results [--profile cpu] [--write README.md]
 
-Text: per dataset, the baseline, LTP and TS-DTP runs traced on the test split (the latest of the
-profile), with accuracy, macro-F1 and mean tokens kept per layer from the trace, and the measured
-speed-up (throughput at batch 32 against the unpruned baseline) from the latest benchmark sweep.
+Text: per dataset, the latest benchmark sweep of the profile, whose settings all ran on the same test
+examples. One line per trained model (named by the sweep config's "trained_settings", else
+TRAINED_SETTINGS): accuracy, macro-F1, the difference from the equally trained unpruned model (setting
+`control`) in points with a 95% paired bootstrap interval over the per-example predictions, mean tokens
+kept per layer, and throughput at batch 32 against the control's. Under the table, per dataset, the
+fastest pruned setting of the sweep within 1 point of the control, and TS-DTP against LTP at the same
+measured speed (interpolated over LTP's threshold scales).
 Images: the latest CIFAR-10 sweep of the profile: the unpruned ViT, the schedule applied to it at
 inference, and the ViT trained with pruning, each with accuracy and measured throughput.
 `--write` replaces the blocks between `<!-- results:start -->` / `<!-- results:end -->` and
@@ -13,6 +17,7 @@ inference, and the ViT trained with pruning, each with accuracy and measured thr
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 
@@ -21,6 +26,7 @@ import pandas as pd
 
 from pruning_core import store
 from pruning_core.data import DATASETS
+from pruning_core.metrics import paired_bootstrap
 
 from .common import clear_errors, db_path
 
@@ -28,8 +34,10 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 VISION_START, VISION_END = "<!-- vision-results:start -->", "<!-- vision-results:end -->"
 VISION_MODELS = {"unpruned": "unpruned ViT", "inference": "unpruned ViT, pruned at inference",
                  "pruned": "ViT trained with pruning"}
-STAGES = {"baseline": ("unpruned", "baseline (no pruning)"), "ltp_hard": ("ltp-x1.0", "LTP"),
-          "ts_dtp_hard": ("ts_dtp", "TS-DTP")}
+# {model: setting} of each trained model at its trained setting, for sweeps whose config does not say.
+TRAINED_SETTINGS = {"baseline (1 epoch, no pruning)": "unpruned", "unpruned, equally trained": "control",
+                    "LTP": "ltp-x1.0", "top-k, trained with pruning": "topk_trained-0.1", "TS-DTP": "ts_dtp"}
+UNPRUNED_SETTINGS = ("unpruned", "control")
 
 
 def _kept(values, tokens: float) -> str:
@@ -37,51 +45,116 @@ def _kept(values, tokens: float) -> str:
 
 
 def results_table(db: str | Path | None = None, profile: str = "cpu") -> str:
-    """A markdown table of baseline vs LTP per dataset, or a line saying what is missing."""
-    runs = store.runs(db)
-    runs = runs[(runs["profile"] == profile) & (runs["split"] == "test") & runs["stage"].isin(list(STAGES))]
-    if runs.empty:
-        return f"_No `{profile}` runs traced on a test split yet: train, trace and benchmark them first._"
-    latest = runs.sort_values("created_at").groupby(["dataset", "stage"]).tail(1)
-    lines = ["| dataset | model | test examples | accuracy | macro-F1 | mean tokens kept per layer (input → layer 1..L) "
-             "| speed-up (batch 32) |", "|---|---|---:|---:|---:|---|---:|"]
-    for dataset in [d for d in DATASETS if d in set(latest["dataset"])]:
-        sweep = store.benchmarks(dataset, profile=profile, db=db)
-        for stage, (setting, label) in STAGES.items():
-            row = latest[(latest["dataset"] == dataset) & (latest["stage"] == stage)]
-            if row.empty:
-                continue
-            row = row.iloc[0]
-            speed = sweep.loc[sweep["setting"] == setting, "speedup_b32"]
-            speedup = f"{speed.iloc[0]:.2f}×" if len(speed) else "not measured"
-            metrics = store.run_metrics(row["run_id"], db)["summary"]
-            tokens = store.layer_survival(row["run_id"], db=db)["tokens"].iloc[0] / row["n_examples"]
-            lines.append(f"| {dataset} | {label} | {row['n_examples']:,} | {row['accuracy']:.4f} | "
-                         f"{row['macro_f1']:.4f} | {_kept(metrics['mean_kept'], tokens)} | {speedup} |")
-    notes = [note for dataset in DATASETS if (note := equal_speed_note(store.benchmarks(dataset, profile=profile,
-                                                                                        db=db))) is not None]
-    return "\n".join(lines + ([""] + notes if notes else []))
+    """A markdown table of each text dataset's trained models from its latest sweep, then the notes under it."""
+    sweeps = [sweep for dataset in DATASETS if not (sweep := store.benchmarks(dataset, profile=profile, db=db)).empty]
+    if not sweeps:
+        return (f"_No `{profile}` text benchmark yet: run `python -m pipelines.demo --profile {profile}` "
+                f"(train, trace and benchmark)._")
+    lines = ["| dataset | model | test examples | accuracy | macro-F1 | vs equally trained unpruned (points, 95% CI) "
+             "| mean tokens kept per layer (input → layer 1..L) | speed-up (batch 32) |",
+             "|---|---|---:|---:|---:|---:|---|---:|"]
+    for sweep in sweeps:
+        lines += model_rows(sweep)
+    fastest = "\n\n".join(fastest_within_control_note(sweep) for sweep in sweeps)   # one paragraph each
+    notes = [note for sweep in sweeps if (note := equal_speed_note(sweep)) is not None]
+    return "\n".join(lines + ["", fastest] + ([""] + notes if notes else []))
+
+
+def trained_settings(sweep: pd.DataFrame) -> dict[str, str]:
+    """{model: setting} of the sweep's trained models that it holds, from its config or TRAINED_SETTINGS."""
+    config = sweep["config"].iloc[0] if "config" in sweep else None
+    named = json.loads(config).get("trained_settings") if isinstance(config, str) and config else None
+    present = set(sweep["setting"])
+    return {model: setting for model, setting in (named or TRAINED_SETTINGS).items() if setting in present}
+
+
+def _control(sweep: pd.DataFrame) -> pd.Series | None:
+    rows = sweep[sweep["setting"] == "control"]
+    return rows.iloc[0] if len(rows) else None
+
+
+def model_rows(sweep: pd.DataFrame) -> list[str]:
+    """One table line per trained model of the sweep, compared with its control when it has one."""
+    by_setting, control = sweep.set_index("setting", drop=False), _control(sweep)
+    lines = []
+    for model, setting in trained_settings(sweep).items():
+        row = by_setting.loc[setting]
+        versus, speedup = "", ""
+        if control is not None:
+            speedup = f"{row['throughput_b32'] / control['throughput_b32']:.2f}×"
+            if setting != "control":
+                difference, interval = _versus(row, control)
+                versus = f"{difference:+.1f}" + (f" [{interval[0]:.1f}, {interval[1]:.1f}]" if interval else "")
+        tokens = row["mean_kept"][0] / row["keep_fraction"][0]   # keep_fraction is kept / input
+        lines.append(f"| {row['dataset']} | {model} | {int(row['n_examples']):,} | {row['accuracy']:.4f} | "
+                     f"{row['macro_f1']:.4f} | {versus} | {_kept(row['mean_kept'], tokens)} | {speedup} |")
+    return lines
+
+
+def _correct(row: pd.Series) -> np.ndarray | None:
+    """Per-example correctness of a benchmark row, or None for a sweep stored without predictions."""
+    predictions, labels = row.get("predictions"), row.get("labels")
+    if not isinstance(predictions, (list, np.ndarray)) or not isinstance(labels, (list, np.ndarray)):
+        return None
+    if len(predictions) != len(labels):
+        raise ValueError(f"{row['dataset']} {row['setting']}: {len(predictions)} predictions for "
+                         f"{len(labels)} labels; rerun the benchmark.")
+    return np.asarray(predictions) == np.asarray(labels)
+
+
+def _versus(row: pd.Series, reference: pd.Series) -> tuple[float, tuple[float, float] | None]:
+    """Row's accuracy minus the reference's in points, with the paired bootstrap 95% CI when both have predictions."""
+    correct, reference_correct = _correct(row), _correct(reference)
+    if correct is None or reference_correct is None:
+        return 100 * (row["accuracy"] - reference["accuracy"]), None
+    difference, low, high = paired_bootstrap(correct, reference_correct)
+    return 100 * difference, (100 * low, 100 * high)
+
+
+def fastest_within_control_note(sweep: pd.DataFrame, points: float = 1.0) -> str:
+    """The fastest pruned setting of the sweep whose accuracy is within `points` of the control's."""
+    dataset, control = sweep["dataset"].iloc[0], _control(sweep)
+    if control is None:
+        return (f"{dataset}: the latest sweep (`{sweep['bench_id'].iloc[0]}`) has no equally trained unpruned "
+                f"model (setting `control`) to compare with; rerun the benchmark.")
+    reference = (f"{points:g} point of the equally trained unpruned model ({control['accuracy']:.4f}, "
+                 f"n = {int(control['n_examples']):,})")
+    pruned = sweep[~sweep["setting"].isin(UNPRUNED_SETTINGS)]
+    close = pruned[pruned["accuracy"] >= control["accuracy"] - points / 100 - 1e-9]
+    if close.empty:
+        return f"{dataset}: no pruned setting stays within {reference}."
+    best = close.loc[close["throughput_b32"].idxmax()]
+    difference, interval = _versus(best, control)
+    ci = f", 95% CI [{interval[0]:.1f}, {interval[1]:.1f}]" if interval else ""
+    return (f"{dataset}: fastest within {reference}: {best['setting']}, {best['accuracy']:.4f} "
+            f"({difference:+.1f} points{ci}) at {best['throughput_b32'] / control['throughput_b32']:.2f}× "
+            f"its throughput.")
 
 
 def equal_speed_note(sweep: pd.DataFrame) -> str | None:
-    """TS-DTP against LTP at the same measured speed-up, LTP's accuracy interpolated over its threshold sweep."""
+    """TS-DTP against LTP at the same measured speed-up, LTP's accuracy interpolated over its threshold scales
+    (the `ltp-x*` settings), with the paired CI against LTP's nearest setting when the sweep has predictions."""
     ts_dtp = sweep[sweep["setting"] == "ts_dtp"]
-    ltp = sweep[sweep["method"] == "ltp"].sort_values("speedup_b32")
+    ltp = sweep[sweep["setting"].str.startswith("ltp-x")].sort_values("speedup_b32")
     if ts_dtp.empty or len(ltp) < 2:
         return None
     row = ts_dtp.iloc[0]
     speed = row["speedup_b32"]
-    head = (f"- {row['dataset']}, benchmark sample of {int(row['n_examples']):,}: TS-DTP {row['accuracy']:.4f} "
+    nearest = ltp.iloc[int((ltp["speedup_b32"] - speed).abs().argmin())]
+    difference, interval = _versus(row, nearest)
+    ci = f", 95% CI [{interval[0]:.1f}, {interval[1]:.1f}]" if interval else ""
+    head = (f"- {row['dataset']}, {int(row['n_examples']):,} test examples: TS-DTP {row['accuracy']:.4f} "
             f"at {speed:.2f}×; ")
     low, high = ltp["speedup_b32"].iloc[0], ltp["speedup_b32"].iloc[-1]
     if not low <= speed <= high:
-        nearest = ltp.iloc[int((ltp["speedup_b32"] - speed).abs().argmin())]
         return head + (f"LTP's threshold sweep spans {low:.2f}–{high:.2f}×; its nearest setting, {nearest['setting']} "
                        f"at {nearest['speedup_b32']:.2f}×, scores {nearest['accuracy']:.4f} "
-                       f"({100 * (row['accuracy'] - nearest['accuracy']):+.1f} points for TS-DTP).")
+                       f"({difference:+.1f} points for TS-DTP{ci}).")
     accuracy = float(np.interp(speed, ltp["speedup_b32"], ltp["accuracy"]))
+    paired = (f"; against LTP's nearest setting, {nearest['setting']} at {nearest['speedup_b32']:.2f}×, "
+              f"{difference:+.1f} points{ci}" if interval else "")
     return head + (f"LTP at the same speed-up (interpolated over its threshold sweep) {accuracy:.4f}, "
-                   f"a difference of {100 * (row['accuracy'] - accuracy):+.1f} points.")
+                   f"a difference of {100 * (row['accuracy'] - accuracy):+.1f} points{paired}.")
 
 
 def vision_table(db: str | Path | None = None, profile: str = "cpu") -> str:

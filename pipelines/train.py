@@ -1,7 +1,7 @@
 """Baseline fine-tuning and LTP's three stages on a dataset, stage by stage, resumable.
 (`--dataset cifar10` trains the ViT instead: see pipelines/vision.py.)
 
-    python -m pipelines.train --dataset imdb --profile quick [--method ltp|ts_dtp] [--run NAME] [--base-model PATH]
+    python -m pipelines.train --dataset imdb --profile quick [--method ltp|ts_dtp|topk|control] [--run NAME]
     accelerate launch --multi_gpu --num_processes 2 -m pipelines.train --dataset imdb --profile cpu
 
 Under a distributed launcher every process trains on its shard of the data (CPU processes join as
@@ -10,9 +10,12 @@ gloo ranks when there is no GPU); only the main process evaluates and writes. No
 without it, it runs one.
 
 Stages: `baseline` (fine-tune the backbone, no pruning), `ltp_soft` (from the baseline: learn the
-thresholds with soft masks), `ltp_hard` (binarize, then fine-tune with tokens really removed; this
-stage's binarize step is LTP's stage 2). `--method ts_dtp` trains TS-DTP the same way from the same
-baseline, as stages `ts_dtp_soft` and `ts_dtp_hard`. Each stage is written with `save_pruned` to
+thresholds with soft masks, starting from thresholds calibrated to the profile's keep schedule),
+`ltp_hard` (binarize, then fine-tune with tokens really removed; this stage's binarize step is LTP's
+stage 2). `--method ts_dtp` trains TS-DTP the same way from the same baseline, as stages `ts_dtp_soft`
+and `ts_dtp_hard`; `--method topk` fine-tunes the baseline with the profile's top-k schedule switched on
+(`topk_trained`), and `--method control` without pruning (`control`): both for as many steps as a soft
+and a hard stage together, so every pruned model has an unpruned control trained as long from the same start. Each stage is written with `save_pruned` to
 `artifacts/models/<run>/<stage>/` together with `metrics.json`; the folder appears only when complete,
 so a re-run skips finished stages and an interrupted run resumes at the stage it was in.
 """
@@ -33,20 +36,25 @@ from accelerate import PartialState  # noqa: E402
 from accelerate.utils import set_seed  # noqa: E402
 
 from pruning_core.data import TextDataset, load_dataset  # noqa: E402
-from pruning_core.methods import LearnedTokenPruning, PruningMethod, build_method  # noqa: E402
+from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, TopK, build_method  # noqa: E402
 from pruning_core.metrics import evaluate  # noqa: E402
 from pruning_core.text import load_text_classifier, save_pruned  # noqa: E402
-from pruning_core.training import TrainConfig, ltp_hard_stage, ltp_soft_stage, train_baseline  # noqa: E402
+from pruning_core.training import (TrainConfig, calibrate_thresholds, fine_tune, geometric_keep,  # noqa: E402
+                                   ltp_hard_stage, ltp_soft_stage, train_baseline)
 
 from .common import (IMAGE_DATASETS, METRICS_FILE, add_common, clear_errors, fresh_folder, models_dir,  # noqa: E402
                      publish_folder, read_json, write_json)
 from .profiles import Profile, profile_for  # noqa: E402
 
-METHODS = ("ltp", "ts_dtp")
+METHODS = ("ltp", "ts_dtp", "topk", "control")
 
 
 def stages_for(method: str) -> tuple[str, ...]:
-    """baseline, then the method's soft and hard stages."""
+    """baseline, then the method's own stages."""
+    if method == "topk":
+        return ("baseline", "topk_trained")
+    if method == "control":
+        return ("baseline", "control")
     return ("baseline", f"{method}_soft", f"{method}_hard")
 
 
@@ -54,40 +62,56 @@ STAGES = stages_for("ltp")
 
 
 def _kind(stage: str) -> str:
-    """'baseline', 'soft' or 'hard'."""
+    """'baseline', 'soft', 'hard', 'trained' (a fixed schedule) or 'control'."""
     return stage.rsplit("_", 1)[-1]
 
 
 def stage_config(profile: Profile, stage: str) -> TrainConfig:
-    epochs = {"baseline": profile.baseline_epochs, "soft": profile.soft_epochs, "hard": profile.hard_epochs}
+    both = profile.soft_epochs + profile.hard_epochs   # the budget of a soft and a hard stage together
+    epochs = {"baseline": profile.baseline_epochs, "soft": profile.soft_epochs, "hard": profile.hard_epochs,
+              "trained": both, "control": both}
     method_rate = profile.ts_dtp_learning_rate if stage.startswith("ts_dtp") else profile.threshold_learning_rate
     return TrainConfig(epochs=epochs[_kind(stage)], batch_size=profile.batch_size, learning_rate=profile.learning_rate,
                        method_learning_rate=method_rate, max_length=profile.max_length,
                        seed=profile.seed, max_steps=profile.max_steps)
 
 
-def _new_method(name: str, classifier, profile: Profile) -> PruningMethod:
+def topk_schedule(num_layers: int, final_keep: float) -> TopK:
+    """Top-k by CLS attention, keeping a share of the input falling geometrically to final_keep."""
+    return TopK(keep_ratios=geometric_keep(final_keep, num_layers))
+
+
+def _new_method(name: str, classifier, profile: Profile, texts: list[str]) -> PruningMethod:
     """The untrained method a soft stage starts from."""
     if name == "ltp":
-        return LearnedTokenPruning(classifier.num_layers, temperature=profile.temperature,
+        keep = geometric_keep(profile.ltp_init_keep, classifier.num_layers)
+        thresholds = calibrate_thresholds(classifier, texts[:profile.calibration_texts], keep, profile.max_length)
+        return LearnedTokenPruning(classifier.num_layers, thresholds, temperature=profile.temperature,
                                    keep_lambda=profile.keep_lambda, mode="soft")
     return build_method(name, num_layers=classifier.num_layers, hidden_size=classifier.model.config.hidden_size,
                         target_keep=profile.ts_dtp_target_keep, mode="soft")
 
 
-def _prepare(stage: str, run_folder: Path, base_model: str | None, label_names: list[str], profile: Profile):
+def _prepare(stage: str, run_folder: Path, base_model: str | None, train: TextDataset, profile: Profile):
     """The classifier a stage starts from: the backbone, or the previous stage's model."""
+    kind = _kind(stage)
     if stage == "baseline":
-        return load_text_classifier(base_model, label_names=label_names)
-    method = stage.rsplit("_", 1)[0]
-    if _kind(stage) == "soft":
-        classifier = load_text_classifier(run_folder / "baseline")
-        classifier.method = _new_method(method, classifier, profile)
-        return classifier
-    return load_text_classifier(run_folder / f"{method}_soft")
+        return load_text_classifier(base_model, label_names=train.label_names)
+    if kind == "hard":
+        return load_text_classifier(run_folder / stage.replace("_hard", "_soft"))
+    classifier = load_text_classifier(run_folder / "baseline")
+    if kind == "soft":
+        classifier.method = _new_method(stage.rsplit("_", 1)[0], classifier, profile, train.texts)
+    elif kind == "trained":
+        classifier.method = topk_schedule(classifier.num_layers, profile.topk_final_keep)
+    else:
+        classifier.method = NoPruning()
+    return classifier
 
 
-STAGE_FUNCTIONS = {"baseline": train_baseline, "soft": ltp_soft_stage, "hard": ltp_hard_stage}
+STAGE_FUNCTIONS = {"baseline": train_baseline, "soft": ltp_soft_stage, "hard": ltp_hard_stage,
+                   "trained": lambda *args: fine_tune(*args, description="top-k trained"),
+                   "control": lambda *args: fine_tune(*args, description="control")}
 
 
 def run(dataset: str, profile: Profile, run_name: str | None = None, base_model: str | None = None,
@@ -119,7 +143,7 @@ def run(dataset: str, profile: Profile, run_name: str | None = None, base_model:
 def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: TextDataset, test: TextDataset,
                  profile: Profile, state: PartialState) -> dict:
     set_seed(profile.seed)  # a new classification head is initialised while loading
-    classifier = _prepare(stage, run_folder, base_model, train.label_names, profile)
+    classifier = _prepare(stage, run_folder, base_model, train, profile)
     started = time.perf_counter()
     result = STAGE_FUNCTIONS[_kind(stage)](classifier, train.texts, train.labels, stage_config(profile, stage))
     seconds = time.perf_counter() - started

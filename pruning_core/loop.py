@@ -1,7 +1,7 @@
 """The layer loop shared by text and vision encoders: attend, let the method decide, remove, feed forward.
 
 A block is split in two: `attend` (self-attention plus its residual/norm, returning the attention
-probabilities) and `feed_forward`. The method decides between the two; since the feed-forward part
+summary the method scores with) and `feed_forward`. The method decides between the two; since the feed-forward part
 works row by row, removing rows before it gives exactly the outputs the kept rows would have had,
 and the dropped rows cost nothing from there on. Kept rows stay in their original order, so CLS
 (row 0) stays first.
@@ -18,9 +18,10 @@ from .methods import LayerState, PruningMethod
 
 
 class Block(Protocol):
-    def attend(self, hidden: Tensor, additive_mask: Tensor | None, probs: str | None) -> tuple[Tensor, Tensor | None]:
-        """(B, K, D), (B, 1, 1, K) -> attention output (B, K, D) and the probabilities asked for
-        (None, "cls" or "full"; see pruning_core.attention)."""
+    def attend(self, hidden: Tensor, additive_mask: Tensor | None, summary: str | None,
+               query_weight: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """(B, K, D), (B, 1, 1, K) -> attention output (B, K, D) and the attention summary asked for
+        (None, "cls" or "received", (B, K); see pruning_core.attention)."""
 
     def feed_forward(self, hidden: Tensor) -> Tensor:
         """(B, K, D) -> (B, K, D), row by row."""
@@ -76,39 +77,61 @@ def run_layers(blocks: Sequence[Block], hidden: Tensor, alive: Tensor, method: P
                record: bool = False) -> LoopOutput:
     """Run the blocks over hidden (B, N, D) with real-token mask alive (B, N), pruning as the method says."""
     batch, length = alive.shape
-    positions = torch.arange(length, device=alive.device).expand(batch, length)
-    n_input = alive.sum(dim=1)
-    soft_mask = alive.to(hidden.dtype)
+    state = _LoopState(hidden, alive, torch.arange(length, device=alive.device).expand(batch, length),
+                       alive.to(hidden.dtype), alive.sum(dim=1), additive_mask(alive, hidden.dtype))
     records, keep_fractions = [], []
-    mask = additive_mask(alive, hidden.dtype)
     for index, block in enumerate(blocks):
         decide = record or method.is_soft or method.prunes_at(index)
-        attended, probs = block.attend(hidden, mask, method.probs_needed if decide else None)
+        attended, summary = block.attend(state.hidden, state.mask, method.attention_summary if decide else None,
+                                         state.presence)
         if not decide:
-            hidden = block.feed_forward(attended)
+            state.hidden = block.feed_forward(attended)
             continue
-        choice = method.select(LayerState(index, probs, alive, attended, n_input, len(blocks)))
-        keep = choice.keep & alive
+        choice = method.select(LayerState(index, summary, state.alive, attended, state.n_input, len(blocks),
+                                          state.presence))
+        keep = choice.keep & state.alive
         keep[:, 0] = True  # CLS is never dropped
         if record:
-            records.append(_record(choice.scores, alive, keep, positions, length, choice.threshold))
+            records.append(_record(choice.scores, state.alive, keep, state.positions, length, choice.threshold))
         if choice.soft_mask is not None:
-            # Soft mode: nothing is removed; masks multiply (a faded token stays faded) and feed the loss.
-            layer_mask = choice.soft_mask.clone()
-            layer_mask[:, 0] = 1.0
-            soft_mask = soft_mask * layer_mask
-            keep_fractions.append((soft_mask.sum(1) / n_input).mean())
-            hidden = block.feed_forward(attended) * soft_mask.unsqueeze(-1)
-            gone = alive & (soft_mask == 0)
-            if gone.any():  # a mask of exactly 0 (straight-through hard masks): the row leaves attention, as in hard mode
-                alive = alive & ~gone
-                mask = additive_mask(alive, hidden.dtype)
-            continue
-        if not torch.equal(keep, alive):
-            alive, attended, positions = compact(keep, attended, positions)
-            mask = additive_mask(alive, hidden.dtype)
-        hidden = block.feed_forward(attended)
-    return LoopOutput(hidden, alive, positions, records, keep_fractions)
+            _soft_step(state, block, attended, choice.soft_mask)
+            keep_fractions.append((state.presence.sum(1) / state.n_input).mean())
+        else:
+            _hard_step(state, block, attended, keep)
+    return LoopOutput(state.hidden, state.alive, state.positions, records, keep_fractions)
+
+
+@dataclass
+class _LoopState:
+    hidden: Tensor      # (B, K, D)
+    alive: Tensor       # (B, K) bool
+    positions: Tensor   # (B, K) original position of each row
+    presence: Tensor    # (B, K) float: 1/0 in hard mode, the cumulative soft mask in soft mode
+    n_input: Tensor     # (B,) real length at the input
+    mask: Tensor | None  # (B, 1, 1, K) additive attention mask
+
+
+def _hard_step(state: _LoopState, block: Block, attended: Tensor, keep: Tensor) -> None:
+    """Remove the dropped rows before the feed-forward; later layers never see them."""
+    if not torch.equal(keep, state.alive):
+        state.alive, attended, state.positions = compact(keep, attended, state.positions)
+        state.presence = state.alive.to(attended.dtype)
+        state.mask = additive_mask(state.alive, attended.dtype)
+    state.hidden = block.feed_forward(attended)
+
+
+def _soft_step(state: _LoopState, block: Block, attended: Tensor, soft_mask: Tensor) -> None:
+    """Remove nothing: masks multiply (a faded row stays faded) and scale the layer output; the product
+    weighs each row as a query and, as log(mask), as a key in later layers, so a row masked to exactly 0
+    (a straight-through hard mask) leaves attention as it would in hard mode."""
+    layer_mask = soft_mask.clone()
+    layer_mask[:, 0] = 1.0
+    state.presence = state.presence * layer_mask
+    state.hidden = block.feed_forward(attended) * state.presence.unsqueeze(-1)
+    state.alive = state.alive & (state.presence > 0)
+    key_bias = state.presence.clamp(min=1e-30).log()[:, None, None, :]   # clamped: log(0) has no gradient
+    padding = additive_mask(state.alive, attended.dtype)
+    state.mask = key_bias if padding is None else key_bias + padding
 
 
 def training_loss(method: PruningMethod, logits: Tensor, labels: Tensor | None,

@@ -27,7 +27,9 @@ Readers for the dashboard (each takes `db=None`: the default is `default_db_path
                                           retained tokens as text (level "token": the token and its word)
   benchmarks(dataset=None, bench_id=None, profile=None)
                                           the latest sweep per dataset (or one sweep): setting, method, accuracy,
-                                          macro_f1, mean_kept (list), flops, throughput_b32, latency_b1_ms, speedup...
+                                          macro_f1, mean_kept (list), flops, throughput_b32, latency_b1_ms, speedup...,
+                                          predictions (list per example, NA when not stored), and the sweep's
+                                          labels (list) and config (JSON)
   export_run(run_id, folder)              every table's rows of a run as parquet files; returns their paths
 Errors: `StoreBusy` (a pipeline is writing), `RunNotFound` (no such run, or not analysed yet).
 """
@@ -90,6 +92,11 @@ MIGRATIONS: list[str] = [
         method_config VARCHAR, thresholds DOUBLE[], model_path VARCHAR, n_examples INTEGER, accuracy DOUBLE,
         macro_f1 DOUBLE, mean_kept DOUBLE[], keep_fraction DOUBLE[], flops DOUBLE, throughput_b32 DOUBLE,
         latency_b1_ms DOUBLE, speedup_b32 DOUBLE, speedup_b1 DOUBLE);
+    """,
+    # Per-example predictions of each setting and the sweep's labels, for paired comparisons (text sweeps).
+    """
+    ALTER TABLE benchmarks ADD COLUMN predictions INTEGER[];
+    ALTER TABLE benchmark_sweeps ADD COLUMN labels INTEGER[];
     """,
 ]
 RUN_TABLES = ("runs", "class_metrics", "confusion", "examples", "tokens")
@@ -288,7 +295,8 @@ def set_write_seconds(run_id: str, seconds: float, db: str | Path | None = None)
 
 
 def write_benchmark(sweep: dict, rows: pd.DataFrame, db: str | Path | None = None) -> None:
-    """Store one benchmark sweep (its settings side by side) in one transaction."""
+    """Store one benchmark sweep (its settings side by side) in one transaction. Columns are matched by
+    name, so a sweep without labels or rows without predictions (vision) leave those NULL."""
     sweep = dict(sweep, created_at=sweep.get("created_at") or _now())
     with _writer(db) as con:
         con.execute("DELETE FROM benchmarks WHERE bench_id = ?", [sweep["bench_id"]])
@@ -509,12 +517,13 @@ def benchmarks(dataset: str | None = None, bench_id: str | None = None, profile:
     with _reader(db) as con:
         return con.execute("""
             WITH chosen AS (
-                SELECT bench_id, profile, created_at FROM benchmark_sweeps
+                SELECT bench_id, profile, config, labels, created_at FROM benchmark_sweeps
                 WHERE (? IS NULL OR dataset = ?) AND (? IS NULL OR bench_id = ?) AND (? IS NULL OR profile = ?)
                 QUALIFY ? IS NOT NULL OR row_number() OVER (PARTITION BY dataset ORDER BY created_at DESC) = 1)
             SELECT b.bench_id, b.dataset, c.profile, b.setting, b.method, b.method_config, b.thresholds,
                    b.model_path, b.n_examples, b.accuracy, b.macro_f1, b.mean_kept, b.keep_fraction, b.flops,
-                   b.throughput_b32, b.latency_b1_ms, b.speedup_b32, b.speedup_b1, c.created_at
+                   b.throughput_b32, b.latency_b1_ms, b.speedup_b32, b.speedup_b1, b.predictions, c.labels,
+                   c.config, c.created_at
             FROM benchmarks b JOIN chosen c USING (bench_id)
             ORDER BY b.dataset, b.flops DESC""", [dataset, dataset, bench_id, bench_id, profile, profile, bench_id]).df()
 

@@ -2,7 +2,9 @@
 
 The stages work for any trainable method (`ltp`, `ts_dtp`): soft mode learns the method's parameters
 (in their own optimizer group) together with the weights; binarize freezes them and switches to hard
-mode; the hard stage fine-tunes the weights with pruned tokens really removed.
+mode; the hard stage fine-tunes the weights with pruned tokens really removed. `fine_tune` trains
+whatever method the classifier holds, so a fixed schedule (`TopK`) trains pruning-aware the same way.
+Batches group texts of similar length (shuffled within and across groups), so little time goes to padding.
 
 The loop runs through `accelerate`, so the same code runs on one CPU, one GPU, or several processes
 under `accelerate launch`. CPU by default, CUDA when present.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs, set_seed
@@ -19,7 +22,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
-from .methods import NoPruning, TrainableMethod
+from .methods import LearnedTokenPruning, NoPruning, TrainableMethod
 from .text.model import DEFAULT_MAX_LENGTH, PrunedTextClassifier
 
 
@@ -53,9 +56,9 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
     """Train the classifier (backbone and method parameters) in whatever mode its method is in."""
     set_seed(config.seed)
     accelerator = Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
-    loader = DataLoader(list(zip(texts, labels)), batch_size=config.batch_size, shuffle=True,
-                        collate_fn=_collator(classifier, config.max_length),
-                        generator=torch.Generator().manual_seed(config.seed))
+    loader = DataLoader(list(zip(texts, labels)), collate_fn=_collator(classifier, config.max_length),
+                        batch_sampler=LengthGroupedBatches([len(text) for text in texts], config.batch_size,
+                                                           config.seed))
     optimizer = torch.optim.AdamW(_parameter_groups(classifier, config))
     total = _total_steps(len(loader), config)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
@@ -83,6 +86,55 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
     recent = keep_history[-20:]
     keep = [sum(column) / len(recent) for column in zip(*recent)] if recent else []
     return TrainResult(step, sum(losses) / max(len(losses), 1), losses[-1] if losses else math.nan, keep)
+
+
+class LengthGroupedBatches(torch.utils.data.Sampler):
+    """Batches of texts of similar length: shuffle, sort each run of 50 batches' worth by length, cut it into
+    batches, shuffle the batches. A new order every epoch, the same for the same seed."""
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int = 0, group_batches: int = 50):
+        self.lengths, self.batch_size, self.group = lengths, batch_size, batch_size * group_batches
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.lengths), generator=self.generator).tolist()
+        batches = []
+        for start in range(0, len(order), self.group):
+            group = sorted(order[start:start + self.group], key=self.lengths.__getitem__, reverse=True)
+            batches += [group[i:i + self.batch_size] for i in range(0, len(group), self.batch_size)]
+        for index in torch.randperm(len(batches), generator=self.generator).tolist():
+            yield batches[index]
+
+
+def geometric_keep(final_keep: float, num_layers: int) -> list[float]:
+    """Cumulative share of the input kept after each layer, falling geometrically from layer 0 to final_keep."""
+    return [final_keep ** ((layer + 1) / num_layers) for layer in range(num_layers)]
+
+
+def calibrate_thresholds(classifier: PrunedTextClassifier, texts: list[str], keep: list[float],
+                         max_length: int = DEFAULT_MAX_LENGTH) -> list[float]:
+    """LTP thresholds that keep about the share keep[l] of the input tokens after layer l, over `texts`.
+
+    Layer by layer, with the earlier layers already pruning at their new thresholds, the threshold is the
+    score quantile of the tokens still alive that leaves the wanted number. Starting the soft stage there
+    makes LTP prune from layer 0 on, instead of waiting for thresholds to climb from 0."""
+    method = LearnedTokenPruning(classifier.num_layers, [0.0] * classifier.num_layers)
+    saved, classifier.method = classifier.method, method
+    try:
+        for layer, share in enumerate(keep):
+            traces = classifier.trace(texts, max_length=max_length)
+            alive = [trace.scores[layer][1:][~np.isnan(trace.scores[layer][1:])] for trace in traces]
+            scores = np.concatenate(alive)
+            wanted = share * sum(len(trace.tokens) for trace in traces) - len(traces)   # CLS always stays
+            drop = 1.0 - min(max(wanted / max(len(scores), 1), 0.0), 1.0)
+            with torch.no_grad():
+                method.thresholds[layer] = float(np.quantile(scores, drop)) if drop > 0 else 0.0
+    finally:
+        classifier.method = saved
+    return method.thresholds.tolist()
 
 
 def train_baseline(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],

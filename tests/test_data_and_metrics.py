@@ -1,13 +1,14 @@
 """Dataset loading, classification metrics and analytic FLOPs, checked against hand-made fixtures."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from pipeline_data import make_data_dir
 from pruning_core.analysis.flops import encoder_flops, layer_flops
 from pruning_core.data import DatasetUnavailableError, load_dataset
-from pruning_core.metrics import classification_metrics
+from pruning_core.metrics import classification_metrics, paired_bootstrap
 
 
 def test_local_parquet_brings_label_names_and_strips_imdb_tags(tmp_path):
@@ -64,6 +65,43 @@ def test_a_class_never_predicted_gets_zero_precision_not_nan():
     metrics = classification_metrics([0, 1], [0, 0], ["a", "b"])
     assert metrics.per_class[1]["precision"] == 0.0 and metrics.macro_precision == pytest.approx(0.25)
 
+
+def test_paired_bootstrap_of_identical_models_is_exactly_zero():
+    correct = np.random.default_rng(0).random(500) < 0.8
+    assert paired_bootstrap(correct, correct.copy()) == (0.0, 0.0, 0.0)
+
+
+def test_paired_bootstrap_of_a_known_difference_excludes_zero():
+    always = np.ones(1000, dtype=bool)
+    nine_in_ten = np.arange(1000) % 10 != 0
+    difference, low, high = paired_bootstrap(always, nine_in_ten)
+    assert difference == pytest.approx(0.1)
+    assert 0.0 < low < 0.1 < high < 0.2 and high - low == pytest.approx(0.037, abs=0.01)   # 3.92 * 0.3 / sqrt(1000)
+
+
+def test_paired_bootstrap_interval_holds_the_difference_and_narrows_with_more_examples():
+    rng = np.random.default_rng(1)
+    widths = []
+    for n in (200, 2000, 20000):
+        a, b = rng.random(n) < 0.85, rng.random(n) < 0.80
+        difference, low, high = paired_bootstrap(a, b, resamples=2000)
+        assert low <= difference <= high
+        widths.append(high - low)
+    assert widths[0] > widths[1] > widths[2]
+
+
+def test_paired_bootstrap_is_reproducible_with_a_seed():
+    rng = np.random.default_rng(2)
+    a, b = rng.integers(0, 2, 300), rng.integers(0, 2, 300)
+    assert paired_bootstrap(a, b, seed=7) == paired_bootstrap(a, b, seed=7)
+    assert paired_bootstrap(a, b, seed=7)[1:] != paired_bootstrap(a, b, seed=8)[1:]
+
+
+def test_paired_bootstrap_refuses_unpaired_or_empty_inputs():
+    with pytest.raises(ValueError, match="same examples"):
+        paired_bootstrap([1, 0, 1], [1, 0])
+    with pytest.raises(ValueError, match="at least one example"):
+        paired_bootstrap([], [])
 
 def test_flops_count_attention_on_the_input_and_feed_forward_on_the_survivors():
     hidden, intermediate = 4, 8

@@ -19,7 +19,8 @@ from pruning_core.text import load_text_classifier, save_pruned
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """Train (3 stages), trace both models, analyse the LTP run and benchmark, for IMDb-like data."""
+    """Train the study (LTP's 3 stages, the equally trained control, top-k trained), trace every model,
+    analyse the LTP run and benchmark, for IMDb-like data."""
     root = tmp_path_factory.mktemp("lens")
     data_dir = make_data_dir(root / "data")
     base = make_base_model(root / "base")
@@ -28,8 +29,10 @@ def built(tmp_path_factory):
     stages_seen = []
     metrics = train.run("imdb", profile, "imdb-tiny", str(base), str(data_dir), str(artifacts),
                         on_stage=lambda stage, what: stages_seen.append((stage, what)))
+    for method in ("control", "topk"):
+        train.run("imdb", profile, "imdb-tiny", str(base), str(data_dir), str(artifacts), method=method)
     folder = artifacts / "models" / "imdb-tiny"
-    for stage in train.STAGES:
+    for stage in (*train.STAGES, "control", "topk_trained"):
         trace.run(folder / stage, db=db, data_dir=str(data_dir))
     analyze.run("imdb-tiny-ltp_hard-test", profile, db, str(data_dir), progress=False)
     bench = benchmark.run("imdb", profile, "imdb-tiny", db, str(data_dir), str(artifacts))
@@ -146,25 +149,35 @@ def test_keywords_top_words_and_projections_are_stored(built):
 def test_benchmark_rows_side_by_side(built):
     rows = store.benchmarks("imdb", db=built["db"])
     assert rows["setting"].tolist()[0] == "unpruned"
-    assert set(rows["setting"]) == {"unpruned", "topk-0.5", "ltp-x1.0", "ltp-x2.0"}
+    assert set(rows["setting"]) == {"unpruned", "control", "topk-0.5", "topk_trained-0.5", "ltp-x1.0", "ltp-x2.0"}
     unpruned = rows.set_index("setting").loc["unpruned"]
     assert unpruned["speedup_b32"] == pytest.approx(1.0) and unpruned["flops"] == rows["flops"].max()
     topk = rows.set_index("setting").loc["topk-0.5"]
     assert topk["mean_kept"][-1] < unpruned["mean_kept"][-1]
     assert (rows["throughput_b32"] > 0).all() and (rows["latency_b1_ms"] > 0).all()
+    test = load_dataset("imdb", "test", built["data_dir"])
+    assert (rows["n_examples"] == len(test)).all(), "every row on the same examples"
+    assert list(rows["labels"].iloc[0]) == test.labels
+    for row in rows.itertuples():
+        assert np.mean(np.array(row.predictions) == np.array(test.labels)) == pytest.approx(row.accuracy)
+    trained = json.loads(rows["config"].iloc[0])["trained_settings"]
+    assert set(trained.values()) == {"unpruned", "control", "ltp-x1.0", "topk_trained-0.5"}
 
 
 def test_results_table_comes_from_the_database(built, tmp_path):
     table = results.results_table(built["db"], profile="quick")
     lines = table.splitlines()
-    assert lines[0].startswith("| dataset") and len(lines) == 4
-    baseline = store.runs(built["db"]).set_index("run_id").loc["imdb-tiny-baseline-test"]
-    assert f"{baseline['accuracy']:.4f}" in lines[2] and "1.00×" in lines[2]
+    assert lines[0].startswith("| dataset") and "vs equally trained unpruned" in lines[0]
+    sweep = store.benchmarks("imdb", profile="quick", db=built["db"])
+    model = {setting: model for model, setting in results.trained_settings(sweep).items()}["unpruned"]
+    unpruned = sweep.set_index("setting").loc["unpruned"]
+    assert any(line.startswith(f"| imdb | {model} | ") and f"{unpruned['accuracy']:.4f}" in line for line in lines)
+    assert any(line.startswith("imdb: ") for line in lines), "the fastest setting within 1 point, or why none"
     readme = tmp_path / "README.md"
     readme.write_text(f"before\n{results.START}\nold\n{results.END}\nafter\n")
     results.rewrite_block(readme, table)
     assert readme.read_text() == f"before\n{results.START}\n{table}\n{results.END}\nafter\n"
-    assert "No `cpu` runs" in results.results_table(built["db"], profile="cpu")
+    assert "No `cpu` text benchmark" in results.results_table(built["db"], profile="cpu")
 
 
 def test_ts_dtp_is_compared_with_ltp_at_equal_measured_speed():

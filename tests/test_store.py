@@ -139,3 +139,28 @@ def test_missing_database_and_unknown_runs_get_clear_messages(tmp_path):
         store.retention("r1", "pos", db=db)
     with pytest.raises(ValueError, match="facet"):
         store.retention("r1", "colour", db=db)
+
+
+def test_benchmark_predictions_and_labels_round_trip_and_old_databases_migrate(tmp_path):
+    import duckdb
+
+    db = tmp_path / "lens.duckdb"
+    with duckdb.connect(str(db)) as con:   # a database from before the predictions column: version 1
+        con.execute(store.MIGRATIONS[0])
+        con.execute("CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (1)")
+        con.execute("INSERT INTO benchmark_sweeps VALUES ('old', 'ag_news', 'quick', '{}', now())")
+        con.execute("INSERT INTO benchmarks (bench_id, dataset, setting, accuracy) VALUES ('old', 'ag_news', "
+                    "'unpruned', 0.9)")
+    rows = pd.DataFrame({"setting": ["unpruned", "ltp-x1.0"], "method": ["none", "ltp"], "accuracy": [1.0, 2 / 3],
+                         "flops": [2.0, 1.0], "predictions": [[0, 1, 1], [0, 1, 0]]})
+    store.write_benchmark({"bench_id": "new", "dataset": "imdb", "profile": "quick", "labels": [0, 1, 1],
+                           "config": '{"trained_settings": {"LTP": "ltp-x1.0"}}'}, rows, db)
+    store.write_benchmark({"bench_id": "vision", "dataset": "cifar10", "profile": "quick", "config": "{}"},
+                          rows.drop(columns="predictions"), db)
+    assert store.schema_version(db) == len(store.MIGRATIONS)
+    text = store.benchmarks("imdb", db=db).set_index("setting")
+    assert list(text.loc["ltp-x1.0", "predictions"]) == [0, 1, 0] and list(text.loc["unpruned", "labels"]) == [0, 1, 1]
+    assert "trained_settings" in text.loc["unpruned", "config"]
+    for dataset in ("ag_news", "cifar10"):   # written before the migration, or without predictions and labels
+        frame = store.benchmarks(dataset, db=db)
+        assert len(frame) >= 1 and frame["predictions"].isna().all() and frame["labels"].isna().all()

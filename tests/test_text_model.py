@@ -169,8 +169,8 @@ def test_compact_moves_kept_rows_to_the_front_in_order_and_pads_the_rest():
 
 def test_topk_breaks_score_ties_by_position_and_skips_dead_rows():
     method = TopK(keep_ratios=[0.5])
-    probs = torch.full((1, 1, 1, 7), 0.1)            # every row ties on CLS attention
+    cls_attention = torch.full((1, 7), 0.1)          # every row ties on CLS attention
     alive = torch.tensor([[True, True, False, True, True, True, True]])
-    state = LayerState(0, probs, alive, torch.zeros(1, 7, 4), torch.tensor([6]), 1)
+    state = LayerState(0, cls_attention, alive, torch.zeros(1, 7, 4), torch.tensor([6]), 1, alive.float())
     keep = method.select(state).keep
     assert keep[0].nonzero().flatten().tolist() == [0, 1, 3]   # CLS, then the earliest tied live rows

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import inspect
 
-from .base import LayerState, PruningMethod, Selection, TrainableMethod, attention_received, cls_attention
+from .base import LayerState, PruningMethod, Selection, TrainableMethod, attention_received
 from .ltp import LearnedTokenPruning
 from .none import NoPruning
 from .topk import TopK, schedule_counts, schedule_keep_ratio
@@ -35,4 +35,4 @@ def build_method(name: str, num_layers: int | None = None, hidden_size: int | No
 
 __all__ = ["METHODS", "LayerState", "LearnedTokenPruning", "NoPruning", "PruningMethod", "Selection",
            "TaskSpecificDynamicPruning", "TopK", "TrainableMethod", "attention_received", "build_method",
-           "cls_attention", "schedule_counts", "schedule_keep_ratio"]
+           "schedule_counts", "schedule_keep_ratio"]

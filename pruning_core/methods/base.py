@@ -2,7 +2,11 @@
 
 A method sees one layer at a time (`LayerState`) and answers with a `Selection`: a score per row,
 which rows survive, and, in soft (training) mode, a differentiable mask instead of a removal.
-Shapes: B examples, K rows currently alive in the padded batch, H heads.
+Shapes: B examples, K rows currently in the padded batch.
+
+Soft and hard mode see the same scores when soft masks are sharp: in soft mode a row's mask (the product
+of every earlier layer's mask) weighs it as a query and, as log(mask) on its attention logits, as a key,
+so a row masked to 0 takes no part in attention, exactly as if it had been removed.
 """
 from __future__ import annotations
 
@@ -17,11 +21,13 @@ class LayerState:
     """What a method may look at when deciding at one layer."""
 
     index: int          # layer number, 0-based
-    probs: Tensor       # attention probabilities: (B, H, K, K), or (B, H, 1, K) for the CLS row only
+    attention: Tensor   # (B, K) the summary the method asked for (`attention_summary`): CLS attention, or
+                        # attention received summed over query rows (weighted by presence), mean over heads
     alive: Tensor       # (B, K) bool, rows that are real tokens still in play
     hidden: Tensor      # (B, K, D) hidden states after this layer's attention
     n_input: Tensor     # (B,) real (non-padding) length of each example at the input
     num_layers: int
+    presence: Tensor    # (B, K) float: 1 for a live row in hard mode; in soft mode the row's cumulative mask
 
 
 @dataclass
@@ -38,7 +44,7 @@ class PruningMethod(nn.Module):
     """Base class: subclasses set `name` and implement `select`."""
 
     name: str = "base"
-    probs_needed: str = "full"   # "cls": only the CLS row of the attention probabilities; "full": all of it
+    attention_summary: str = "received"   # what LayerState.attention holds: "cls" or "received"
 
     def prunes_at(self, layer: int) -> bool:
         """False where the method surely keeps every token, so the layer can skip scoring entirely."""
@@ -83,27 +89,21 @@ class TrainableMethod(PruningMethod):
         return self._mode == "soft"
 
 
-def attention_received(probs: Tensor, alive: Tensor) -> Tensor:
-    """Mean attention each key receives, averaged over heads and over real query rows.
+def attention_received(state: LayerState, normaliser: Tensor | None = None) -> Tensor:
+    """Mean attention each row receives from the live query rows, averaged over heads: (B, K).
 
-    Dividing by the number of *real* queries (not the padded length) keeps a text's scores the
-    same alone and inside a padded batch. probs: (B, H, K, K); alive: (B, K) -> (B, K).
-    """
-    per_key = probs.mean(dim=1)                                   # (B, Kq, Kk)
-    query_weight = alive.to(per_key.dtype).unsqueeze(-1)          # (B, Kq, 1)
-    total = (per_key * query_weight).sum(dim=1)                   # (B, Kk)
-    return total / alive.sum(dim=1, keepdim=True).clamp(min=1).to(per_key.dtype)
-
-
-def cls_attention(probs: Tensor) -> Tensor:
-    """Attention from the CLS row (row 0) to every key, averaged over heads: (B, H, Q, K) -> (B, K)."""
-    return probs[:, :, 0, :].mean(dim=1)
+    The sum over queries is divided by `normaliser` (B,), by default the live queries' total presence
+    (so scores sum to 1 over live rows). Real queries only: a text's scores are the same alone and in
+    a padded batch."""
+    if normaliser is None:
+        normaliser = state.presence.sum(dim=1)
+    return state.attention / normaliser.clamp(min=1).to(state.attention.dtype).unsqueeze(1)
 
 
 def score_by(kind: str, state: LayerState) -> Tensor:
     """Score rows by CLS attention ('cls') or by attention received ('received')."""
     if kind == "cls":
-        return cls_attention(state.probs)
+        return state.attention
     if kind == "received":
-        return attention_received(state.probs, state.alive)
+        return attention_received(state)
     raise ValueError(f"Unknown score kind {kind!r}; choose 'cls' or 'received'.")

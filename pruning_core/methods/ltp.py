@@ -1,8 +1,14 @@
 """`ltp`: Learned Token Pruning (Kim et al., KDD'22) with one learnable threshold per layer.
 
-Score = attention received, averaged over heads and real queries (padding-invariant). Soft mode
-multiplies the layer output by sigmoid((s - theta) / T) and adds lambda * sum_l mean(mask_l) to the
-loss; hard mode removes every token whose score is below theta. Every layer may prune, layer 0 too.
+Score = attention a token receives from the text's live tokens, averaged over heads and divided by the
+text's real length n (its share of the text's attention, about 1/n on average at every layer, whatever
+was removed; padding changes nothing). Hard mode removes every token whose score is below the layer's
+threshold theta_l. Soft mode (training) removes nothing: it multiplies the layer output by
+m_l = sigmoid((s - theta_l) / T), and masks multiply across layers (a token faded at layer l stays faded,
+as a removed token stays removed), with the product also weighing the token as a query and, as log(mask),
+as a key in later layers' attention. So when masks are sharp (0 or 1), soft mode computes exactly the
+scores and decisions of hard mode. The loss adds lambda * sum_l mean(cumulative mask after layer l).
+Every layer may prune, layer 0 too; a layer whose threshold is 0 or less keeps everything and skips scoring.
 """
 from __future__ import annotations
 
@@ -24,8 +30,11 @@ class LearnedTokenPruning(TrainableMethod):
         self.thresholds = nn.Parameter(initial)
         self.temperature, self.keep_lambda = float(temperature), float(keep_lambda)
 
+    def prunes_at(self, layer: int) -> bool:
+        return float(self.thresholds[layer]) > 0.0   # scores are never negative
+
     def select(self, state: LayerState) -> Selection:
-        scores = attention_received(state.probs, state.alive)
+        scores = attention_received(state, state.n_input)
         theta = self.thresholds[state.index]
         threshold = float(theta.detach())
         if self.is_soft:

@@ -11,4 +11,4 @@ class NoPruning(PruningMethod):
         return False
 
     def select(self, state: LayerState) -> Selection:
-        return Selection(scores=attention_received(state.probs, state.alive), keep=state.alive)
+        return Selection(scores=attention_received(state), keep=state.alive)

@@ -44,7 +44,7 @@ class TopK(PruningMethod):
         if score not in ("cls", "received"):
             raise ValueError(f"topk score must be 'cls' or 'received', got {score!r}.")
         self.r_max, self.alpha, self.score = r_max, float(alpha), score
-        self.probs_needed = "cls" if score == "cls" else "full"
+        self.attention_summary = score
 
     def prunes_at(self, layer: int) -> bool:
         return self.keep_ratios is None or layer >= len(self.keep_ratios) or self.keep_ratios[layer] < 1.0

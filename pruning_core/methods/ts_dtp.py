@@ -48,7 +48,7 @@ class TaskSpecificDynamicPruning(TrainableMethod):
 
     def select(self, state: LayerState) -> Selection:
         mix = torch.sigmoid(self.mix_logits[state.index])
-        scores = (1 - mix) * attention_received(state.probs, state.alive) + mix * self.task_scores(state)
+        scores = (1 - mix) * attention_received(state) + mix * self.task_scores(state)
         standardised = _standardise(scores, state.alive)
         offset = self.offsets[state.index]
         hard = standardised >= offset

@@ -22,11 +22,12 @@ class BertStyleBlock:
 
     layer: nn.Module
 
-    def attend(self, hidden: Tensor, additive_mask: Tensor | None, probs: str | None) -> tuple[Tensor, Tensor | None]:
+    def attend(self, hidden: Tensor, additive_mask: Tensor | None, summary: str | None,
+               query_weight: Tensor | None) -> tuple[Tensor, Tensor | None]:
         attention = self.layer.attention.self
         dropout = attention.dropout.p if self.layer.training else 0.0
         context, weights = self_attention(hidden, attention.query, attention.key, attention.value,
-                                          attention.num_attention_heads, additive_mask, probs, dropout)
+                                          attention.num_attention_heads, additive_mask, summary, query_weight, dropout)
         return self.layer.attention.output(context, hidden), weights
 
     def feed_forward(self, hidden: Tensor) -> Tensor:
@@ -37,11 +38,12 @@ class BertStyleBlock:
 class DistilBertBlock:
     layer: nn.Module
 
-    def attend(self, hidden: Tensor, additive_mask: Tensor | None, probs: str | None) -> tuple[Tensor, Tensor | None]:
+    def attend(self, hidden: Tensor, additive_mask: Tensor | None, summary: str | None,
+               query_weight: Tensor | None) -> tuple[Tensor, Tensor | None]:
         attention = self.layer.attention
         dropout = attention.dropout.p if self.layer.training else 0.0
         context, weights = self_attention(hidden, attention.q_lin, attention.k_lin, attention.v_lin,
-                                          attention.n_heads, additive_mask, probs, dropout)
+                                          attention.n_heads, additive_mask, summary, query_weight, dropout)
         return self.layer.sa_layer_norm(attention.out_lin(context) + hidden), weights
 
     def feed_forward(self, hidden: Tensor) -> Tensor:

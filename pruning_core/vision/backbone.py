@@ -25,12 +25,13 @@ from ..attention import self_attention
 class ViTBlock:
     layer: nn.Module
 
-    def attend(self, hidden: Tensor, additive_mask: Tensor | None, probs: str | None) -> tuple[Tensor, Tensor | None]:
+    def attend(self, hidden: Tensor, additive_mask: Tensor | None, summary: str | None,
+               query_weight: Tensor | None) -> tuple[Tensor, Tensor | None]:
         attention = self.layer.attention
         dropout = attention.attention_dropout if self.layer.training else 0.0
         context, weights = self_attention(self.layer.layernorm_before(hidden), attention.q_proj, attention.k_proj,
-                                          attention.v_proj, attention.num_attention_heads, additive_mask, probs,
-                                          dropout)
+                                          attention.v_proj, attention.num_attention_heads, additive_mask, summary,
+                                          query_weight, dropout)
         return hidden + self.layer.dropout(attention.o_proj(context)), weights
 
     def feed_forward(self, hidden: Tensor) -> Tensor:

@@ -1,0 +1,127 @@
+"""The README's text results block from a made-up benchmark sweep whose answers are known."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines import results
+from pruning_core import store
+from pruning_core.metrics import paired_bootstrap
+
+N = 1000
+LABELS = np.arange(N) % 2
+# setting: (method, examples wrong, throughput at batch 32); the control is wrong on 100 of 1,000
+SETTINGS = {"unpruned": ("none", 120, 101.0), "control": ("none", 100, 100.0), "ltp-x1.0": ("ltp", 105, 150.0),
+            "ltp-x1.5": ("ltp", 107, 200.0), "ltp-x2.0": ("ltp", 112, 300.0), "topk-0.3": ("topk", 150, 250.0),
+            "topk_trained-0.3": ("topk", 110, 180.0), "ts_dtp": ("ts_dtp", 103, 160.0)}
+LINE = re.compile(r"^(\w+): fastest within 1 point of the equally trained unpruned model \((\d\.\d{4}), "
+                  r"n = ([\d,]+)\): (\S+), (\d\.\d{4}) \(([+-]\d+\.\d) points, 95% CI \[(-?\d+\.\d), "
+                  r"(-?\d+\.\d)\]\) at (\d+\.\d\d)× its throughput\.$")
+
+
+def predictions(wrong: int, offset: int) -> np.ndarray:
+    """Right except on `wrong` consecutive examples from offset (so pairs differ example by example)."""
+    correct = np.ones(N, dtype=bool)
+    correct[offset:offset + wrong] = False
+    return np.where(correct, LABELS, 1 - LABELS)
+
+
+def sweep_rows(settings: dict = SETTINGS) -> pd.DataFrame:
+    rows = []
+    for number, (setting, (method, wrong, throughput)) in enumerate(settings.items()):
+        kept = [100.0, 60.0, 30.0] if method != "none" else [120.0] * 3
+        rows.append({"setting": setting, "method": method, "n_examples": N, "accuracy": 1 - wrong / N,
+                     "macro_f1": 1 - wrong / N - 0.001, "mean_kept": kept, "keep_fraction": [k / 120 for k in kept],
+                     "flops": 1e9 / throughput, "throughput_b32": throughput, "speedup_b32": throughput / 101.0,
+                     "predictions": predictions(wrong, 20 * number).tolist()})
+    return pd.DataFrame(rows)
+
+
+def write_sweep(db, rows: pd.DataFrame, bench_id: str = "imdb-1", config: dict | None = None,
+                dataset: str = "imdb") -> None:
+    store.write_benchmark({"bench_id": bench_id, "dataset": dataset, "profile": "cpu", "labels": LABELS.tolist(),
+                           "config": json.dumps(config or {})}, rows, db)
+
+
+def correct(setting: str) -> np.ndarray:
+    number = list(SETTINGS).index(setting)
+    return predictions(SETTINGS[setting][1], 20 * number) == LABELS
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "lens.duckdb"
+    write_sweep(path, sweep_rows())
+    return path
+
+
+def test_the_fastest_setting_within_one_point_of_the_control_is_named_with_its_paired_interval(db):
+    line = results.fastest_within_control_note(store.benchmarks("imdb", profile="cpu", db=db))
+    match = LINE.match(line)
+    assert match, line
+    dataset, control, n, setting, accuracy, points, low, high, speed = match.groups()
+    # ltp-x2.0 (1.2 points below) and topk-0.3 are faster but excluded; ltp-x1.5 beats topk_trained-0.3 (180)
+    assert (dataset, control, n, setting, accuracy, speed) == ("imdb", "0.9000", "1,000", "ltp-x1.5", "0.8930", "2.00")
+    assert points == "-0.7" and float(low) <= -0.7 <= float(high)
+    difference, low_, high_ = paired_bootstrap(correct("ltp-x1.5"), correct("control"))
+    assert line == (f"imdb: fastest within 1 point of the equally trained unpruned model (0.9000, n = 1,000): "
+                    f"ltp-x1.5, 0.8930 ({100 * difference:+.1f} points, 95% CI [{100 * low_:.1f}, "
+                    f"{100 * high_:.1f}]) at 2.00× its throughput.")
+
+
+def test_exactly_one_point_below_still_counts_and_without_any_the_line_says_so(tmp_path):
+    db = tmp_path / "lens.duckdb"
+    exact = {k: v for k, v in SETTINGS.items() if k in ("unpruned", "control", "topk_trained-0.3", "ltp-x2.0")}
+    write_sweep(db, sweep_rows(exact))
+    assert LINE.match(results.fastest_within_control_note(store.benchmarks("imdb", db=db))).group(4) == \
+        "topk_trained-0.3"
+    below = {k: v for k, v in SETTINGS.items() if k in ("unpruned", "control", "ltp-x2.0", "topk-0.3")}
+    write_sweep(db, sweep_rows(below))
+    assert results.fastest_within_control_note(store.benchmarks("imdb", db=db)) == (
+        "imdb: no pruned setting stays within 1 point of the equally trained unpruned model (0.9000, n = 1,000).")
+
+
+def test_the_table_has_one_line_per_trained_model_against_the_control(db):
+    table = results.results_table(db, profile="cpu")
+    lines = table.splitlines()
+    assert lines[0].startswith("| dataset | model | test examples") and "95% CI" in lines[0]
+    rows = {line.split(" | ")[1]: line.strip("|").split(" | ") for line in lines[2:] if line.startswith("| imdb")}
+    assert list(rows) == list(results.TRAINED_SETTINGS), "ltp-x1.5, ltp-x2.0 and topk-0.3 are no trained models"
+    control, ltp = rows["unpruned, equally trained"], rows["LTP"]
+    assert control[2:5] == ["1,000", "0.9000", "0.8990"] and control[5] == "" and control[7].strip() == "1.00×"
+    assert ltp[6] == "120 → 100 → 60 → 30" and ltp[7].strip() == "1.50×"
+    difference, low, high = paired_bootstrap(correct("ltp-x1.0"), correct("control"))
+    assert ltp[5] == f"{100 * difference:+.1f} [{100 * low:.1f}, {100 * high:.1f}]" and ltp[5].startswith("-0.5 [")
+    assert rows["baseline (1 epoch, no pruning)"][5].startswith("-2.0 [")
+    assert any(LINE.match(line) for line in lines) and any(line.startswith("- imdb") for line in lines)
+
+
+def test_the_sweep_config_names_the_trained_models(tmp_path):
+    db = tmp_path / "lens.duckdb"
+    write_sweep(db, sweep_rows(), config={"trained_settings": {"unpruned, equally trained": "control",
+                                                               "LTP, wider thresholds": "ltp-x1.5"}})
+    models = [line.split(" | ")[1] for line in results.results_table(db).splitlines()[2:] if line.startswith("| ")]
+    assert models == ["unpruned, equally trained", "LTP, wider thresholds"]
+
+
+def test_a_sweep_without_a_control_or_predictions_says_so_instead_of_failing(tmp_path):
+    db = tmp_path / "lens.duckdb"
+    old = sweep_rows({k: v for k, v in SETTINGS.items() if k in ("unpruned", "ltp-x1.0", "ltp-x2.0")})
+    write_sweep(db, old.drop(columns="predictions"), bench_id="imdb-old")
+    table = results.results_table(db)
+    assert "| imdb | LTP | 1,000 | 0.8950 | 0.8940 |  | 120 → 100 → 60 → 30 |  |" in table
+    assert "imdb: the latest sweep (`imdb-old`) has no equally trained unpruned model" in table
+    assert "No `quick` text benchmark" in results.results_table(db, profile="quick")
+
+
+def test_ts_dtp_against_ltp_at_equal_speed_has_a_paired_interval(db):
+    note = results.equal_speed_note(store.benchmarks("imdb", db=db))
+    # TS-DTP at 160/101 lies between ltp-x1.0 (150) and ltp-x1.5 (200); its nearest is ltp-x1.0
+    difference, low, high = paired_bootstrap(correct("ts_dtp"), correct("ltp-x1.0"))
+    assert note.startswith("- imdb, 1,000 test examples: TS-DTP 0.8970 at 1.58×; LTP at the same speed-up")
+    assert note.endswith(f"against LTP's nearest setting, ltp-x1.0 at 1.49×, {100 * difference:+.1f} points, "
+                         f"95% CI [{100 * low:.1f}, {100 * high:.1f}].")
