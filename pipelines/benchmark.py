@@ -7,7 +7,8 @@ Settings, each on the same test examples (the profile's seeded sample, the one `
 `unpruned` (the 1-epoch baseline), `control` (the unpruned model trained as long as the pruned ones),
 `topk-{k}` (top-k schedules applied at inference to the control), `topk_trained-{k}` (the model trained
 with top-k on, under each schedule), `ltp-x{s}` (the LTP model with its thresholds scaled by s) and
-`ts_dtp`; the models that exist are swept. A top-k schedule keeps, by CLS attention, a share of the
+`ts_dtp`; the models that exist are swept. With the profile's `short_length`, `control-{n}` is the control
+reading only the first n tokens: what reading the whole text costs and buys. A top-k schedule keeps, by CLS attention, a share of the
 input falling geometrically from layer 0 to k at the last layer. For each: accuracy and macro-F1, every
 example's prediction (for paired comparisons), mean tokens kept per layer, analytic FLOPs, throughput
 at batch 32 and latency at batch 1. Timing runs
@@ -52,6 +53,7 @@ class Setting:
     classifier: PrunedTextClassifier
     method: PruningMethod
     model_path: str
+    max_length: int | None = None   # read the texts at this length instead of the profile's
 
 
 # The model each training stage produced, and the setting that runs it as trained (the README's rows).
@@ -70,6 +72,10 @@ def sweep(models: dict[str, tuple[PrunedTextClassifier, str]], profile: Profile)
 
     add("unpruned", "baseline", NoPruning())
     add("control", "control", NoPruning())
+    if profile.short_length and "control" in models:   # what reading the whole text costs and buys
+        classifier, path = models["control"]
+        settings.append(Setting(f"control-{profile.short_length}", classifier, NoPruning(), path,
+                                profile.short_length))
     layers = models["baseline"][0].num_layers
     for stage, prefix in (("control", "topk"), ("topk_trained", "topk_trained")):
         for keep in profile.topk_final_keeps:
@@ -96,20 +102,31 @@ def trained_settings(profile: Profile, settings: list[Setting]) -> dict[str, str
 def measure_speed(settings: list[Setting], texts: list[str], profile: Profile) -> dict[str, tuple[float, float]]:
     """{setting: (examples per second at batch 32, milliseconds at batch 1)}, best of the rounds."""
     encoder = settings[0].classifier
-    batches = [encoder.encode(texts[i:i + 32], profile.max_length)
-               for i in range(0, min(len(texts), 32 * profile.bench_speed_batches), 32)]
-    singles = [encoder.encode([text], profile.max_length) for text in texts[:profile.bench_latency_examples]]
+    timed = texts[:32 * profile.bench_speed_batches]
+    encoded = {}   # {max_length: (batches, singles)}: each setting reads its texts at its own length
+    for length in {_length(setting, profile) for setting in settings}:
+        encoded[length] = ([encoder.encode(timed[i:i + 32], length) for i in range(0, len(timed), 32)],
+                           [encoder.encode([text], length) for text in texts[:profile.bench_latency_examples]])
 
     def runner(setting: Setting) -> Callable:
-        def run_batch(encoding) -> None:
+        batches, singles = encoded[_length(setting, profile)]
+
+        def run_batch(item: tuple[str, int]) -> None:
+            kind, number = item
+            encoding = (batches if kind == "batch" else singles)[number]
             setting.classifier.method = setting.method   # settings may share a classifier
             setting.classifier(encoding.input_ids, encoding.attention_mask)
         return run_batch
 
     for setting in settings:
         setting.classifier.eval()
-    examples = sum(len(b.input_ids) for b in batches)
-    return time_side_by_side({s.name: runner(s) for s in settings}, batches, singles, profile.bench_rounds, examples)
+    batches, singles = next(iter(encoded.values()))
+    return time_side_by_side({s.name: runner(s) for s in settings}, [("batch", i) for i in range(len(batches))],
+                             [("single", i) for i in range(len(singles))], profile.bench_rounds, len(timed))
+
+
+def _length(setting: Setting, profile: Profile) -> int:
+    return setting.max_length or profile.max_length
 
 
 def time_side_by_side(runners: dict[str, Callable], batches: list, singles: list, rounds: int, examples: int
@@ -160,7 +177,7 @@ def run(dataset: str, profile: Profile, training_run: str | None = None, db: str
     rows = []
     for setting in tqdm(settings, desc="accuracy per setting"):
         setting.classifier.method = setting.method
-        evaluation = evaluate(setting.classifier, test.texts, test.labels, profile.max_length)
+        evaluation = evaluate(setting.classifier, test.texts, test.labels, _length(setting, profile))
         config = setting.method.config()
         rows.append({"setting": setting.name, "method": setting.method.name, "method_config": json.dumps(config),
                      "thresholds": config.get("thresholds"), "model_path": setting.model_path,

@@ -70,10 +70,11 @@ def stage_config(profile: Profile, stage: str) -> TrainConfig:
     both = profile.soft_epochs + profile.hard_epochs   # the budget of a soft and a hard stage together
     epochs = {"baseline": profile.baseline_epochs, "soft": profile.soft_epochs, "hard": profile.hard_epochs,
               "trained": both, "control": both}
+    stages = 2 if _kind(stage) in ("trained", "control") else 1
     method_rate = profile.ts_dtp_learning_rate if stage.startswith("ts_dtp") else profile.threshold_learning_rate
     return TrainConfig(epochs=epochs[_kind(stage)], batch_size=profile.batch_size, learning_rate=profile.learning_rate,
-                       method_learning_rate=method_rate, max_length=profile.max_length,
-                       seed=profile.seed, max_steps=profile.max_steps)
+                       method_learning_rate=method_rate, max_length=profile.max_length, seed=profile.seed,
+                       max_steps=profile.max_steps and stages * profile.max_steps)
 
 
 def topk_schedule(num_layers: int, final_keep: float) -> TopK:

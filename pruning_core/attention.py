@@ -56,9 +56,9 @@ def self_attention(hidden: Tensor, query: nn.Linear, key: nn.Linear, value: nn.L
 
 def _probabilities(q: Tensor, k: Tensor, additive_mask: Tensor | None) -> Tensor:
     """(B, H, Q, d), (B, H, K, d) -> softmax over keys (B, H, Q, K)."""
-    logits = torch.matmul(q, k.transpose(-1, -2)) * q.shape[-1] ** -0.5
+    logits = torch.matmul(q * q.shape[-1] ** -0.5, k.transpose(-1, -2))   # scaling q is K/d times cheaper
     if additive_mask is not None:
-        logits = logits + additive_mask
+        logits += additive_mask
     return logits.softmax(dim=-1)
 
 
@@ -83,10 +83,11 @@ def _eager_grouped(q: Tensor, k: Tensor, v: Tensor, additive_mask: Tensor | None
     """Inference only: eager attention over a few examples at a time, each group's probabilities in cache."""
     batch, num_heads, length, _ = q.shape
     group = max(1, GROUP_BYTES // (num_heads * length * length * q.element_size()))
-    contexts, received = [], []
+    context = q.new_empty(q.shape)
+    received = []
     for start in range(0, batch, group):
         part = slice(start, start + group)
         probs = _probabilities(q[part], k[part], None if additive_mask is None else additive_mask[part])
-        contexts.append(torch.matmul(probs, v[part]))
+        torch.matmul(probs, v[part], out=context[part])
         received.append(_received(probs, query_weight[part]))
-    return torch.cat(contexts), torch.cat(received)
+    return context, torch.cat(received)

@@ -102,7 +102,9 @@ def describe_method(method: PruningMethod) -> str:
     """One line on what a method does, for the model's own method."""
     if isinstance(method, LearnedTokenPruning):
         values = ", ".join(f"{value:.3g}" for value in learned_thresholds(method))
-        return f"LTP ({method.mode} mode), learned thresholds per layer: {values}."
+        return (f"LTP ({method.mode} mode): a token is removed once the attention it receives, as a share of "
+                f"the text's attention (about 1/n for an average token), falls below the layer's threshold; "
+                f"learned thresholds per layer: {values}.")
     if isinstance(method, TopK):
         if method.keep_ratios is not None:
             ratios = ", ".join(f"{ratio:.2f}" for ratio in method.keep_ratios)

@@ -99,13 +99,13 @@ def build_lens(root: Path) -> Path:
     data_dir = str(make_data_dir(root / "data", train=24, test=24))
     artifacts = root / "artifacts"
     db = artifacts / "lens.duckdb"
-    ltp = LearnedTokenPruning(4, thresholds=[0.02, 0.05, 0.08, 0.1])
+    ltp = LearnedTokenPruning(4, thresholds=[0.02, 0.03, 0.04, 0.05])
     ts_dtp = build_method("ts_dtp", num_layers=4, hidden_size=32, offsets=[-0.8, -0.4, -0.2, 0.0])
     models = [save_model(artifacts, "imdb-tiny/baseline", "imdb", NoPruning()),
               save_model(artifacts, "imdb-tiny/ltp_hard", "imdb", ltp),
               save_model(artifacts, "imdb-tiny/ts_dtp", "imdb", ts_dtp),
               save_model(artifacts, "ag_news-tiny/ltp_hard", "ag_news",
-                         LearnedTokenPruning(4, thresholds=[0.02, 0.05, 0.08, 0.1]), seed=1)]
+                         LearnedTokenPruning(4, thresholds=[0.02, 0.03, 0.04, 0.05]), seed=1)]
     for folder in models:
         trace.run(folder, db=db, data_dir=data_dir)
     with pytest.MonkeyPatch.context() as patch:

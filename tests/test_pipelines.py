@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,8 @@ def built(tmp_path_factory):
     metrics = train.run("imdb", profile, "imdb-tiny", str(base), str(data_dir), str(artifacts),
                         on_stage=lambda stage, what: stages_seen.append((stage, what)))
     for method in ("control", "topk"):
-        train.run("imdb", profile, "imdb-tiny", str(base), str(data_dir), str(artifacts), method=method)
+        metrics.update(train.run("imdb", profile, "imdb-tiny", str(base), str(data_dir), str(artifacts),
+                                 method=method))
     folder = artifacts / "models" / "imdb-tiny"
     for stage in (*train.STAGES, "control", "topk_trained"):
         trace.run(folder / stage, db=db, data_dir=str(data_dir))
@@ -55,6 +57,15 @@ def test_training_writes_each_stage_with_its_metrics(built):
     assert hard["config"]["thresholds"] == pytest.approx(soft["config"]["thresholds"]), "binarize fixes them"
     assert max(hard["config"]["thresholds"]) > 0, "the soft stage learned thresholds"
     assert not list((built["artifacts"] / "tmp").iterdir()), "no partial folder left behind"
+
+
+def test_the_control_and_top_k_train_as_many_steps_as_ltp_after_the_same_baseline(built):
+    steps = {stage: metrics["train"]["steps"] for stage, metrics in built["metrics"].items()}
+    assert steps["control"] == steps["topk_trained"] == steps["ltp_soft"] + steps["ltp_hard"]
+    uncapped = replace(built["profile"], soft_epochs=0.5, hard_epochs=0.75, max_steps=None)
+    assert train.stage_config(uncapped, "control").epochs == train.stage_config(uncapped, "topk_trained").epochs == 1.25
+    topk = load_text_classifier(built["folder"] / "topk_trained")
+    assert isinstance(topk.method, TopK) and topk.method.keep_ratios[-1] == pytest.approx(0.5)
 
 
 def test_rerun_skips_completed_stages_and_resumes_an_interrupted_one(built, tmp_path):
@@ -149,7 +160,10 @@ def test_keywords_top_words_and_projections_are_stored(built):
 def test_benchmark_rows_side_by_side(built):
     rows = store.benchmarks("imdb", db=built["db"])
     assert rows["setting"].tolist()[0] == "unpruned"
-    assert set(rows["setting"]) == {"unpruned", "control", "topk-0.5", "topk_trained-0.5", "ltp-x1.0", "ltp-x2.0"}
+    assert set(rows["setting"]) == {"unpruned", "control", "control-8", "topk-0.5", "topk_trained-0.5", "ltp-x1.0",
+                                    "ltp-x2.0"}
+    short, control = rows.set_index("setting").loc["control-8"], rows.set_index("setting").loc["control"]
+    assert short["mean_kept"][0] < control["mean_kept"][0] and short["throughput_b32"] > 0, "reads only 8 tokens"
     unpruned = rows.set_index("setting").loc["unpruned"]
     assert unpruned["speedup_b32"] == pytest.approx(1.0) and unpruned["flops"] == rows["flops"].max()
     topk = rows.set_index("setting").loc["topk-0.5"]

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
+import pytest
 import torch
 
 from conftest import make_bert, make_tokenizer
 from pruning_core.methods import LearnedTokenPruning, NoPruning
 from pruning_core.text import PrunedTextClassifier
-from pruning_core.training import TrainConfig, accuracy, binarize, ltp_soft_stage, train_baseline, train_ltp
+from pruning_core.training import (LengthGroupedBatches, TrainConfig, accuracy, binarize, calibrate_thresholds,
+                                   geometric_keep, ltp_soft_stage, train_baseline, train_ltp)
 
 POSITIVE = "great good love amazing excellent best fun funny".split()
 NEGATIVE = "bad awful hate worst terrible boring waste".split()
@@ -70,3 +73,29 @@ def test_three_ltp_stages_leave_a_hard_pruning_model_with_fixed_thresholds():
     torch.testing.assert_close(method.thresholds.detach(), thresholds_after_soft)
     trace = classifier.trace(texts[:4])
     assert any(t.keep_counts[-1] < len(t.tokens) for t in trace), "hard mode prunes after soft training"
+
+
+def test_length_grouped_batches_cover_every_text_once_with_similar_lengths():
+    lengths = [random.Random(3).randint(1, 500) for _ in range(200)]
+    sampler = LengthGroupedBatches(lengths, batch_size=8, seed=1, group_batches=5)
+    epochs = [list(sampler), list(sampler)]
+    for batches in epochs:
+        assert len(batches) == len(sampler) == 25
+        assert sorted(i for batch in batches for i in batch) == list(range(200))
+        spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches])
+        assert spread < 100, "a random batch of 8 would span about 390"
+    assert epochs[0] != epochs[1], "a new order every epoch"
+    assert list(LengthGroupedBatches(lengths, 8, seed=1, group_batches=5)) == epochs[0], "the same for a seed"
+
+
+def test_calibrated_thresholds_keep_about_the_wanted_share_from_layer_0():
+    texts, _ = made_up_reviews(40)
+    classifier = PrunedTextClassifier(make_bert(num_layers=4), make_tokenizer())
+    wanted = geometric_keep(0.2, 4)
+    assert wanted[-1] == pytest.approx(0.2) and wanted == sorted(wanted, reverse=True)
+    thresholds = calibrate_thresholds(classifier, texts, wanted)
+    assert isinstance(classifier.method, NoPruning), "the classifier's own method is left alone"
+    classifier.method = LearnedTokenPruning(4, thresholds)
+    traces = classifier.trace(texts)
+    kept = np.sum([t.keep_counts for t in traces], axis=0) / sum(len(t.tokens) for t in traces)
+    assert kept == pytest.approx(wanted, abs=0.05)

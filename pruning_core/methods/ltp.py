@@ -31,7 +31,7 @@ class LearnedTokenPruning(TrainableMethod):
         self.temperature, self.keep_lambda = float(temperature), float(keep_lambda)
 
     def prunes_at(self, layer: int) -> bool:
-        return float(self.thresholds[layer]) > 0.0   # scores are never negative
+        return float(self.thresholds[layer].detach()) > 0.0   # scores are never negative
 
     def select(self, state: LayerState) -> Selection:
         scores = attention_received(state, state.n_input)

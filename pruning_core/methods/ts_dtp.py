@@ -13,7 +13,9 @@ a learned offset. Soft mode multiplies the layer output by the hard mask 1[z >= 
 of sigmoid((z - delta_l) / T) (straight-through, so training sees the keep rate hard mode gives), and the auxiliary
 loss lambda * sum_l (keep_l - target_l)^2 pulls the cumulative keep rate toward a target that falls
 linearly from 1 to `target_keep` at the last layer. One encoder pass; statistics over real tokens only,
-so padding changes nothing.
+so padding changes nothing. Attention received is divided by the live tokens' count (it sums to 1 over
+them, like the scorer's softmax); since soft masks are exactly 0 or 1 in the forward pass, soft mode counts
+the same live tokens as hard mode and keeps the same ones (tests/test_soft_hard.py).
 """
 from __future__ import annotations
 
