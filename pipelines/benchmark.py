@@ -7,12 +7,12 @@ Settings, each on the same test examples (the profile's seeded sample, the one `
 `unpruned` (the 1-epoch baseline), `control` (the unpruned model trained as long as the pruned ones),
 `topk-{k}` (top-k schedules applied at inference to the control), `topk_trained-{k}` (the model trained
 with top-k on, under each schedule), `ltp-x{s}` (the LTP model with its thresholds scaled by s) and
-`ts_dtp`; the models that exist are swept. With the profile's `short_length`, `control-{n}` is the control
-reading only the first n tokens: what reading the whole text costs and buys. A top-k schedule keeps, by CLS attention, a share of the
-input falling geometrically from layer 0 to k at the last layer. For each: accuracy and macro-F1, every
-example's prediction (for paired comparisons), mean tokens kept per layer, analytic FLOPs, throughput
-at batch 32 and latency at batch 1. Timing runs
-every setting in turn within each round (machine noise hits them alike) and keeps each setting's best
+`ts_dtp`; the models that exist are swept. With the profile's `short_length`, `control-{n}` is the
+control reading only the first n tokens: what reading the whole text costs and buys. A top-k schedule
+keeps, by CLS attention, a share of the input falling geometrically from layer 0 to k at the last layer.
+For each: accuracy and macro-F1, every example's prediction (for paired comparisons), mean tokens kept
+per layer, analytic FLOPs, throughput at batch 32 and latency at batch 1. Timing runs every setting in
+turn within each round (machine noise hits them alike) and keeps each setting's best
 time per measurement: on a shared machine other jobs only ever add time, so the minimum is the most
 repeatable estimate of what the setting itself costs.
 """

@@ -15,8 +15,9 @@ thresholds with soft masks, starting from thresholds calibrated to the profile's
 stage 2). `--method ts_dtp` trains TS-DTP the same way from the same baseline, as stages `ts_dtp_soft`
 and `ts_dtp_hard`; `--method topk` fine-tunes the baseline with the profile's top-k schedule switched on
 (`topk_trained`), and `--method control` without pruning (`control`): both for as many steps as a soft
-and a hard stage together, so every pruned model has an unpruned control trained as long from the same start. Each stage is written with `save_pruned` to
-`artifacts/models/<run>/<stage>/` together with `metrics.json`; the folder appears only when complete,
+and a hard stage together, so every pruned model has an unpruned control trained as long from the same
+start. Each stage is written with `save_pruned` to `artifacts/models/<run>/<stage>/` together with
+`metrics.json`; the folder appears only when complete,
 so a re-run skips finished stages and an interrupted run resumes at the stage it was in.
 """
 from __future__ import annotations
