@@ -33,6 +33,8 @@ def self_attention(hidden: Tensor, query: nn.Linear, key: nn.Linear, value: nn.L
     0 for padding or a removed row, the soft mask in soft training)."""
     if summary not in SUMMARIES:
         raise ValueError(f"Unknown attention summary {summary!r}; choose from {SUMMARIES}.")
+    if summary == "received" and query_weight is None:
+        raise ValueError("The 'received' summary needs the query rows' weights.")
     batch, length, _ = hidden.shape
 
     def heads(projection: nn.Linear) -> Tensor:
@@ -40,8 +42,6 @@ def self_attention(hidden: Tensor, query: nn.Linear, key: nn.Linear, value: nn.L
 
     q, k, v = heads(query), heads(key), heads(value)
     weights = None
-    if summary == "received" and query_weight is None:
-        raise ValueError("The 'received' summary needs the query rows' weights.")
     if torch.is_grad_enabled() and (hidden.device.type == "cpu" or summary == "received"):
         context, weights = _eager(q, k, v, additive_mask, summary, query_weight, dropout)
     elif summary == "received":
