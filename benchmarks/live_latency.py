@@ -23,9 +23,9 @@ ensure_fast_malloc()
 
 import torch  # noqa: E402  (after the re-exec above)
 
-from pruning_core.live import MethodChoice, build_live_method, classify_live, warm_up  # noqa: E402
+from dashboard.live import MethodChoice, build_live_method, classify_live, warm_up  # noqa: E402
 from pruning_core.text import load_text_classifier  # noqa: E402
-from pruning_core.viz import layer_view_html, score_figure, token_count_figure  # noqa: E402
+from dashboard.figures import layer_view_html, score_figure, token_count_figure  # noqa: E402
 
 SETTINGS = {
     "none": MethodChoice(kind="none"),

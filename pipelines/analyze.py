@@ -18,6 +18,7 @@ import argparse
 import time
 from pathlib import Path
 
+from pruning_core.paths import db_path
 from pruning_core.runtime import ensure_fast_malloc
 
 if __name__ == "__main__":
@@ -35,7 +36,7 @@ from pruning_core.analysis.linguistics import (Annotator, FrequencyBands, retent
 from pruning_core.data import DatasetUnavailableError, load_dataset  # noqa: E402
 from pruning_core.text import ModelLoadError, load_text_classifier  # noqa: E402
 
-from .common import add_common, clear_errors, db_path  # noqa: E402
+from .common import add_common, clear_errors  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
 
 

@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from pruning_core.paths import db_path, models_dir
 from pruning_core.runtime import ensure_fast_malloc
 
 if __name__ == "__main__":
@@ -38,13 +39,12 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from pruning_core import store  # noqa: E402
 from pruning_core.data import load_dataset  # noqa: E402
-from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod  # noqa: E402
+from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, TopK  # noqa: E402
 from pruning_core.metrics import evaluate  # noqa: E402
 from pruning_core.text import PrunedTextClassifier, load_text_classifier  # noqa: E402
 
-from .common import IMAGE_DATASETS, add_common, clear_errors, db_path, models_dir  # noqa: E402
+from .common import IMAGE_DATASETS, add_common, clear_errors  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
-from .train import topk_schedule  # noqa: E402
 
 
 @dataclass
@@ -79,7 +79,7 @@ def sweep(models: dict[str, tuple[PrunedTextClassifier, str]], profile: Profile)
     layers = models["baseline"][0].num_layers
     for stage, prefix in (("control", "topk"), ("topk_trained", "topk_trained")):
         for keep in profile.topk_final_keeps:
-            add(f"{prefix}-{keep}", stage, topk_schedule(layers, keep))
+            add(f"{prefix}-{keep}", stage, TopK.geometric(keep, layers))
     if "ltp_hard" in models:
         learned = models["ltp_hard"][0].method.config()
         for scale in profile.ltp_threshold_scales:

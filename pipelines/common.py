@@ -11,17 +11,12 @@ from pathlib import Path
 from typing import Iterator
 
 from pruning_core.data import DATASETS, DatasetUnavailableError
-from pruning_core.store import RunNotFound, StoreBusy, artifacts_dir
+from pruning_core.store import RunNotFound, StoreBusy
 from pruning_core.text import ModelLoadError, UnsupportedModelError
 
 from .profiles import PROFILES
 
-METRICS_FILE = "metrics.json"
 IMAGE_DATASETS = ("cifar10",)   # handled by pipelines/vision.py
-
-
-def models_dir(artifacts: str | Path | None = None) -> Path:
-    return Path(artifacts or artifacts_dir()) / "models"
 
 
 def add_common(parser: argparse.ArgumentParser, dataset: bool = True, profile: bool = True) -> None:
@@ -35,10 +30,6 @@ def add_common(parser: argparse.ArgumentParser, dataset: bool = True, profile: b
                                            "else ../shared/datasets; else the Hugging Face hub)")
     parser.add_argument("--artifacts", help="artifacts folder (default: $LENS_ARTIFACTS, else artifacts/)")
     parser.add_argument("--db", help="DuckDB file (default: <artifacts>/lens.duckdb)")
-
-
-def db_path(db: str | Path | None, artifacts: str | Path | None) -> Path:
-    return Path(db) if db else Path(artifacts or artifacts_dir()) / "lens.duckdb"
 
 
 def read_json(path: Path) -> dict:

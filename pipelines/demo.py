@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
+from pruning_core.paths import db_path, models_dir
 from pruning_core.runtime import ensure_fast_malloc
 
 if __name__ == "__main__":
@@ -29,7 +30,7 @@ from pruning_core.data import DATASETS  # noqa: E402
 from pruning_core.vision.profiles import VisionProfile  # noqa: E402
 
 from . import analyze, benchmark, train, trace, vision  # noqa: E402
-from .common import IMAGE_DATASETS, add_common, db_path, models_dir, write_json  # noqa: E402
+from .common import IMAGE_DATASETS, add_common, write_json  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
 
 # Share of a dataset's work per step, roughly as the time goes on 2 cores; a method's soft and hard

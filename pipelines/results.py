@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pruning_core.paths import db_path
 from pruning_core import store
 from pruning_core.data import DATASETS
 from pruning_core.metrics import paired_bootstrap
 
-from .common import clear_errors, db_path
+from .common import clear_errors
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 VISION_START, VISION_END = "<!-- vision-results:start -->", "<!-- vision-results:end -->"

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from pruning_core.paths import METRICS_FILE, db_path
 from pruning_core.runtime import ensure_fast_malloc
 
 if __name__ == "__main__":
@@ -30,7 +31,7 @@ from pruning_core.data import load_dataset  # noqa: E402
 from pruning_core.metrics import classification_metrics  # noqa: E402
 from pruning_core.text import DEFAULT_MAX_LENGTH, load_text_classifier  # noqa: E402
 
-from .common import IMAGE_DATASETS, METRICS_FILE, add_common, clear_errors, db_path, read_json  # noqa: E402
+from .common import IMAGE_DATASETS, add_common, clear_errors, read_json  # noqa: E402
 from .profiles import PROFILES  # noqa: E402
 
 

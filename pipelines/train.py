@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from pruning_core.paths import METRICS_FILE, models_dir
 from pruning_core.runtime import ensure_fast_malloc
 
 if __name__ == "__main__":
@@ -37,14 +38,15 @@ from accelerate import PartialState  # noqa: E402
 from accelerate.utils import set_seed  # noqa: E402
 
 from pruning_core.data import TextDataset, load_dataset  # noqa: E402
-from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, TopK, build_method  # noqa: E402
+from pruning_core.methods import (LearnedTokenPruning, NoPruning, PruningMethod, TopK, build_method,  # noqa: E402
+                                  geometric_keep)
 from pruning_core.metrics import evaluate  # noqa: E402
 from pruning_core.text import load_text_classifier, save_pruned  # noqa: E402
-from pruning_core.training import (TrainConfig, calibrate_thresholds, fine_tune, geometric_keep,  # noqa: E402
+from pruning_core.training import (TrainConfig, calibrate_thresholds, fine_tune,  # noqa: E402
                                    ltp_hard_stage, ltp_soft_stage, train_baseline)
 
-from .common import (IMAGE_DATASETS, METRICS_FILE, add_common, clear_errors, fresh_folder, models_dir,  # noqa: E402
-                     publish_folder, read_json, write_json)
+from .common import (IMAGE_DATASETS, add_common, clear_errors, fresh_folder, publish_folder, read_json,  # noqa: E402
+                     write_json)
 from .profiles import Profile, profile_for  # noqa: E402
 
 METHODS = ("ltp", "ts_dtp", "topk", "control")
@@ -78,11 +80,6 @@ def stage_config(profile: Profile, stage: str) -> TrainConfig:
                        max_steps=profile.max_steps and stages * profile.max_steps)
 
 
-def topk_schedule(num_layers: int, final_keep: float) -> TopK:
-    """Top-k by CLS attention, keeping a share of the input falling geometrically to final_keep."""
-    return TopK(keep_ratios=geometric_keep(final_keep, num_layers))
-
-
 def _new_method(name: str, classifier, profile: Profile, texts: list[str]) -> PruningMethod:
     """The untrained method a soft stage starts from."""
     if name == "ltp":
@@ -105,7 +102,7 @@ def _prepare(stage: str, run_folder: Path, base_model: str | None, train: TextDa
     if kind == "soft":
         classifier.method = _new_method(stage.rsplit("_", 1)[0], classifier, profile, train.texts)
     elif kind == "trained":
-        classifier.method = topk_schedule(classifier.num_layers, profile.topk_final_keep)
+        classifier.method = TopK.geometric(profile.topk_final_keep, classifier.num_layers)
     else:
         classifier.method = NoPruning()
     return classifier

@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from pruning_core.paths import METRICS_FILE, models_dir
 from pruning_core import store
 from pruning_core.analysis.flops import encoder_flops, model_dims
 from pruning_core.methods import NoPruning, PruningMethod, TopK, schedule_counts
@@ -35,7 +36,7 @@ from pruning_core.vision import (CIFAR10_CLASSES, ImageDataset, PrunedVisionClas
                                  load_cifar10, load_vision_classifier, save_vision_classifier)
 from pruning_core.vision.profiles import PROFILES, VisionProfile
 
-from .common import METRICS_FILE, fresh_folder, models_dir, publish_folder, read_json, write_json
+from .common import fresh_folder, publish_folder, read_json, write_json
 
 DATASET = "cifar10"
 STAGES = ("pruned", "unpruned")   # trained in this order after the shared warm-up (pruned is quicker)

@@ -11,7 +11,6 @@ with the data, and IMDb's `<br />` tags are removed (each would cost five tokens
 from __future__ import annotations
 
 import html
-import os
 import random
 import re
 from dataclasses import dataclass, replace
@@ -20,8 +19,9 @@ from typing import Callable
 
 import pandas as pd
 
-DATA_DIR_ENV = "LENS_DATA_DIR"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from . import paths
+from .paths import DATA_DIR_ENV
+
 
 
 class DatasetUnavailableError(RuntimeError):
@@ -87,14 +87,6 @@ class TextDataset:
         return replace(self, texts=[self.texts[i] for i in chosen], labels=[self.labels[i] for i in chosen])
 
 
-def default_data_dir() -> Path | None:
-    """LENS_DATA_DIR if set, else ../shared/datasets beside the repository if it exists."""
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV])
-    shared = REPO_ROOT.parent / "shared" / "datasets"
-    return shared if shared.is_dir() else None
-
-
 def load_dataset(name: str, split: str = "test", data_dir: str | Path | None = None,
                  limit: int | None = None, seed: int = 0) -> TextDataset:
     """Load a split ('train' or 'test') of 'imdb' or 'ag_news', optionally a balanced sample of `limit`."""
@@ -103,7 +95,7 @@ def load_dataset(name: str, split: str = "test", data_dir: str | Path | None = N
     if split not in ("train", "test"):
         raise ValueError(f"Unknown split {split!r}; use 'train' or 'test'.")
     spec = DATASETS[name]
-    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    folder = paths.data_dir(data_dir)
     path = folder / name / f"{split}.parquet" if folder is not None else None
     if path is not None and path.is_file():
         frame, source = pd.read_parquet(path, columns=["text", "label"]), str(path)

@@ -33,7 +33,7 @@ class LayerRecord:
 
     scores: Tensor            # float, NaN where the token was already gone before this layer
     kept: Tensor              # bool, alive after this layer
-    threshold: float | None
+    thresholds: Tensor | None  # (B,) each example's cut-off in score units; None for methods without one
 
 
 @dataclass
@@ -43,6 +43,10 @@ class LoopOutput:
     positions: Tensor                  # (B, K) original position of each row
     records: list[LayerRecord] = field(default_factory=list)   # filled when recording
     keep_fractions: list[Tensor] = field(default_factory=list)  # soft mode: mean mask per layer
+
+    def thresholds_of(self, row: int) -> list[float | None]:
+        """One example's cut-off at each recorded layer (None where the method has no threshold)."""
+        return [None if record.thresholds is None else float(record.thresholds[row]) for record in self.records]
 
 
 def additive_mask(alive: Tensor, dtype: torch.dtype) -> Tensor | None:
@@ -145,11 +149,11 @@ def training_loss(method: PruningMethod, logits: Tensor, labels: Tensor | None,
 
 
 def _record(scores: Tensor, alive: Tensor, keep: Tensor, positions: Tensor, length: int,
-            threshold: float | None) -> LayerRecord:
+            thresholds: Tensor | None) -> LayerRecord:
     """Scatter one layer's row-wise scores and decisions back to original positions."""
     batch = alive.shape[0]
     full_scores = torch.full((batch, length), float("nan"), device=alive.device)
     full_scores.scatter_(1, positions, scores.detach().float().masked_fill(~alive, float("nan")))
     kept = torch.zeros((batch, length), dtype=torch.bool, device=alive.device)
     kept.scatter_(1, positions, keep & alive)
-    return LayerRecord(full_scores.cpu(), kept.cpu(), threshold)
+    return LayerRecord(full_scores.cpu(), kept.cpu(), None if thresholds is None else thresholds.detach().float().cpu())

@@ -6,7 +6,7 @@ run (an interruption leaves nothing half-written); readers open read-only per ca
 conflict into `StoreBusy` ("The database is being updated; retry in a moment."). Values always
 travel as parameters or registered Arrow/pandas tables, never inside SQL text.
 
-Readers for the dashboard (each takes `db=None`: the default is `default_db_path()`):
+Readers for the dashboard (each takes `db=None`: the default is `paths.db_path()`):
   runs()                                  every traced run: dataset, split, stage, method, accuracy, macro_f1, ...
   run_metrics(run_id)                     {"summary": dict, "per_class": DataFrame, "confusion": DataFrame}
                                           (confusion: rows true label names, columns predicted label names)
@@ -36,7 +36,6 @@ Errors: `StoreBusy` (a pipeline is writing), `RunNotFound` (no such run, or not 
 from __future__ import annotations
 
 import json
-import os
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -49,10 +48,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import paths
 from .analysis.keywords import keyword_stats
 
-ARTIFACTS_ENV = "LENS_ARTIFACTS"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 FACETS = ("pos", "entity", "stopword", "punctuation", "frequency")
 BUSY_MESSAGE = "The database is being updated; retry in a moment."
 
@@ -98,6 +96,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE benchmarks ADD COLUMN predictions INTEGER[];
     ALTER TABLE benchmark_sweeps ADD COLUMN labels INTEGER[];
     """,
+    # Each example's own cut-off per layer (TS-DTP's differs from text to text), as the trace recorded it.
+    """
+    ALTER TABLE examples ADD COLUMN thresholds DOUBLE[];
+    """,
 ]
 RUN_TABLES = ("runs", "class_metrics", "confusion", "examples", "tokens")
 ANALYSIS_TABLES = ("analyses", "words", "spacy_words", "retention", "top_words", "keywords", "projections")
@@ -114,17 +116,8 @@ class RunNotFound(LookupError):
     """No such run (or the run has not been analysed yet); the message says what to run."""
 
 
-def artifacts_dir() -> Path:
-    """LENS_ARTIFACTS if set, else artifacts/ in the repository."""
-    return Path(os.environ.get(ARTIFACTS_ENV) or REPO_ROOT / "artifacts")
-
-
-def default_db_path() -> Path:
-    return artifacts_dir() / "lens.duckdb"
-
-
 def _path(db: str | Path | None) -> Path:
-    return Path(db) if db is not None else default_db_path()
+    return paths.db_path(db)
 
 
 def _is_lock_error(error: Exception) -> bool:
@@ -140,6 +133,26 @@ def _reader(db: str | Path | None, attempts: int = 3) -> Iterator[duckdb.DuckDBP
     path = _path(db)
     if not path.is_file():
         raise RunNotFound(f"No database at {path} yet: run `python -m pipelines.demo` (or pipelines.trace).")
+    connection = _connect_read_only(path, attempts)
+    if _stored_version(connection) < len(MIGRATIONS):   # written before the latest migration: upgrade it first
+        connection.close()
+        try:
+            with _writer(path, wait_seconds=0.5 * attempts):
+                pass
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            if not _is_lock_error(error):
+                raise
+            raise StoreBusy() from None
+        connection = _connect_read_only(path, attempts)
+    try:
+        yield connection
+    except duckdb.CatalogException:
+        raise StoreBusy() from None  # tables appear with the first write; a reader racing it just retries
+    finally:
+        connection.close()
+
+
+def _connect_read_only(path: Path, attempts: int) -> duckdb.DuckDBPyConnection:
     for attempt in range(attempts):
         try:
             connection = duckdb.connect(str(path), read_only=True)
@@ -150,12 +163,15 @@ def _reader(db: str | Path | None, attempts: int = 3) -> Iterator[duckdb.DuckDBP
             if attempt == attempts - 1:
                 raise StoreBusy() from None
             time.sleep(0.2 * (attempt + 1))
+    return connection
+
+
+def _stored_version(connection: duckdb.DuckDBPyConnection) -> int:
+    """The migrations a database has had; the latest for one without a version table (nothing to upgrade)."""
     try:
-        yield connection
+        return connection.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
     except duckdb.CatalogException:
-        raise StoreBusy() from None  # tables appear with the first write; a reader racing it just retries
-    finally:
-        connection.close()
+        return len(MIGRATIONS)
 
 
 @contextmanager
@@ -236,6 +252,7 @@ def trace_tables(traces: list, first_example_id: int = 0) -> tuple[pa.Table, pa.
         "n_tokens": pa.array(n_tokens, pa.int32()),
         "truncated": pa.array([t.truncated for t in traces], pa.bool_()),
         "kept_counts": pa.array([t.keep_counts for t in traces], pa.list_(pa.int32())),
+        "thresholds": pa.array([t.thresholds for t in traces], pa.list_(pa.float64())),
     })
     if not traces:
         return examples_table, pa.table({})
@@ -365,7 +382,7 @@ def examples(run_id: str, limit: int = 200, offset: int = 0, db: str | Path | No
     with _reader(db) as con:
         return con.execute("""
             SELECT example_id, text, label, prediction, probability, label = prediction AS correct, n_tokens,
-                   truncated, kept_counts
+                   truncated, kept_counts, thresholds
             FROM examples WHERE run_id = ? ORDER BY example_id LIMIT ? OFFSET ?""", [run_id, limit, offset]).df()
 
 

@@ -22,7 +22,7 @@ class ExampleTrace:
     tokens: list[str]
     scores: np.ndarray                 # (L, n) float32
     kept: np.ndarray                   # (L, n) bool
-    thresholds: list[float | None]
+    thresholds: list[float | None]    # this example's cut-off at each layer, in score units (None: no threshold)
     probabilities: list[float]
     label_names: list[str]
     text: str = ""

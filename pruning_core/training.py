@@ -109,11 +109,6 @@ class LengthGroupedBatches(torch.utils.data.Sampler):
             yield batches[index]
 
 
-def geometric_keep(final_keep: float, num_layers: int) -> list[float]:
-    """Cumulative share of the input kept after each layer, falling geometrically from layer 0 to final_keep."""
-    return [final_keep ** ((layer + 1) / num_layers) for layer in range(num_layers)]
-
-
 def calibrate_thresholds(classifier: PrunedTextClassifier, texts: list[str], keep: list[float],
                          max_length: int = DEFAULT_MAX_LENGTH) -> list[float]:
     """LTP thresholds that keep about the share keep[l] of the input tokens after layer l, over `texts`.

@@ -11,8 +11,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lens_helpers import save_tiny_model
-from pruning_core import jobs
-from pruning_core.live import EXAMPLES
+from dashboard import jobs
+from dashboard.live import EXAMPLES
 
 HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
 LIVE = "pages/1_Live_text.py"
@@ -80,7 +80,7 @@ def test_home_builds_demo_models_in_the_background_with_a_progress_bar(artifacts
     job = jobs.demo_job(artifacts)
     try:
         app = run_page()
-        app.button(key="build_demo").click().run()
+        app.button(key="do_build_demo").click().run()
         assert not app.exception
         deadline = time.monotonic() + 30
         while job.progress().message != "Training IMDb":
@@ -126,8 +126,8 @@ def test_live_text_method_controls_change_the_pruning(artifacts):
     assert app.metric[3].value == "15 → 7"                # floor(0.5 × 15)
     app.radio(key="topk_schedule").set_value("cascade").run()
     app.slider(key="r_max").set_value(0.9).run()
-    app.radio(key="method_kind").set_value("ltp").run()
-    app.slider(key="threshold_scale").set_value(0.0).run()            # zero thresholds keep everything
+    app.radio(key="method_kind").set_value("own").run()
+    app.slider(key="adjustment").set_value(0.0).run()                 # LTP's thresholds scaled to 0 keep everything
     assert app.metric[3].value == "15 → 15"
     app.radio(key="unit").set_value("subwords").run()
     app.toggle(key="hide_gone").set_value(True).run()
@@ -138,7 +138,7 @@ def test_live_text_example_buttons_fill_the_box(artifacts):
     save_tiny_model(artifacts)
     app = run_page(LIVE)
     name, text = list(EXAMPLES.items())[2]
-    app.button(key=f"example_{name}").click().run()
+    app.button(key=f"do_example_{name}").click().run()
     assert app.text_area(key="live_text").value == text and not app.exception
 
 

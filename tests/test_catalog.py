@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.catalog import PACKAGED_KEY, default_model, describe, discover_models, load_model
 from lens_helpers import save_tiny_model
-from pruning_core.catalog import (PACKAGED_KEY, artifacts_root, default_model, describe, discover_models,
-                                  load_model)
-from pruning_core.methods import NoPruning
-from pruning_core.methods import TopK
+from pruning_core.methods import NoPruning, TopK
 from pruning_core.text import ModelLoadError
 
 
@@ -35,11 +33,6 @@ def test_pages_start_on_a_trained_model_that_prunes(tmp_path):
 
 def test_no_models_folder_still_offers_the_packaged_model(tmp_path):
     assert [entry.key for entry in discover_models(tmp_path / "nothing-here")] == [PACKAGED_KEY]
-
-
-def test_artifacts_root_follows_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("LENS_ARTIFACTS", str(tmp_path))
-    assert artifacts_root() == tmp_path
 
 
 def test_loading_names_labels_from_metrics(tmp_path):

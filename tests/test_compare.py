@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pruning_core.compare import layer_jaccard, pairwise_jaccard
+from dashboard.compare import layer_jaccard, pairwise_jaccard
 from pruning_core.trace import ExampleTrace
 
 

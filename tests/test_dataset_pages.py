@@ -18,9 +18,9 @@ from pipelines import trace
 from pipeline_data import make_data_dir
 from pruning_core import store
 from pruning_core.data import load_dataset
-from pruning_core.live import classify_live
+from dashboard.live import classify_live
 from pruning_core.methods import LearnedTokenPruning
-from pruning_core.stored_trace import trace_from_store
+from dashboard.stored_trace import trace_from_store
 from pruning_core.text import load_text_classifier
 
 HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
@@ -122,7 +122,7 @@ def test_a_busy_store_says_retry(lens, monkeypatch):
         raise store.StoreBusy()
     monkeypatch.setattr(store, "runs", busy)
     app = run_page(PATTERNS)
-    assert "being updated" in infos(app) and app.button(key="retry_busy")
+    assert "being updated" in infos(app) and app.button(key="do_retry")
     home = run_page()                              # Home shows the notice and keeps working
     assert "being updated" in infos(home) and home.get("page_link")
 
@@ -261,15 +261,16 @@ def test_compare_methods_over_a_dataset_notes_missing_methods(lens):
 
 # --- Live text with a TS-DTP model -----------------------------------------------------------------------
 
-def test_live_text_offers_ts_dtp_for_a_model_trained_with_it(lens):
+def test_live_text_offers_the_ts_dtp_models_own_offset_shift(lens):
     app = run_page(LIVE)
-    assert "ts_dtp" not in app.radio(key="method_kind").options      # an LTP model: no learned scorer
+    app.slider(key="adjustment").set_value(2.0).run()                  # the LTP model's threshold scale
     app.selectbox(key="model_key").set_value("imdb-tiny/ts_dtp").run()
     assert app.radio(key="method_kind").value == "own"
     assert any("TS-DTP" in caption.value for caption in app.caption)
-    app.radio(key="method_kind").set_value("ts_dtp").run()
+    assert app.slider(key="adjustment").label.startswith("Offset shift")
+    assert app.slider(key="adjustment").value == 0.0                    # another model's setting starts over
     before = int(app.metric[3].value.split("→")[1])
-    app.slider(key="offset_shift").set_value(1.5).run()
+    app.slider(key="adjustment").set_value(1.5).run()
     assert int(app.metric[3].value.split("→")[1]) <= before
     body = "".join(element.proto.body for element in app.html)
     assert not app.exception and "vs threshold" in body

@@ -13,12 +13,12 @@ from transformers import BertTokenizer
 from app_data import benchmark_rows
 from conftest import VOCAB, make_bert, make_tokenizer
 from pruning_core.methods import LearnedTokenPruning, TopK, build_method
-from pruning_core.side_by_side import compare_on_text
-from pruning_core.tables import (as_list, keyword_comparison, keyword_display, parse_keywords, run_label,
+from dashboard.side_by_side import compare_on_text
+from dashboard.tables import (as_list, keyword_comparison, keyword_display, parse_keywords, run_label,
                                  runs_table)
 from pruning_core.text import PrunedTextClassifier
-from pruning_core.tradeoff import learned_values, mark_front, missing_methods, pareto_front
-from pruning_core.viz import compare, embeddings, patterns, tradeoff
+from dashboard.tradeoff import learned_values, mark_front, missing_methods, pareto_front
+from dashboard.figures import compare, embeddings, patterns, tradeoff
 
 KEYWORDS = pd.DataFrame({
     "keyword": ["great", "awful", "rare"], "source": ["study"] * 3, "class_index": [1, 0, 0],

@@ -17,13 +17,13 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from lens_helpers import save_tiny_model
-from pruning_core import jobs, viz
+from dashboard import figures, jobs
 from pruning_core.methods import NoPruning, TopK, schedule_counts
 from pruning_core.text import ModelLoadError
 from pruning_core.vision import CIFAR10_CLASSES, DatasetUnavailableError, ImageError, ImageTooLargeError, \
     save_vision_classifier
 from pruning_core.vision import data as vision_data
-from pruning_core.vision import lens
+from dashboard import pictures
 from test_vision_images import png_claiming_size
 from vision_helpers import encode, make_vit
 
@@ -97,7 +97,7 @@ def layer_captions(counts: list[int]) -> list[str]:
 
 def upload(app: AppTest, name: str, data: bytes) -> AppTest:
     app.radio(key="image_source").set_value("upload").run()
-    app.file_uploader(key="image_upload").set_value((name, data, "application/octet-stream")).run()
+    app.file_uploader(key="upload_image").set_value((name, data, "application/octet-stream")).run()
     assert not app.exception, app.exception
     return app
 
@@ -110,7 +110,7 @@ def test_a_test_picture_gets_a_prediction_and_one_greyed_picture_per_layer(artif
     shown = metrics(app)
     assert shown["Prediction"] in [f"class{i}" for i in range(3)]
     assert shown["Model time"].endswith(" ms")
-    default = schedule_counts(TOKENS, LAYERS, lens.DEFAULT_R_MAX, lens.DEFAULT_ALPHA)
+    default = schedule_counts(TOKENS, LAYERS, pictures.DEFAULT_R_MAX, pictures.DEFAULT_ALPHA)
     assert shown["Tokens"] == f"{TOKENS} → {default[-1]}"
     assert app.image[0].captions == layer_captions(default)          # the input, then each of the 4 layers
     assert f"True label: **{CIFAR10_CLASSES[TEST_LABELS[0]]}**" in [caption.value for caption in app.caption]
@@ -127,7 +127,7 @@ def test_the_sliders_and_the_method_change_the_kept_counts_at_once(artifacts, ci
     before = app.image[0].captions
     app.slider(key="image_alpha").set_value(3.0).run()
     after = app.image[0].captions
-    assert after != before and after == layer_captions(schedule_counts(TOKENS, LAYERS, lens.DEFAULT_R_MAX, 3.0))
+    assert after != before and after == layer_captions(schedule_counts(TOKENS, LAYERS, pictures.DEFAULT_R_MAX, 3.0))
     app.slider(key="image_r_max").set_value(0.0).run()
     assert app.image[0].captions == layer_captions([TOKENS] * LAYERS)
     app.radio(key="image_kind").set_value("own").run()                # the saved r_max 0.9, alpha 1
@@ -141,7 +141,7 @@ def test_the_slider_view_shows_one_layer_at_a_time(artifacts, cifar):
     save_tiny_vit(artifacts)
     app = run_page()
     app.radio(key="image_view").set_value("slider").run()
-    last = schedule_counts(TOKENS, LAYERS, lens.DEFAULT_R_MAX, lens.DEFAULT_ALPHA)[-1]
+    last = schedule_counts(TOKENS, LAYERS, pictures.DEFAULT_R_MAX, pictures.DEFAULT_ALPHA)[-1]
     assert app.image[0].captions == [f"layer {LAYERS} · {last}/{TOKENS}"]
     app.select_slider(key="image_layer").set_value(0).run()
     assert app.image[0].captions == [f"input · {TOKENS} tokens"]
@@ -199,7 +199,7 @@ def test_without_a_vit_the_page_offers_to_build_one_and_follows_the_build(artifa
     try:
         app = run_page()
         assert "No trained Vision Transformer yet" in app.info[0].value and not app.metric
-        app.button(key="build_vision_demo").click().run()
+        app.button(key="do_build_vision_demo").click().run()
         deadline = time.monotonic() + 30
         while job.progress().message != "Training the ViT":
             assert time.monotonic() < deadline
@@ -237,32 +237,32 @@ def test_discovery_finds_only_vits_labels_them_and_prefers_the_pruned_one(artifa
     save_tiny_model(artifacts, "imdb-quick/ltp_hard")
     (artifacts / "models" / "broken").mkdir()
     (artifacts / "models" / "broken" / "config.json").write_text("{not json")
-    found = lens.discover_vision_models()
+    found = pictures.discover_vision_models()
     assert [entry.key for entry in found] == ["cifar10-quick/pruned", "cifar10-quick/unpruned"]
     assert found[0].label == "cifar10-quick · pruned · accuracy 0.290"
-    assert lens.default_vision_model(found).key == "cifar10-quick/pruned"
-    assert lens.discover_vision_models(artifacts / "nowhere") == []
+    assert pictures.default_vision_model(found).key == "cifar10-quick/pruned"
+    assert pictures.discover_vision_models(artifacts / "nowhere") == []
 
 
 def test_a_model_loads_with_its_own_method_and_a_vanished_folder_says_so(artifacts):
     folder = save_tiny_vit(artifacts)
-    entry = lens.discover_vision_models()[0]
-    assert isinstance(lens.load_vision_model(entry).method, TopK)
+    entry = pictures.discover_vision_models()[0]
+    assert isinstance(pictures.load_vision_model(entry).method, TopK)
     shutil.rmtree(folder)
     with pytest.raises(ModelLoadError, match="gone"):
-        lens.load_vision_model(entry)
+        pictures.load_vision_model(entry)
 
 
 def test_methods_from_the_controls():
     own = TopK(r_max=0.9, alpha=1.0)
-    assert lens.available_kinds(own) == ["topk", "own", "none"]
-    assert lens.available_kinds(NoPruning()) == ["topk", "none"]
-    built = lens.build_vision_method(lens.VisionSetting("topk", 0.5, 2.0, "received"), own)
+    assert pictures.available_kinds(own) == ["topk", "own", "none"]
+    assert pictures.available_kinds(NoPruning()) == ["topk", "none"]
+    built = pictures.build_vision_method(pictures.VisionSetting("topk", 0.5, 2.0, "received"), own)
     assert (built.r_max, built.alpha, built.score) == (0.5, 2.0, "received")
-    assert lens.build_vision_method(lens.VisionSetting("own"), own) is own
-    assert isinstance(lens.build_vision_method(lens.VisionSetting("none"), own), NoPruning)
+    assert pictures.build_vision_method(pictures.VisionSetting("own"), own) is own
+    assert isinstance(pictures.build_vision_method(pictures.VisionSetting("none"), own), NoPruning)
     with pytest.raises(ValueError, match="Unknown method kind"):
-        lens.build_vision_method(lens.VisionSetting("ltp"), own)
+        pictures.build_vision_method(pictures.VisionSetting("ltp"), own)
 
 
 @pytest.mark.parametrize("method", [TopK(r_max=0.6, alpha=2.0), TopK(r_max=0.8, alpha=0.5, score="received"),
@@ -270,18 +270,18 @@ def test_methods_from_the_controls():
                          ids=["cls", "received", "ratios", "none"])
 def test_the_expected_counts_are_what_the_model_keeps(method):
     classifier = make_vit(num_layers=LAYERS)
-    result = lens.classify_picture(classifier, method, noise(seed=5))
-    assert result.trace.keep_counts == lens.expected_counts(method, TOKENS, LAYERS)
+    result = pictures.classify_picture(classifier, method, noise(seed=5))
+    assert result.trace.keep_counts == method.expected_counts(TOKENS, LAYERS)
     assert isinstance(classifier.method, NoPruning), "the shared classifier's method is left alone"
 
 
 def test_the_study_schedule_counts():
-    assert lens.expected_counts(TopK(r_max=0.6, alpha=2.0), 145, 8) == [143, 137, 125, 106, 81, 54, 29, 12]
+    assert TopK(r_max=0.6, alpha=2.0).expected_counts(145, 8) == [143, 137, 125, 106, 81, 54, 29, 12]
 
 
 def test_layer_pictures_grey_exactly_the_dropped_patches():
     picture = noise(seed=7)
-    result = lens.classify_picture(make_vit(num_layers=LAYERS), TopK(r_max=0.9, alpha=1.0), picture)
+    result = pictures.classify_picture(make_vit(num_layers=LAYERS), TopK(r_max=0.9, alpha=1.0), picture)
     images = [np.asarray(image) for image in result.layer_images]
     assert len(images) == LAYERS + 1 and all(image.shape == (192, 192, 3) for image in images)
     assert np.array_equal(images[0], np.asarray(picture.resize((192, 192), Image.Resampling.NEAREST)))
@@ -294,29 +294,29 @@ def test_layer_pictures_grey_exactly_the_dropped_patches():
 
 def test_cls_and_received_scoring_keep_different_patches():
     classifier, picture = make_vit(num_layers=LAYERS), noise(seed=3)
-    by_cls = lens.classify_picture(classifier, TopK(r_max=0.8, alpha=1.0), picture).trace
-    by_received = lens.classify_picture(classifier, TopK(r_max=0.8, alpha=1.0, score="received"), picture).trace
+    by_cls = pictures.classify_picture(classifier, TopK(r_max=0.8, alpha=1.0), picture).trace
+    by_received = pictures.classify_picture(classifier, TopK(r_max=0.8, alpha=1.0, score="received"), picture).trace
     assert by_cls.keep_counts == by_received.keep_counts
     assert not np.array_equal(by_cls.kept, by_received.kept)
 
 
 def test_top_classes_and_display_size():
-    trace = lens.classify_picture(make_vit(num_layers=2, num_labels=5), NoPruning(), noise()).trace
-    top = lens.top_classes(trace, k=3)
+    trace = pictures.classify_picture(make_vit(num_layers=2, num_labels=5), NoPruning(), noise()).trace
+    top = pictures.top_classes(trace, k=3)
     assert len(top) == 3 and top[0] == (trace.predicted_name, pytest.approx(trace.probability))
     assert [p for _, p in top] == sorted((p for _, p in top), reverse=True)
-    assert lens.display_size(12) == 192 and lens.display_size(14) == 196 and lens.display_size(400) == 400
+    assert pictures.display_size(12) == 192 and pictures.display_size(14) == 196 and pictures.display_size(400) == 400
 
 
 def test_test_pictures_come_with_their_true_label(cifar):
-    pictures = lens.load_test_pictures()
-    picture = lens.picture_from_dataset(pictures, 1)
+    dataset = pictures.load_test_pictures()
+    picture = pictures.picture_from_dataset(dataset, 1)
     assert picture.true_label == CIFAR10_CLASSES[TEST_LABELS[1]] and picture.image.size == (32, 32)
     with pytest.raises(IndexError):
-        lens.picture_from_dataset(pictures, len(TEST_LABELS))
-    folder, stamp = lens.data_version()
+        pictures.picture_from_dataset(dataset, len(TEST_LABELS))
+    folder, stamp = pictures.data_version()
     assert folder == str(cifar) and stamp > 0
-    assert lens.data_version(cifar.parent / "elsewhere")[1] == 0.0
+    assert pictures.data_version(cifar.parent / "elsewhere")[1] == 0.0
 
 
 @pytest.mark.parametrize("data, error, message", [
@@ -326,26 +326,26 @@ def test_test_pictures_come_with_their_true_label(cifar):
 ], ids=["corrupt", "text", "20000x20000"])
 def test_bad_uploads_are_clear_errors(data, error, message):
     with pytest.raises(error, match=message):
-        lens.picture_from_upload(data, "upload.png")
+        pictures.picture_from_upload(data, "upload.png")
 
 
 def test_odd_modes_become_rgb_pictures():
     for data in (encode(Image.new("L", (9, 9), 5)), encode(noise((9, 9), mode="RGBA")), UPLOADS["animated.webp"]):
-        assert lens.picture_from_upload(data, "x").image.mode == "RGB"
+        assert pictures.picture_from_upload(data, "x").image.mode == "RGB"
 
 
 # --- the chart and the job ----------------------------------------------------------------------------------
 
 def test_the_patch_count_chart_shows_kept_counts_and_the_schedule():
-    trace = lens.classify_picture(make_vit(num_layers=LAYERS), TopK(r_max=0.6, alpha=2.0), noise()).trace
-    expected = lens.expected_counts(TopK(r_max=0.6, alpha=2.0), TOKENS, LAYERS)
-    figure = viz.patch_count_figure(trace, expected)
+    trace = pictures.classify_picture(make_vit(num_layers=LAYERS), TopK(r_max=0.6, alpha=2.0), noise()).trace
+    expected = TopK(r_max=0.6, alpha=2.0).expected_counts(TOKENS, LAYERS)
+    figure = figures.patch_count_figure(trace, expected)
     given, kept, schedule = figure.data
     assert (list(given.x), list(given.y)) == (["input"], [TOKENS])
     assert list(kept.y) == trace.keep_counts and list(kept.x) == ["1", "2", "3", "4"]
     assert list(schedule.y) == expected and list(schedule.x) == ["1", "2", "3", "4"]
     assert figure.layout.barmode == "overlay"
-    assert [bars.name for bars in viz.patch_count_figure(trace).data] == ["input", "kept"]
+    assert [bars.name for bars in figures.patch_count_figure(trace).data] == ["input", "kept"]
 
 
 def test_the_vision_demo_job_builds_cifar10_only(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pruning_core import jobs
+from dashboard import jobs
 
 # A stand-in for `python -m pipelines.demo --progress-file PATH`: reports halfway, waits until the test
 # creates the release file, then reports done (or an error, or dies, as asked).

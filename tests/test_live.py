@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 
 from conftest import REVIEWS, make_bert, make_tokenizer
-from pruning_core.live import (EMPTY_HINT, MAX_INPUT_CHARS, NOTHING_READABLE_HINT, MethodChoice, available_kinds,
-                               build_live_method, classify_live, default_kind, describe_method, geometric_keep_ratios,
-                               threshold_note)
-from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK, build_method
+from dashboard.figures import layer_cutoff
+from dashboard.live import (EMPTY_HINT, MAX_INPUT_CHARS, NOTHING_READABLE_HINT, MethodChoice, available_kinds,
+                            build_live_method, classify_live, default_kind)
+from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK, build_method, geometric_keep
 from pruning_core.text import PrunedTextClassifier
-from pruning_core.viz import layer_cutoff
 
 
 @pytest.fixture
@@ -19,8 +18,10 @@ def ltp_classifier() -> PrunedTextClassifier:
 
 
 def test_threshold_scale_multiplies_the_learned_thresholds(ltp_classifier):
-    method = build_live_method(MethodChoice(kind="ltp", threshold_scale=0.5), ltp_classifier.method, 4)
-    assert method.thresholds.tolist() == pytest.approx([.01, .025, .04, .05])
+    own = ltp_classifier.method
+    assert own.adjustment().label == "Threshold scale" and own.adjustment().default == 1.0
+    method = build_live_method(MethodChoice(kind="own", adjustment=0.5), own, 4)
+    assert method.thresholds.tolist() == pytest.approx([.01, .025, .04, .05]) and method.mode == "hard"
     assert ltp_classifier.method.thresholds.tolist() == pytest.approx([.02, .05, .08, .1])   # untouched
 
 
@@ -30,7 +31,7 @@ def test_ltp_without_learned_thresholds_uses_one_threshold_everywhere():
 
 
 def test_top_k_keep_ratio_shrinks_evenly_to_the_last_layer():
-    ratios = geometric_keep_ratios(0.25, 4)
+    ratios = geometric_keep(0.25, 4)
     assert ratios[-1] == pytest.approx(0.25) and ratios == sorted(ratios, reverse=True) and ratios[0] < 1
     method = build_live_method(MethodChoice(kind="topk", keep_ratio=0.25, score="received"), NoPruning(), 4)
     assert method.keep_ratios == pytest.approx(ratios) and method.score == "received"
@@ -44,7 +45,8 @@ def test_own_none_and_unknown_kinds(ltp_classifier):
     with pytest.raises(ValueError, match="Unknown method kind"):
         build_live_method(MethodChoice(kind="magic"), NoPruning(), 4)
     assert default_kind(NoPruning()) == "topk" and default_kind(ltp_classifier.method) == "own"
-    assert "learned thresholds" in describe_method(ltp_classifier.method)
+    assert "thresholds per layer: 0.02, 0.05, 0.08, 0.1" in ltp_classifier.method.describe()
+    assert NoPruning().adjustment() is None and TopK(r_max=0.5).adjustment() is None
 
 
 def test_classify_live_applies_the_method_without_changing_the_shared_model(ltp_classifier):
@@ -90,18 +92,19 @@ def ts_dtp_classifier() -> PrunedTextClassifier:
     return PrunedTextClassifier(make_bert(), make_tokenizer(), method)
 
 
-def test_ts_dtp_is_offered_only_for_a_model_trained_with_it(ts_dtp_classifier, ltp_classifier):
-    assert "ts_dtp" in available_kinds(ts_dtp_classifier.method)
-    assert "ts_dtp" not in available_kinds(ltp_classifier.method) and "ts_dtp" not in available_kinds(NoPruning())
+def test_a_model_offers_its_own_method_only_when_it_prunes(ts_dtp_classifier, ltp_classifier):
+    assert available_kinds(ts_dtp_classifier.method)[0] == "own" and available_kinds(ltp_classifier.method)[0] == "own"
+    assert "own" not in available_kinds(NoPruning())
     assert default_kind(ts_dtp_classifier.method) == "own"
-    description = describe_method(ts_dtp_classifier.method)
+    description = ts_dtp_classifier.method.describe()
     assert "TS-DTP" in description and "-0.50" in description
-    assert threshold_note(ts_dtp_classifier.method) and threshold_note(ltp_classifier.method) is None
+    assert ts_dtp_classifier.method.threshold_note and ltp_classifier.method.threshold_note is None
 
 
 def test_offset_shift_moves_every_offset_of_a_copy(ts_dtp_classifier):
     own = ts_dtp_classifier.method
-    shifted = build_live_method(MethodChoice(kind="ts_dtp", offset_shift=1.0), own, 4)
+    assert own.adjustment().label.startswith("Offset shift")
+    shifted = build_live_method(MethodChoice(kind="own", adjustment=1.0), own, 4)
     assert shifted is not own and shifted.offsets.tolist() == pytest.approx([0.5, 1.0, 1.0, 1.3])
     assert own.offsets.tolist() == pytest.approx([-0.5, 0.0, 0.0, 0.3])                     # untouched
     loose = classify_live(ts_dtp_classifier, own, REVIEWS[0]).trace
@@ -122,5 +125,8 @@ def test_ts_dtp_traces_carry_each_texts_own_thresholds(ts_dtp_classifier):
             assert ((scores >= threshold) == kept)[clear].all()
         thresholds.append(trace.thresholds[0])
     assert len({round(t, 6) for t in thresholds}) > 1, "dynamic: the threshold differs from text to text"
-    raw = ts_dtp_classifier.trace([REVIEWS[0]])[0]            # the model's own trace has None thresholds
-    assert all(t is None for t in raw.thresholds) and "cut-off" in layer_cutoff(raw, 1)[1]
+    raw = ts_dtp_classifier.trace([REVIEWS[0]])[0]            # the library's own trace records them too
+    assert raw.thresholds == pytest.approx(classify_live(ts_dtp_classifier, method, REVIEWS[0]).trace.thresholds)
+    top_k = ts_dtp_classifier.__class__(ts_dtp_classifier.model, ts_dtp_classifier.tokenizer, TopK(r_max=0.5))
+    assert all(t is None for t in top_k.trace([REVIEWS[0]])[0].thresholds)   # a method without a threshold
+    assert "cut-off" in layer_cutoff(top_k.trace([REVIEWS[0]])[0], 1)[1]

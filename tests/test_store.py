@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import pytest
 
-from pruning_core import store
+from pruning_core import paths, store
 from pruning_core.store import RunNotFound, StoreBusy
 
 
@@ -32,21 +32,21 @@ def holder(db, seconds: float, then: str = "commit") -> subprocess.Popen:
     then waits and commits (or is killed before it can)."""
     script = textwrap.dedent(f"""
         import sys, time
-        from pruning_core import store
+        from pruning_core import paths, store
         with store._writer({str(db)!r}) as con:
             con.execute("INSERT INTO runs (run_id, dataset) VALUES ('from-holder', 'imdb')")
             print("holding", flush=True)
             time.sleep({seconds})
     """)
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                               cwd=str(store.REPO_ROOT), env=_env())
+                               cwd=str(paths.REPO_ROOT), env=_env())
     assert process.stdout.readline().strip() == "holding"
     return process
 
 
 def _env():
     import os
-    return {**os.environ, "PYTHONPATH": f"{store.REPO_ROOT}:{store.REPO_ROOT / 'tests'}"}
+    return {**os.environ, "PYTHONPATH": f"{paths.REPO_ROOT}:{paths.REPO_ROOT / 'tests'}"}
 
 
 def test_migrations_run_once_and_readers_see_the_run(tmp_path):

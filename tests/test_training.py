@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from conftest import make_bert, make_tokenizer
-from pruning_core.methods import LearnedTokenPruning, NoPruning
+from pruning_core.methods import LearnedTokenPruning, NoPruning, geometric_keep
 from pruning_core.text import PrunedTextClassifier
 from pruning_core.training import (LengthGroupedBatches, TrainConfig, accuracy, binarize, calibrate_thresholds,
-                                   geometric_keep, ltp_soft_stage, train_baseline, train_ltp)
+                                   ltp_soft_stage, train_baseline, train_ltp)
 
 POSITIVE = "great good love amazing excellent best fun funny".split()
 NEGATIVE = "bad awful hate worst terrible boring waste".split()

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from pruning_core.vision import (ImageError, ImageTooLargeError, enlarge, grey_out, images_to_pixels,
-                                 normalize_pixels, read_image)
+from dashboard.figures.render import enlarge, grey_out
+from pruning_core.vision import ImageError, ImageTooLargeError, images_to_pixels, normalize_pixels, read_image
 from vision_helpers import encode
 
 

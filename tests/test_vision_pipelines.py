@@ -147,7 +147,7 @@ def test_demo_builds_the_vit_with_progress(built, tmp_path):
 
 
 def test_text_model_menus_leave_the_vits_out(built):
-    from pruning_core.catalog import discover_models
+    from dashboard.catalog import discover_models
     keys = [entry.key for entry in discover_models(built["artifacts"])]
     assert keys == ["packaged/all-MiniLM-L6-v2"], keys
 

@@ -173,10 +173,12 @@ def test_cifar10_loads_from_a_data_directory(tmp_path, column):
         "each sampled image remembers its place in the split"
 
 
+def _offline(*args, **kwargs):
+    raise OSError("offline")
+
+
 def test_cifar10_without_data_or_hub_is_a_clear_error(tmp_path, monkeypatch):
-    def offline(*args, **kwargs):
-        raise OSError("offline")
-    monkeypatch.setattr("huggingface_hub.hf_hub_download", offline)
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", _offline)
     with pytest.raises(DatasetUnavailableError, match="LENS_DATA_DIR|No file") as caught:
         load_cifar10("train", data_dir=tmp_path)
     assert "cifar10/train.parquet" in str(caught.value)
@@ -184,8 +186,9 @@ def test_cifar10_without_data_or_hub_is_a_clear_error(tmp_path, monkeypatch):
         load_cifar10("validation", data_dir=tmp_path)
 
 
-def test_data_directory_comes_from_the_environment(tmp_path, monkeypatch):
-    """Images and text share one lookup of the data directory."""
-    from pruning_core import data as text_data
-    monkeypatch.setenv(text_data.DATA_DIR_ENV, str(tmp_path))
-    assert vision_data.default_data_dir() == tmp_path
+def test_images_read_the_data_directory_from_the_environment(tmp_path, monkeypatch):
+    """Images and text share one lookup of the data directory (pruning_core.paths)."""
+    monkeypatch.setenv("LENS_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", _offline)
+    with pytest.raises(DatasetUnavailableError, match=str(tmp_path)):
+        vision_data.load_cifar10("test")

@@ -10,7 +10,7 @@ from conftest import make_bert, make_tokenizer
 from lens_helpers import word_trace
 from pruning_core.methods import TopK
 from pruning_core.text import PrunedTextClassifier
-from pruning_core.viz import display_units, layer_cutoff, layer_view_html, score_figure, token_count_figure
+from dashboard.figures import display_units, layer_cutoff, layer_view_html, score_figure, token_count_figure
 
 
 def _rows(html: str) -> list[str]:

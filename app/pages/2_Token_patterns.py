@@ -2,17 +2,16 @@
 import pandas as pd
 import streamlit as st
 
-import lens_app
-import lens_store
-from pruning_core.tables import FACET_NAMES
-from pruning_core.viz import patterns
+from dashboard import ui
+from dashboard import reads
+from dashboard.tables import FACET_NAMES
+from dashboard.figures import patterns
 
-lens_app.page_setup("Token patterns", ":material/category:")
 st.title("Token patterns")
 st.caption("Which words a pruned model keeps over a whole traced test set: by part of speech, entity type, "
            "stopword and frequency band, per class, and the words it keeps most.")
 
-run = lens_store.run_picker(lens_store.runs(analysed=True))
+run = reads.run_picker(reads.runs(analysed=True))
 run_id, names, layers = run["run_id"], list(run["label_names"]), int(run["num_layers"])
 by = st.sidebar.radio("Classes by", ["true", "predicted"], horizontal=True, key="class_by",
                       format_func={"true": "True label", "predicted": "Prediction"}.get)
@@ -25,13 +24,13 @@ layer = st.sidebar.select_slider("After layer", list(range(layers)), value=layer
 st.subheader("Retention by category")
 facet = st.radio("Facet", list(FACET_NAMES), format_func=FACET_NAMES.get, horizontal=True, key="facet",
                  label_visibility="collapsed")
-overall = lens_store.read("retention", run_id, facet, by="all", layer=layer)
-per_class = lens_store.read("retention", run_id, facet, by=by, layer=layer)
+overall = reads.read("retention", run_id, facet, by="all", layer=layer)
+per_class = reads.read("retention", run_id, facet, by=by, layer=layer)
 shown = pd.concat([overall, per_class[per_class["class_name"].isin(classes)]], ignore_index=True)
 left, right = st.columns([3, 2], gap="large")
 left.plotly_chart(patterns.retention_figure(shown, facet, layer, ["all", *classes]), key="retention")
 left.caption(patterns.RETENTION_CAPTION)
-right.plotly_chart(patterns.retention_layers_figure(lens_store.read("retention", run_id, facet), facet),
+right.plotly_chart(patterns.retention_layers_figure(reads.read("retention", run_id, facet), facet),
                    key="retention_layers")
 right.caption(patterns.RETENTION_LAYERS_CAPTION)
 
@@ -40,7 +39,7 @@ count, content = st.columns([2, 1], vertical_alignment="bottom")
 top = count.slider("Words per class", 5, 30, 12, key="top_words")
 content_only = content.toggle("Content words only", value=True, key="content_only",
                               help="Leave out stopwords and tokens without a letter (punctuation, numbers).")
-words = lens_store.read("top_words", run_id, by=by, top=top, content_only=content_only)
+words = reads.read("top_words", run_id, by=by, top=top, content_only=content_only)
 words = words[words["class_name"].isin(classes)]
 if words.empty:
     st.info("No retained words for the chosen classes: pick a class in the sidebar.")

@@ -2,25 +2,24 @@
 import pandas as pd
 import streamlit as st
 
-import lens_app
-import lens_store
-from pruning_core import viz
-from pruning_core.stored_trace import trace_from_store
-from pruning_core.viz import embeddings
+from dashboard import ui
+from dashboard import reads
+from dashboard import figures
+from dashboard.stored_trace import trace_from_store
+from dashboard.figures import embeddings
 
-lens_app.page_setup("Embeddings", ":material/scatter_plot:")
 st.title("Embeddings")
 st.caption("Where the pruned model puts each text, judging only by the tokens that reached its last layer: "
            "t-SNE and UMAP maps computed by the analysis pipeline.")
 
-run = lens_store.run_picker(lens_store.runs(analysed=True))
+run = reads.run_picker(reads.runs(analysed=True))
 run_id, names = run["run_id"], list(run["label_names"])
 level = st.sidebar.radio("Points", ["example", "token"], horizontal=True, key="level",
                          format_func={"example": "Texts", "token": "Retained tokens"}.get)
 color_by = st.sidebar.radio("Colour by", list(embeddings.COLOR_BY), format_func=embeddings.COLOR_BY.get,
                             key="color_by")
 
-maps = {method: lens_store.read("projections", run_id, level=level, method=method)
+maps = {method: reads.read("projections", run_id, level=level, method=method)
         for method in embeddings.PROJECTION_NAMES}
 stored = {method: points for method, points in maps.items() if not points.empty}
 if not stored:
@@ -47,11 +46,11 @@ if picked and st.session_state.get("applied_pick") != picked:      # a new click
 example_id = st.selectbox("Text (or click a dot above)", list(labels.index), key=f"example_{run_id}",
                           format_func=lambda i: f"#{i} · true {labels.loc[i, 'label_name']}, "
                                                 f"predicted {labels.loc[i, 'predicted_name']}")
-example = lens_store.read("examples", run_id, limit=1, offset=int(example_id))
+example = reads.read("examples", run_id, limit=1, offset=int(example_id))
 if example.empty or int(example["example_id"].iloc[0]) != example_id:
-    lens_store.stop_with(f"Text #{example_id} is not in this run's stored examples.")
-trace = trace_from_store(lens_store.read("run_info", run_id), example.iloc[0],
-                         lens_store.read("example_tokens", run_id, int(example_id)))
-st.html(viz.layer_view_html(trace, "words"))
+    reads.stop_with(f"Text #{example_id} is not in this run's stored examples.")
+trace = trace_from_store(reads.read("run_info", run_id), example.iloc[0],
+                         reads.read("example_tokens", run_id, int(example_id)))
+st.html(figures.layer_view_html(trace, "words"))
 st.caption("Each row is one layer, top to bottom: highlighted words went on to the next layer, struck ones were "
            "removed there or earlier.")

@@ -1,17 +1,16 @@
 """Domain keywords: how pruning treats the words that carry a class, and any words you type."""
 import streamlit as st
 
-import lens_app
-import lens_store
-from pruning_core.tables import PERCENT_COLUMNS, keyword_display, layer_columns, parse_keywords
+from dashboard import ui
+from dashboard import reads
+from dashboard.tables import PERCENT_COLUMNS, keyword_display, layer_columns, parse_keywords
 
-lens_app.page_setup("Domain keywords", ":material/key:")
 st.title("Domain keywords")
 st.caption("For each keyword: how often it occurs in the traced test set, the share of its occurrences alive "
            "after each layer, and the accuracy on texts where it reached the classifier versus where it was "
            "dropped. Click a column to sort.")
 
-run = lens_store.run_picker(lens_store.runs(analysed=True))
+run = reads.run_picker(reads.runs(analysed=True))
 run_id, layers, names = run["run_id"], int(run["num_layers"]), list(run["label_names"])
 source = st.sidebar.radio("Keywords", ["study", "discovered", None], key="keyword_source",
                           format_func={"study": "The study's lists", "discovered": "Found in the data",
@@ -33,10 +32,10 @@ def keyword_table(frame, file_name: str, key: str) -> None:
                "reached the classifier); acc kept % / acc dropped %: accuracy on the texts where it reached the "
                "classifier / where every occurrence was removed.")
     st.download_button("Download as CSV", table.to_csv(index=False).encode("utf-8"), file_name=file_name,
-                       mime="text/csv", icon="⬇️", key=f"{key}_csv")
+                       mime="text/csv", icon="⬇️", key=f"do_download_{key}")
 
 
-stored = lens_store.read("keyword_table", run_id, source=source)
+stored = reads.read("keyword_table", run_id, source=source)
 stored = stored[stored["class_name"].isin(classes)]
 if stored.empty:
     st.info("No stored keywords for this choice: try another source or class in the sidebar.")
@@ -49,7 +48,7 @@ typed = st.text_input("Keywords, separated by commas or spaces", key="custom_key
                       help="Matched case-insensitively against the model's whole words in this run's trace.")
 wanted = parse_keywords(typed)
 if wanted:
-    keyword_table(lens_store.read("custom_keywords", run_id, wanted), f"{run_id}-my-keywords.csv", "custom")
+    keyword_table(reads.read("custom_keywords", run_id, wanted), f"{run_id}-my-keywords.csv", "custom")
     st.caption("A keyword that never occurs has 0 occurrences and empty rates.")
 else:
     st.caption("Type words above to get the same table for them from this run's stored trace.")

@@ -1,20 +1,19 @@
 """Accuracy vs speed: every stored benchmark setting, its accuracy against measured speed and analytic cost."""
 import streamlit as st
 
-import lens_app
-import lens_store
-from pruning_core.tables import method_name
-from pruning_core.viz import tradeoff
+from dashboard import ui
+from dashboard import reads
+from dashboard.tables import method_name
+from dashboard.figures import tradeoff
 
-lens_app.page_setup("Accuracy vs speed", ":material/speed:")
 st.title("Accuracy vs speed")
 st.caption("What pruning buys and what it costs: each benchmark setting (no pruning, top-k keep ratios, LTP "
            "threshold scales, TS-DTP...) measured side by side on the same test sample and machine.")
 
-rows = lens_store.read("benchmarks")
+rows = reads.read("benchmarks")
 if rows.empty:
-    lens_store.stop_with("No benchmarks stored yet: run `python -m pipelines.benchmark --dataset imdb` "
-                         f"(or `{lens_store.DEMO_COMMAND}`, which benchmarks its models).")
+    reads.stop_with("No benchmarks stored yet: run `python -m pipelines.benchmark --dataset imdb` "
+                         f"(or `{reads.DEMO_COMMAND}`, which benchmarks its models).")
 datasets = sorted(rows["dataset"].unique())
 dataset = st.sidebar.selectbox("Dataset", datasets, key="bench_dataset")
 metric = st.sidebar.radio("Quality", list(tradeoff.METRIC_NAMES), format_func=tradeoff.METRIC_NAMES.get,

@@ -1,28 +1,27 @@
 """Compare: two runs on the same views, and LTP, top-k and TS-DTP on one text or over a dataset."""
 import streamlit as st
 
-import lens_app
-import lens_store
-from pruning_core import catalog, viz
-from pruning_core.live import EXAMPLES, geometric_keep_ratios
+from dashboard import ui
+from dashboard import reads
+from dashboard import catalog, figures
+from dashboard.live import EXAMPLES
 from pruning_core.methods import TopK
-from pruning_core.side_by_side import compare_on_text
-from pruning_core.tables import FACET_NAMES, final_keep_share, keyword_comparison, keyword_display, method_name
-from pruning_core.tradeoff import COMPARED_METHODS, missing_methods
-from pruning_core.viz import compare, tradeoff
+from dashboard.side_by_side import compare_on_text
+from dashboard.tables import FACET_NAMES, final_keep_share, keyword_comparison, keyword_display, method_name
+from dashboard.tradeoff import COMPARED_METHODS, missing_methods
+from dashboard.figures import compare, tradeoff
 
 VIEWS = {"runs": "Two runs", "text": "Methods on one text", "dataset": "Methods over a dataset"}
-lens_app.page_setup("Compare", ":material/compare_arrows:")
 st.title("Compare")
 view = st.segmented_control("View", list(VIEWS), format_func=VIEWS.get, default="runs", required=True,
                             key="compare_view", label_visibility="collapsed")
 
 
 def two_runs() -> None:
-    found = lens_store.runs().sort_values("analysed", ascending=False, kind="stable")   # analysed runs first
+    found = reads.runs().sort_values("analysed", ascending=False, kind="stable")   # analysed runs first
     runs = {}
     for column, name, index in zip(st.columns(2, gap="large"), "AB", (0, 1)):
-        run = runs[name] = lens_store.run_picker(found, f"Run {name}", f"run_{name.lower()}", column, index)
+        run = runs[name] = reads.run_picker(found, f"Run {name}", f"run_{name.lower()}", column, index)
         accuracy, f1, kept = column.columns(3)
         accuracy.metric("Accuracy", f"{run['accuracy']:.3f}")
         f1.metric("Macro-F1", f"{run['macro_f1']:.3f}")
@@ -30,7 +29,7 @@ def two_runs() -> None:
                     help="Share of the tokens that reached the classifier.")
     labels = {f"{name}: {run['training_run']}/{run['stage']}": run for name, run in runs.items()}
     left, right = st.columns(2, gap="large")
-    survival = {label: lens_store.read("layer_survival", run["run_id"]) for label, run in labels.items()}
+    survival = {label: reads.read("layer_survival", run["run_id"]) for label, run in labels.items()}
     left.plotly_chart(compare.survival_figure(survival), key="survival")
     left.caption(compare.SURVIVAL_CAPTION)
     pending = [run["run_id"] for run in runs.values() if not run["analysed"]]
@@ -39,12 +38,12 @@ def two_runs() -> None:
                    + " and ".join(f"`python -m pipelines.analyze --run {run_id}`" for run_id in pending) + ".")
         return
     facet = right.radio("Facet", list(FACET_NAMES), format_func=FACET_NAMES.get, horizontal=True, key="compare_facet")
-    retention = {label: lens_store.read("retention", run["run_id"], facet, layer=int(run["num_layers"]) - 1)
+    retention = {label: reads.read("retention", run["run_id"], facet, layer=int(run["num_layers"]) - 1)
                  for label, run in labels.items()}
     right.plotly_chart(compare.retention_compare_figure(retention, facet), key="retention_compare")
     right.caption(compare.RETENTION_COMPARE_CAPTION)
     st.subheader("The study's keywords")
-    tables = [lens_store.read("keyword_table", run["run_id"], source="study") for run in runs.values()]
+    tables = [reads.read("keyword_table", run["run_id"], source="study") for run in runs.values()]
     if runs["A"]["dataset"] == runs["B"]["dataset"]:
         st.dataframe(keyword_comparison(*tables, names=("A", "B")), hide_index=True)
         st.caption("final %: the share of a keyword's occurrences that reached the classifier in that run.")
@@ -57,11 +56,11 @@ def two_runs() -> None:
 
 
 def methods_on_text() -> None:
-    lens_app.example_buttons(EXAMPLES, "compare_text")
+    ui.example_buttons(EXAMPLES, "compare_text")
     text = st.text_area("Your text", key="compare_text", height=90)
     entries, dataset, setups = catalog.discover_models(), None, {}
     for column, method in zip(st.columns(len(COMPARED_METHODS), gap="medium"), COMPARED_METHODS):
-        picked = lens_app.method_model_picker(column, method, entries, dataset)
+        picked = ui.method_model_picker(column, method, entries, dataset)
         if picked is None:
             continue
         entry, classifier = picked
@@ -69,18 +68,18 @@ def methods_on_text() -> None:
         pruning = classifier.method
         if method == "topk":
             ratio = column.slider("Keep ratio at the last layer", 0.05, 1.0, 0.3, 0.05, key="compare_keep_ratio")
-            pruning = TopK(keep_ratios=geometric_keep_ratios(ratio, classifier.num_layers))
+            pruning = TopK.geometric(ratio, classifier.num_layers)
         setups[method] = (classifier, pruning)
     outcome = compare_on_text(text, setups)
     if outcome.hint:
         st.info(outcome.hint)
         return
-    st.html(viz.legend_html())
+    st.html(figures.legend_html())
     for column, (method, result) in zip(st.columns(len(COMPARED_METHODS), gap="medium"), outcome.results.items()):
         trace = result.trace
         column.metric(method_name(method), f"{trace.predicted_name} ({trace.probability:.0%})",
                       f"{len(trace.tokens)} → {trace.keep_counts[-1]} tokens", delta_color="off", delta_arrow="off")
-        column.html(viz.layer_view_html(trace, "words", hide_gone=True, legend=False))
+        column.html(figures.layer_view_html(trace, "words", hide_gone=True, legend=False))
     for note in outcome.notes:
         st.caption(note)
     if outcome.overlaps:
@@ -89,9 +88,9 @@ def methods_on_text() -> None:
 
 
 def methods_over_dataset() -> None:
-    rows = lens_store.read("benchmarks")
+    rows = reads.read("benchmarks")
     if rows.empty:
-        lens_store.stop_with("No benchmarks stored yet: run `python -m pipelines.benchmark --dataset imdb`.")
+        reads.stop_with("No benchmarks stored yet: run `python -m pipelines.benchmark --dataset imdb`.")
     dataset = st.columns([1, 3])[0].selectbox("Dataset", sorted(rows["dataset"].unique()), key="compare_dataset")
     rows = rows[(rows["dataset"] == dataset) & rows["method"].isin(("none", *COMPARED_METHODS))]
     for column, x in zip(st.columns(2, gap="large"), ("throughput_b32", "flops")):

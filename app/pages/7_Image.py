@@ -1,31 +1,31 @@
 """Image: classify a picture with a pruned ViT and watch its patches drop out, layer by layer."""
 import streamlit as st
 
-import lens_app
-import lens_image
-from pruning_core import viz
-from pruning_core.vision import lens
+from dashboard import figures, image_ui, pictures, state
 
-lens_app.page_setup("Image", "🖼️")
+ignored = state.load_from_url("image", image_ui.IMAGE_URL)
 st.title("Image")
 st.caption("Pick a CIFAR-10 test picture or upload your own, choose how hard to prune in the sidebar, and see which "
            "patches each layer of a Vision Transformer keeps (greyed ones were dropped).")
+if note := state.ignored_note(ignored):
+    st.warning(note)
 
-entries = lens.discover_vision_models()
+entries = pictures.discover_vision_models()
 if not entries:
     st.info("No trained Vision Transformer yet: build the demo one below, or train one with the vision pipelines.")
-lens_image.demo_section(no_models=not entries)
+image_ui.demo_section(no_models=not entries)
 if not entries:
     st.stop()
 
-entry, classifier = lens_image.model_sidebar(entries)
-method = lens_image.method_sidebar(classifier)
-view = lens_image.view_sidebar()
+entry, classifier = image_ui.model_sidebar(entries)
+method = image_ui.method_sidebar(classifier)
+view = image_ui.view_sidebar()
 
-picture = lens_image.picture_input()
+picture = image_ui.picture_input()
+state.save_to_url("image", image_ui.IMAGE_URL)
 if picture is None:
     st.stop()
-result = lens.classify_picture(classifier, method, picture.image)
+result = pictures.classify_picture(classifier, method, picture.image)
 trace = result.trace
 
 prediction, probability, timing, tokens = st.columns(4)
@@ -38,7 +38,7 @@ if picture.true_label is not None:
     st.caption(f"True label: **{picture.true_label}**")
 else:
     st.text(f"File: {picture.name}")     # user text: shown plain, never as markdown
-st.dataframe([{"class": name, "probability": value} for name, value in lens.top_classes(trace)], hide_index=True,
+st.dataframe([{"class": name, "probability": value} for name, value in pictures.top_classes(trace)], hide_index=True,
              column_config={"probability": st.column_config.ProgressColumn(format="percent", min_value=0,
                                                                            max_value=1)})
 
@@ -51,6 +51,6 @@ else:
     st.image(result.layer_images[layer], caption=result.captions[layer])
 st.caption("What the model sees, then the same picture after each layer: greyed patches were dropped at that layer "
            "or before. Captions give the tokens kept (CLS included) out of those at the input.")
-expected = lens.expected_counts(method, len(trace.tokens), trace.num_layers)
-st.plotly_chart(viz.patch_count_figure(trace, expected), width="stretch")
-st.caption(viz.PATCH_COUNT_CAPTION)
+expected = method.expected_counts(len(trace.tokens), trace.num_layers)
+st.plotly_chart(figures.patch_count_figure(trace, expected), width="stretch")
+st.caption(figures.PATCH_COUNT_CAPTION)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import inspect
 
-from .base import LayerState, PruningMethod, Selection, TrainableMethod, attention_received
+from .base import Adjustment, LayerState, PruningMethod, Selection, TrainableMethod, attention_received
 from .ltp import LearnedTokenPruning
 from .none import NoPruning
-from .topk import TopK, schedule_counts, schedule_keep_ratio
+from .topk import TopK, geometric_keep, schedule_counts, schedule_keep_ratio
 from .ts_dtp import TaskSpecificDynamicPruning
 
 METHODS: dict[str, type[PruningMethod]] = {
@@ -33,6 +33,6 @@ def build_method(name: str, num_layers: int | None = None, hidden_size: int | No
     return cls(**config)
 
 
-__all__ = ["METHODS", "LayerState", "LearnedTokenPruning", "NoPruning", "PruningMethod", "Selection",
-           "TaskSpecificDynamicPruning", "TopK", "TrainableMethod", "attention_received", "build_method",
+__all__ = ["METHODS", "Adjustment", "LayerState", "LearnedTokenPruning", "NoPruning", "PruningMethod", "Selection",
+           "TaskSpecificDynamicPruning", "TopK", "TrainableMethod", "attention_received", "build_method", "geometric_keep",
            "schedule_counts", "schedule_keep_ratio"]

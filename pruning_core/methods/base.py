@@ -11,6 +11,7 @@ so a row masked to 0 takes no part in attention, exactly as if it had been remov
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from torch import Tensor, nn
 
@@ -36,14 +37,43 @@ class Selection:
     scores: Tensor                  # (B, K) importance of each row (garbage where not alive)
     keep: Tensor                    # (B, K) bool, rows that survive this layer
     soft_mask: Tensor | None = None  # (B, K) in [0, 1]; set in soft mode, where nothing is removed
-    threshold: float | None = None  # the layer's threshold, for methods that have one
+    threshold: Tensor | None = None  # (B,) each example's cut-off in score units, for methods that have one
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """One setting a user may turn on a trained method without retraining it (LTP's threshold scale, TS-DTP's
+    offset shift): what a slider needs, and `apply(value)` -> a hard-mode copy of the method so adjusted."""
+
+    label: str
+    default: float
+    minimum: float
+    maximum: float
+    step: float
+    help: str
+    apply: Callable[[float], "PruningMethod"]
 
 
 class PruningMethod(nn.Module):
-    """Base class: subclasses set `name` and implement `select`."""
+    """Base class: subclasses set `name` and `title` and implement `select` (and `describe`)."""
 
     name: str = "base"
+    title: str = "base"                   # how people name the method ("LTP", "Top-k")
     attention_summary: str = "received"   # what LayerState.attention holds: "cls" or "received"
+    removes_tokens: bool = True           # False for the method that keeps every token
+    threshold_note: str | None = None     # how to read its thresholds, where that is not obvious
+
+    def describe(self) -> str:
+        """One line on what this method, with these settings, does."""
+        return f"{self.title}: {self.config()}"
+
+    def expected_counts(self, num_tokens: int, num_layers: int) -> list[int] | None:
+        """Tokens (CLS included) left after each layer, where they are fixed in advance; None otherwise."""
+        return None
+
+    def adjustment(self) -> Adjustment | None:
+        """The setting a user may turn without retraining, if any."""
+        return None
 
     def prunes_at(self, layer: int) -> bool:
         """False where the method surely keeps every token, so the layer can skip scoring entirely."""

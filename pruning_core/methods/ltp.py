@@ -15,11 +15,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .base import LayerState, Selection, TrainableMethod, attention_received
+from .base import Adjustment, LayerState, Selection, TrainableMethod, attention_received
 
 
 class LearnedTokenPruning(TrainableMethod):
     name = "ltp"
+    title = "LTP"
 
     def __init__(self, num_layers: int, thresholds: list[float] | None = None, temperature: float = 1e-3,
                  keep_lambda: float = 0.1, mode: str = "hard"):
@@ -36,11 +37,26 @@ class LearnedTokenPruning(TrainableMethod):
     def select(self, state: LayerState) -> Selection:
         scores = attention_received(state, state.n_input)
         theta = self.thresholds[state.index]
-        threshold = float(theta.detach())
+        threshold = theta.detach().expand(scores.shape[0])
         if self.is_soft:
             soft = torch.sigmoid((scores - theta) / self.temperature)
             return Selection(scores=scores, keep=state.alive, soft_mask=soft, threshold=threshold)
         return Selection(scores=scores, keep=state.alive & (scores >= theta), threshold=threshold)
+
+    def describe(self) -> str:
+        values = ", ".join(f"{value:.3g}" for value in self.thresholds.detach().tolist())
+        return (f"LTP ({self.mode} mode): a token is removed once the attention it receives, as a share of the "
+                f"text's attention (about 1/n for an average token), falls below the layer's threshold; "
+                f"thresholds per layer: {values}.")
+
+    def adjustment(self) -> Adjustment:
+        return Adjustment("Threshold scale", 1.0, 0.0, 3.0, 0.05,
+                          "Multiplies every learned threshold: higher removes more tokens.", self.scaled)
+
+    def scaled(self, factor: float) -> "LearnedTokenPruning":
+        """A hard-mode copy with every threshold multiplied by factor."""
+        return LearnedTokenPruning(self.thresholds.numel(), (self.thresholds.detach() * factor).tolist(),
+                                   self.temperature, self.keep_lambda, mode="hard")
 
     def auxiliary_loss(self, keep_fractions: list[Tensor]) -> Tensor | None:
         return self.keep_lambda * torch.stack(keep_fractions).sum() if keep_fractions else None

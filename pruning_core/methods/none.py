@@ -6,6 +6,14 @@ from .base import LayerState, PruningMethod, Selection, attention_received
 
 class NoPruning(PruningMethod):
     name = "none"
+    title = "No pruning"
+    removes_tokens = False
+
+    def describe(self) -> str:
+        return "No pruning: every token reaches the classifier."
+
+    def expected_counts(self, num_tokens: int, num_layers: int) -> list[int] | None:
+        return [num_tokens] * num_layers
 
     def prunes_at(self, layer: int) -> bool:
         return False

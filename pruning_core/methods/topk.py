@@ -21,6 +21,11 @@ def schedule_keep_ratio(layer: int, num_layers: int, r_max: float, alpha: float)
     return 1.0 - r_max * ((layer + 1) / num_layers) ** alpha
 
 
+def geometric_keep(final_keep: float, num_layers: int) -> list[float]:
+    """Share of the input kept after each layer, falling geometrically from layer 0 to final_keep at the last."""
+    return [final_keep ** ((layer + 1) / num_layers) for layer in range(num_layers)]
+
+
 def schedule_counts(n_tokens: int, num_layers: int, r_max: float, alpha: float) -> list[int]:
     """Token counts (CLS included) per layer under the cascading schedule (145, 8, 0.6, 2 -> 143, ..., 12)."""
     counts, previous = [], n_tokens
@@ -32,6 +37,7 @@ def schedule_counts(n_tokens: int, num_layers: int, r_max: float, alpha: float) 
 
 class TopK(PruningMethod):
     name = "topk"
+    title = "Top-k"
 
     def __init__(self, keep_ratios: list[float] | None = None, r_max: float | None = None,
                  alpha: float = 1.0, score: str = "cls"):
@@ -46,8 +52,32 @@ class TopK(PruningMethod):
         self.r_max, self.alpha, self.score = r_max, float(alpha), score
         self.attention_summary = score
 
+    @classmethod
+    def geometric(cls, final_keep: float, num_layers: int, score: str = "cls") -> "TopK":
+        """Keep ratios that shrink evenly, layer by layer, to final_keep of the input at the last layer."""
+        return cls(keep_ratios=geometric_keep(final_keep, num_layers), score=score)
+
     def prunes_at(self, layer: int) -> bool:
         return self.keep_ratios is None or layer >= len(self.keep_ratios) or self.keep_ratios[layer] < 1.0
+
+    def describe(self) -> str:
+        by = "CLS attention" if self.score == "cls" else "attention received"
+        if self.keep_ratios is not None:
+            ratios = ", ".join(f"{ratio:.2f}" for ratio in self.keep_ratios)
+            return f"Top-k by {by}: keeps these shares of the input tokens after each layer: {ratios}."
+        return (f"Top-k by {by}, cascading schedule: layer l keeps 1 − {self.r_max:g}·((l+1)/L)^{self.alpha:g} of "
+                f"the previous layer's tokens.")
+
+    def expected_counts(self, num_tokens: int, num_layers: int) -> list[int] | None:
+        if self.keep_ratios is None:
+            return schedule_counts(num_tokens, num_layers, self.r_max, self.alpha)
+        if len(self.keep_ratios) < num_layers:
+            return None
+        counts, previous = [], num_tokens
+        for ratio in self.keep_ratios[:num_layers]:
+            previous = max(1, min(previous, math.floor(ratio * num_tokens)))
+            counts.append(previous)
+        return counts
 
     def target_counts(self, state: LayerState) -> Tensor:
         """(B,) how many rows each example keeps at this layer."""

@@ -19,14 +19,19 @@ the same live tokens as hard mode and keeps the same ones (tests/test_soft_hard.
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import Tensor, nn
 
-from .base import LayerState, Selection, TrainableMethod, attention_received
+from .base import Adjustment, LayerState, Selection, TrainableMethod, attention_received
 
 
 class TaskSpecificDynamicPruning(TrainableMethod):
     name = "ts_dtp"
+    title = "TS-DTP"
+    threshold_note = ("TS-DTP's thresholds belong to this text: at each layer, the mean of its tokens' scores plus δ "
+                      "standard deviations, so the same model cuts at a different score for every text.")
 
     def __init__(self, num_layers: int, hidden_size: int, rank: int = 32, target_keep: float = 0.4,
                  aux_lambda: float = 1.0, temperature: float = 0.5, mix: list[float] | None = None,
@@ -51,15 +56,38 @@ class TaskSpecificDynamicPruning(TrainableMethod):
     def select(self, state: LayerState) -> Selection:
         mix = torch.sigmoid(self.mix_logits[state.index])
         scores = (1 - mix) * attention_received(state) + mix * self.task_scores(state)
-        standardised = _standardise(scores, state.alive)
+        mean, std = _statistics(scores, state.alive)
+        standardised = (scores - mean) / std
         offset = self.offsets[state.index]
         hard = standardised >= offset
+        threshold = (mean + offset * std).detach().squeeze(1)   # (B,) this text's cut-off in score units
         if self.is_soft:
             # Straight-through: the forward pass masks exactly the tokens hard mode would remove, so the keep
             # rate the auxiliary loss trains is the one hard mode delivers; gradients flow through the sigmoid.
             soft = torch.sigmoid((standardised - offset) / self.temperature)
-            return Selection(scores=scores, keep=state.alive, soft_mask=hard.to(soft.dtype) + soft - soft.detach())
-        return Selection(scores=scores, keep=state.alive & hard)
+            return Selection(scores=scores, keep=state.alive, soft_mask=hard.to(soft.dtype) + soft - soft.detach(),
+                             threshold=threshold)
+        return Selection(scores=scores, keep=state.alive & hard, threshold=threshold)
+
+    def describe(self) -> str:
+        mix = ", ".join(f"{value:.2f}" for value in torch.sigmoid(self.mix_logits.detach()).tolist())
+        offsets = ", ".join(f"{value:.2f}" for value in self.offsets.detach().tolist())
+        return (f"TS-DTP ({self.mode} mode): a learned task scorer blended with attention received "
+                f"(scorer weight per layer: {mix}); a token survives while its score is at least "
+                f"mean + δ·std of this text's scores, with offsets δ per layer: {offsets}.")
+
+    def adjustment(self) -> Adjustment:
+        return Adjustment("Offset shift (standard deviations)", 0.0, -2.0, 2.0, 0.1,
+                          "Added to every learned offset δ: a token survives while its score is at least "
+                          "mean + δ·std of this text's scores. Higher removes more tokens.", self.shifted)
+
+    def shifted(self, shift: float) -> "TaskSpecificDynamicPruning":
+        """A hard-mode copy with every offset moved by shift (more: fewer tokens survive)."""
+        moved = copy.deepcopy(self)
+        moved.mode = "hard"
+        with torch.no_grad():
+            moved.offsets += shift
+        return moved
 
     def target_fractions(self) -> Tensor:
         """Cumulative keep rate wanted after each layer: linear from 1 down to target_keep."""
@@ -80,8 +108,8 @@ class TaskSpecificDynamicPruning(TrainableMethod):
                 "mix": torch.sigmoid(self.mix_logits.detach()).tolist()}
 
 
-def _standardise(scores: Tensor, alive: Tensor) -> Tensor:
-    """(scores - mean) / std per example over alive non-CLS tokens; padding and CLS do not count."""
+def _statistics(scores: Tensor, alive: Tensor) -> tuple[Tensor, Tensor]:
+    """(B, 1) mean and standard deviation of each example's scores over its alive non-CLS tokens."""
     counted = alive.clone()
     counted[:, 0] = False
     weight = counted.to(scores.dtype)
@@ -90,4 +118,4 @@ def _standardise(scores: Tensor, alive: Tensor) -> Tensor:
     mean = values.sum(dim=1, keepdim=True) / n
     variance = ((values - mean) ** 2 * weight).sum(dim=1, keepdim=True) / n
     # The epsilon inside the root keeps the gradient finite when one token is left (zero variance).
-    return (scores - mean) / (variance + 1e-12).sqrt()
+    return mean, (variance + 1e-12).sqrt()

@@ -109,7 +109,6 @@ class PrunedTextClassifier(nn.Module):
         scores = torch.stack([r.scores for r in records]).numpy()   # (L, B, N)
         kept = torch.stack([r.kept for r in records]).numpy()
         probabilities = output.logits.float().softmax(dim=-1).cpu().tolist()
-        thresholds = [r.threshold for r in records]
         traces = []
         for row, (text, n) in enumerate(zip(texts, encoding.lengths)):
             ids = encoding.input_ids[row, :n].tolist()
@@ -117,7 +116,7 @@ class PrunedTextClassifier(nn.Module):
                 tokens=self.tokenizer.convert_ids_to_tokens(ids),
                 scores=np.ascontiguousarray(scores[:, row, :n], dtype=np.float32),
                 kept=np.ascontiguousarray(kept[:, row, :n]),
-                thresholds=thresholds,
+                thresholds=output.loop.thresholds_of(row),
                 probabilities=probabilities[row],
                 label_names=self.label_names,
                 text=text,

@@ -17,7 +17,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from ..data import DatasetUnavailableError, default_data_dir
+from .. import paths
+from ..data import DatasetUnavailableError
 from .model import CIFAR10_CLASSES
 
 HUB_ID = "uoft-cs/cifar10"
@@ -69,7 +70,7 @@ def load_cifar10(split: str = "test", data_dir: str | Path | None = None, limit:
     """CIFAR-10's 'train' (50,000) or 'test' (10,000) split, optionally a balanced sample of `limit`."""
     if split not in HUB_FILES:
         raise ValueError(f"Unknown split {split!r}; use 'train' or 'test'.")
-    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    folder = paths.data_dir(data_dir)
     path = folder / "cifar10" / f"{split}.parquet" if folder is not None else None
     if path is not None and path.is_file():
         frame, source = pd.read_parquet(path), str(path)

@@ -144,7 +144,7 @@ class PrunedVisionClassifier(nn.Module):
                     tokens=tokens,
                     scores=np.ascontiguousarray(scores[:, row], dtype=np.float32),
                     kept=np.ascontiguousarray(kept[:, row]),
-                    thresholds=[r.threshold for r in records],
+                    thresholds=output.loop.thresholds_of(row),
                     probabilities=probs,
                     label_names=self.label_names,
                     text="" if names is None else str(names[number]),

@@ -1,37 +1,44 @@
-"""What every page shares: page setup, the cached model, the model and method pickers.
+"""What every page shares: page setup, the cached model, the model and method pickers (Streamlit widgets).
 
-With lens_store.py (the cached store reads), the only app module with logic beyond wiring, and all of it
-is about widgets; models, methods, rendering and jobs live in pruning_core.
+Models, methods, rendering and jobs live in the services beside it (live, catalog, jobs, figures) and in
+pruning_core; this module only wires widgets.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-# `streamlit run app/Home.py` puts app/ on sys.path, not the repository: make pruning_core importable
-# from a fresh clone without installing it.
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
+from pruning_core import paths
+from pruning_core.methods import Adjustment, PruningMethod
+from pruning_core.text import ModelLoadError, PrunedTextClassifier, UnsupportedModelError
 
-from pruning_core import catalog, jobs  # noqa: E402
-from pruning_core.catalog import ModelEntry  # noqa: E402
-from pruning_core.live import (METHOD_KINDS, MethodChoice, available_kinds, build_live_method,  # noqa: E402
-                               default_kind, describe_method, learned_thresholds, use_live_threads, warm_up)
-from pruning_core.methods import PruningMethod  # noqa: E402
-from pruning_core.tables import method_name  # noqa: E402
-from pruning_core.text import ModelLoadError, PrunedTextClassifier, UnsupportedModelError  # noqa: E402
+from . import catalog, jobs, state
+from .catalog import ModelEntry
+from .live import METHOD_KINDS, MethodChoice, available_kinds, build_live_method, default_kind, warm_up
+from .tables import method_name
 
-use_live_threads()
+
 UNIFORM_THRESHOLDS = [0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
+SCHEDULES = {"ratio": "Keep ratio", "cascade": "r_max / α"}
+TOKEN_SCORES = {"cls": "CLS attention", "received": "received"}
+UNITS = {"words": "Words", "subwords": "Sub-words"}
 
-
-def page_setup(title: str, icon: str) -> None:
-    st.set_page_config(page_title=f"{title} · Token Pruning Lens", page_icon=icon, layout="wide")
-    st.logo(str(ROOT / "app" / "static" / "logo.svg"), size="large")
+# Live text's settings in its URL: /Live_text?text=...&model=...&method=topk&keep=0.3 reopens the same view.
+LIVE_URL = (
+    state.UrlParam("text", "live_text"),
+    state.UrlParam("model", "model_key"),
+    state.UrlParam("method", "method_kind", choices=tuple(METHOD_KINDS)),
+    state.UrlParam("adjust", "adjustment", float),
+    state.UrlParam("threshold", "uniform_threshold", float, low=0.0, high=1.0),
+    state.UrlParam("schedule", "topk_schedule", choices=tuple(SCHEDULES)),
+    state.UrlParam("score", "topk_score", choices=tuple(TOKEN_SCORES)),
+    state.UrlParam("keep", "keep_ratio", float, low=0.05, high=1.0),
+    state.UrlParam("r_max", "r_max", float, low=0.0, high=0.95),
+    state.UrlParam("alpha", "alpha", float, low=0.25, high=4.0),
+    state.UrlParam("unit", "unit", choices=tuple(UNITS)),
+    state.UrlParam("hide", "hide_gone", bool),
+)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
@@ -52,6 +59,9 @@ def model_sidebar() -> tuple[ModelEntry, PrunedTextClassifier]:
     found = catalog.discover_models()
     entries = {entry.key: entry for entry in found}
     if st.session_state.get("model_key") not in entries:
+        if st.session_state.get("model_key") is not None:
+            st.warning("The model this page was set to (by a link or an earlier visit) is not available here: "
+                       "showing the default model instead.")
         st.session_state["model_key"] = catalog.default_model(found).key
     key = st.sidebar.selectbox("Model", list(entries), format_func=lambda k: entries[k].label, key="model_key",
                                help="Trained models under artifacts/models, and the packaged MiniLM-L6.")
@@ -87,32 +97,27 @@ def method_sidebar(classifier: PrunedTextClassifier) -> PruningMethod:
     sidebar = st.sidebar
     own, layers = classifier.method, classifier.num_layers
     kinds = available_kinds(own)
+    state.valid_choice("method_kind", kinds)
     kind = sidebar.radio("Pruning method", kinds, index=kinds.index(default_kind(own)), format_func=METHOD_KINDS.get,
                          key="method_kind")
     choice = MethodChoice(kind=kind)
     if kind == "own":
-        sidebar.caption(describe_method(own))
-    elif kind == "ltp" and learned_thresholds(own) is not None:
-        scale = sidebar.slider("Threshold scale", 0.0, 3.0, 1.0, 0.05, key="threshold_scale",
-                               help="Multiplies every learned threshold: higher removes more tokens.")
-        choice = MethodChoice(kind=kind, threshold_scale=scale)
+        sidebar.caption(own.describe())
+        if (adjustment := own.adjustment()) is not None:
+            choice = MethodChoice(kind=kind, adjustment=_adjustment_slider(adjustment))
     elif kind == "ltp":
+        state.valid_choice("uniform_threshold", UNIFORM_THRESHOLDS)
         threshold = sidebar.select_slider("Threshold (every layer)", UNIFORM_THRESHOLDS, value=0.01,
                                           key="uniform_threshold",
                                           help="Tokens whose attention received is below it are removed. "
                                                "This model has no learned thresholds; an average token "
                                                "receives about 1/n of the attention.")
         choice = MethodChoice(kind=kind, threshold=threshold)
-    elif kind == "ts_dtp":
-        shift = sidebar.slider("Offset shift (standard deviations)", -2.0, 2.0, 0.0, 0.1, key="offset_shift",
-                               help="Added to every learned offset δ: a token survives while its score is at least "
-                                    "mean + δ·std of this text's scores. Higher removes more tokens.")
-        choice = MethodChoice(kind=kind, offset_shift=shift)
     elif kind == "topk":
-        schedule = sidebar.radio("Schedule", ["ratio", "cascade"], key="topk_schedule", horizontal=True,
-                                 format_func={"ratio": "Keep ratio", "cascade": "r_max / α"}.get)
-        score = sidebar.radio("Rank tokens by", ["cls", "received"], key="topk_score", horizontal=True,
-                              format_func={"cls": "CLS attention", "received": "received"}.get,
+        schedule = sidebar.radio("Schedule", list(SCHEDULES), key="topk_schedule", horizontal=True,
+                                 format_func=SCHEDULES.get)
+        score = sidebar.radio("Rank tokens by", list(TOKEN_SCORES), key="topk_score", horizontal=True,
+                              format_func=TOKEN_SCORES.get,
                               help="CLS attention: how much CLS attends to a token. Received: the attention a token "
                                    "gets from every token, averaged (what LTP uses).")
         if schedule == "ratio":
@@ -127,11 +132,21 @@ def method_sidebar(classifier: PrunedTextClassifier) -> PruningMethod:
     return build_live_method(choice, own, layers)
 
 
+def _adjustment_slider(adjustment: Adjustment) -> float:
+    """The own method's adjustment; a value set for another model's method (or out of range) starts over."""
+    model = st.session_state.get("model_key")
+    if st.session_state.setdefault("_adjusted_model", model) != model:
+        st.session_state.pop("adjustment", None)
+        st.session_state["_adjusted_model"] = model
+    state.within("adjustment", adjustment.minimum, adjustment.maximum)
+    return st.sidebar.slider(adjustment.label, adjustment.minimum, adjustment.maximum, adjustment.default,
+                             adjustment.step, key="adjustment", help=adjustment.help)
+
+
 def view_sidebar() -> tuple[str, bool]:
     """How tokens are shown: whole words or sub-word pieces, and whether removed ones stay visible."""
     st.sidebar.divider()
-    unit = st.sidebar.radio("Show", ["words", "subwords"], key="unit", horizontal=True,
-                            format_func={"words": "Words", "subwords": "Sub-words"}.get)
+    unit = st.sidebar.radio("Show", list(UNITS), key="unit", horizontal=True, format_func=UNITS.get)
     hide_gone = st.sidebar.toggle("Hide tokens removed earlier", key="hide_gone")
     return unit, hide_gone
 
@@ -140,7 +155,7 @@ def example_buttons(examples: dict[str, str], text_key: str) -> None:
     """One button per example; clicking one puts its text in the box (the first is there to start)."""
     st.session_state.setdefault(text_key, next(iter(examples.values())))
     for column, (name, example) in zip(st.columns(len(examples)), examples.items()):
-        column.button(name, key=f"example_{name}", width="stretch", on_click=_set_state, args=(text_key, example))
+        column.button(name, key=f"do_example_{name}", width="stretch", on_click=_set_state, args=(text_key, example))
 
 
 def _set_state(key: str, value: str) -> None:
@@ -149,8 +164,8 @@ def _set_state(key: str, value: str) -> None:
 
 def demo_section(no_models: bool) -> None:
     """Offer to build the demo models when there are none; follow a build in progress."""
-    build_section(jobs.demo_job(catalog.artifacts_root()), no_models, BuildTexts(
-        title="Demo models", button="Build the demo models", key="build_demo",
+    build_section(jobs.demo_job(paths.artifacts_dir()), no_models, BuildTexts(
+        title="Demo models", button="Build the demo models", key="do_build_demo",
         pitch="Train small demo models on IMDb and AG News (6 to 14 minutes on 2 CPU cores, depending on the CPU). "
               "The build runs in the background: every page keeps working meanwhile.",
         unavailable="Live text still works with the packaged MiniLM-L6.",
@@ -189,7 +204,7 @@ def build_section(job: jobs.BackgroundJob, no_models: bool, texts: BuildTexts) -
     if progress.state == "failed":
         st.error(f"The last build failed: {progress.error}")
     elif progress.state == "done":
-        st.warning(f"The last build finished, but nothing is under `{catalog.artifacts_root() / 'models'}`.")
+        st.warning(f"The last build finished, but nothing is under `{paths.artifacts_dir() / 'models'}`.")
     st.markdown(texts.pitch)
     st.button(texts.button, type="primary", on_click=job.start, key=texts.key)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .catalog import REPO_ROOT
+from pruning_core.paths import REPO_ROOT
 
 DEMO_MODULE = "pipelines.demo"
 _children: dict[int, subprocess.Popen] = {}      # jobs this process started, to reap them

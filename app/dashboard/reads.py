@@ -12,9 +12,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-import lens_app  # noqa: F401  (puts the repository on sys.path)
-from pruning_core import store
-from pruning_core.tables import run_label
+from pruning_core import paths, store
+
+from .tables import run_label
 
 TTL_SECONDS = 60
 DEMO_COMMAND = "python -m pipelines.demo"
@@ -29,7 +29,7 @@ class Unavailable(Exception):
 
 def db_version() -> tuple[str, float]:
     """The database path and the newest modification time of its files (0 when there is none)."""
-    path = store.default_db_path()
+    path = paths.db_path()
     files = (path, path.with_name(path.name + ".wal"))
     return str(path), max((f.stat().st_mtime for f in files if f.exists()), default=0.0)
 
@@ -61,7 +61,7 @@ def read(reader: str, *args, **kwargs) -> Any:
 def stop_with(message: str) -> None:
     st.info(message)
     if message.startswith("⏳"):
-        st.button("Retry", key="retry_busy")
+        st.button("Retry", key="do_retry")
     st.stop()
 
 

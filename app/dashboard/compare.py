@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .trace import ExampleTrace
+from pruning_core.trace import ExampleTrace
 
 
 def layer_jaccard(first: ExampleTrace, second: ExampleTrace) -> list[float]:

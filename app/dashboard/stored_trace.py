@@ -6,9 +6,9 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .live import dynamic_thresholds
-from .tables import as_list, padded
-from .trace import ExampleTrace
+from pruning_core.trace import ExampleTrace
+
+from .tables import padded
 
 
 def trace_from_store(run: Mapping, example: Mapping, tokens: pd.DataFrame) -> ExampleTrace:
@@ -22,22 +22,10 @@ def trace_from_store(run: Mapping, example: Mapping, tokens: pd.DataFrame) -> Ex
     prediction, probability = int(example["prediction"]), float(example["probability"])
     probabilities = [(1 - probability) / max(len(names) - 1, 1)] * len(names)
     probabilities[prediction] = probability
-    trace = ExampleTrace(
-        tokens=tokens["token"].tolist(), scores=scores, kept=kept, thresholds=[None] * num_layers,
+    thresholds = [None if np.isnan(value) else value for value in padded(example.get("thresholds"), num_layers)]
+    return ExampleTrace(
+        tokens=tokens["token"].tolist(), scores=scores, kept=kept, thresholds=thresholds,
         probabilities=probabilities, label_names=names, text=str(example["text"]),
         offsets=list(zip(tokens["char_start"].astype(int), tokens["char_end"].astype(int))),
         word_ids=[None if pd.isna(word) else int(word) for word in tokens["word_id"]],
         label=int(example["label"]), truncated=bool(example.get("truncated", False)))
-    trace.thresholds = _thresholds(run, trace)
-    return trace
-
-
-def _thresholds(run: Mapping, trace: ExampleTrace) -> list[float | None]:
-    """LTP's stored thresholds; TS-DTP's recomputed for this text; None for methods without one (top-k)."""
-    config = run.get("method_config") or {}
-    if run.get("method") == "ltp" and as_list(config.get("thresholds")):
-        return [float(value) for value in config["thresholds"]][:trace.num_layers]
-    if run.get("method") == "ts_dtp" and as_list(config.get("offsets")):
-        return dynamic_thresholds(trace, [float(value) for value in config["offsets"]])
-    return [None] * trace.num_layers
-

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from ..tables import METHOD_NAMES, as_list, method_name
+from ..tables import as_list, method_name
 from ..tradeoff import higher_is_faster, learned_values, mark_front
 from .charts import styled
 
@@ -93,6 +93,6 @@ def learned_values_figure(rows: pd.DataFrame) -> go.Figure | None:
 
 
 def missing_methods_note(missing: list[str]) -> str:
-    names = ", ".join(METHOD_NAMES.get(m, m) for m in missing)
+    names = ", ".join(method_name(m) for m in missing)
     verb = "it is" if len(missing) == 1 else "they are"
     return f"No stored benchmark rows for {names} on this dataset, so {verb} not shown."

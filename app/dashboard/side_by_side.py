@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 
 from .compare import layer_jaccard
 from .live import LiveResult, classify_live
-from .methods import PruningMethod
+from pruning_core.methods import PruningMethod
 from .tables import method_name
-from .text import DEFAULT_MAX_LENGTH, PrunedTextClassifier
+from pruning_core.text import DEFAULT_MAX_LENGTH, PrunedTextClassifier
 
 
 @dataclass

@@ -10,13 +10,15 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-METHOD_NAMES = {"none": "No pruning", "topk": "Top-k", "ltp": "LTP", "ts_dtp": "TS-DTP"}
+from pruning_core.methods import METHODS
+
 FACET_NAMES = {"pos": "Part of speech", "entity": "Entity type", "stopword": "Stopword",
                "frequency": "Frequency band", "punctuation": "Punctuation"}
 
 
 def method_name(method: str) -> str:
-    return METHOD_NAMES.get(method, str(method))
+    """What people call a stored method name ("ltp" -> "LTP")."""
+    return METHODS[method].title if method in METHODS else str(method)
 
 
 def run_label(run: Mapping) -> str:

@@ -54,7 +54,7 @@ def learned_values(rows: pd.DataFrame) -> pd.DataFrame:
         if thresholds:
             kinds.append(("threshold", thresholds))
         offsets = _config(getattr(row, "method_config", None)).get("offsets")
-        if row.method == "ts_dtp" and offsets:
+        if offsets:
             kinds.append(("offset", offsets))
         for kind, values in kinds:
             records += [(row.setting, row.method, kind, layer + 1, float(value)) for layer, value in enumerate(values)]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from ..trace import ExampleTrace
+from pruning_core.trace import ExampleTrace
 from .charts import BLUE, GREY, styled
 
 AMBER = "#d97706"

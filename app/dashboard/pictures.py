@@ -15,16 +15,18 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..catalog import METRICS_FILE, artifacts_root, is_vision_model, read_json_object
-from ..methods import NoPruning, PruningMethod, TopK, schedule_counts
-from ..text.io import ModelLoadError
-from ..trace import ExampleTrace
-from .data import ImageDataset, default_data_dir, load_cifar10
-from .images import read_image, square_image
-from .io import load_vision_classifier
-from .model import PrunedVisionClassifier
-from .profiles import VisionProfile
-from .render import enlarge, grey_out
+from .catalog import is_vision_model, read_json_object
+from pruning_core.methods import NoPruning, PruningMethod, TopK
+from pruning_core.text.io import ModelLoadError
+from pruning_core.trace import ExampleTrace
+from pruning_core import paths
+from pruning_core.paths import METRICS_FILE
+from pruning_core.vision.data import ImageDataset, load_cifar10
+from pruning_core.vision.images import read_image, square_image
+from pruning_core.vision.io import load_vision_classifier
+from pruning_core.vision.model import PrunedVisionClassifier
+from pruning_core.vision.profiles import VisionProfile
+from .figures.render import enlarge, grey_out
 
 CONFIG_FILE = "config.json"
 DISPLAY_SIZE = 192             # pixels a layer picture is shown at (rounded to a whole number per patch)
@@ -85,7 +87,7 @@ class PictureResult:
 
 def discover_vision_models(root: Path | None = None) -> list[VisionModel]:
     """Saved ViTs under root/models (default: the artifacts folder), sorted by folder."""
-    models = (root or artifacts_root()) / "models"
+    models = paths.models_dir(root)
     if not models.is_dir():
         return []
     return [_entry(models, config.parent) for config in sorted(models.rglob(CONFIG_FILE))
@@ -123,7 +125,7 @@ def warm_up(classifier: PrunedVisionClassifier) -> None:
 
 def available_kinds(own: PruningMethod) -> list[str]:
     """The method kinds a model offers: its own only when it prunes (an unpruned model's own is "none")."""
-    return [kind for kind in METHOD_KINDS if kind != "own" or not isinstance(own, NoPruning)]
+    return [kind for kind in METHOD_KINDS if kind != "own" or own.removes_tokens]
 
 
 def supports_scoring(kind: str) -> bool:
@@ -140,21 +142,6 @@ def build_vision_method(setting: VisionSetting, own: PruningMethod) -> PruningMe
     if setting.kind == "topk":
         return TopK(r_max=setting.r_max, alpha=setting.alpha, score=setting.score)
     raise ValueError(f"Unknown method kind {setting.kind!r}; choose one of {', '.join(METHOD_KINDS)}.")
-
-
-def expected_counts(method: PruningMethod, num_tokens: int, num_layers: int) -> list[int] | None:
-    """Tokens (CLS included) the method should leave after each layer, where that is known in advance."""
-    if isinstance(method, NoPruning):
-        return [num_tokens] * num_layers
-    if isinstance(method, TopK) and method.keep_ratios is None:
-        return schedule_counts(num_tokens, num_layers, method.r_max, method.alpha)
-    if isinstance(method, TopK) and len(method.keep_ratios) >= num_layers:
-        counts, previous = [], num_tokens
-        for ratio in method.keep_ratios[:num_layers]:
-            previous = max(1, min(previous, math.floor(ratio * num_tokens)))
-            counts.append(previous)
-        return counts
-    return None
 
 
 # --- pictures ------------------------------------------------------------------------------------------------
@@ -179,7 +166,7 @@ def load_test_pictures(data_dir: str | Path | None = None) -> ImageDataset:
 
 def data_version(data_dir: str | Path | None = None) -> tuple[str, float]:
     """The test file's path and modification time (0 when missing), to cache the split per version."""
-    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    folder = paths.data_dir(data_dir)
     if folder is None:
         return "", 0.0
     path = folder / "cifar10" / "test.parquet"

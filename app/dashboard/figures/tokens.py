@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..trace import ExampleTrace
+from pruning_core.trace import ExampleTrace
 
 UNITS = ("words", "subwords")
 

@@ -8,16 +8,14 @@ untrained, so its predictions are random, and its label says so.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .text import ModelLoadError, PrunedTextClassifier, UnsupportedModelError, load_text_classifier
-from .text.io import PRUNING_CONFIG
+from pruning_core import paths
+from pruning_core.paths import METRICS_FILE
+from pruning_core.text import ModelLoadError, PrunedTextClassifier, UnsupportedModelError, load_text_classifier
+from pruning_core.text.io import PRUNING_CONFIG
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS_ENV = "LENS_ARTIFACTS"
-METRICS_FILE = "metrics.json"
 PACKAGED_KEY = "packaged/all-MiniLM-L6-v2"
 PACKAGED_LABEL = "MiniLM-L6, packaged (not fine-tuned)"
 
@@ -38,14 +36,9 @@ class ModelEntry:
         return self.path is not None
 
 
-def artifacts_root() -> Path:
-    """`$LENS_ARTIFACTS`, or `artifacts/` in the repository."""
-    return Path(os.environ.get(ARTIFACTS_ENV) or REPO_ROOT / "artifacts")
-
-
 def discover_models(root: Path | None = None) -> list[ModelEntry]:
     """Trained text models under root/models (sorted by folder), then the packaged MiniLM-L6."""
-    models = (root or artifacts_root()) / "models"
+    models = paths.models_dir(root)
     folders = [config.parent for config in sorted(models.rglob(PRUNING_CONFIG))] if models.is_dir() else []
     entries = [_entry(models, folder) for folder in folders if not is_vision_model(folder)]
     return [*entries, ModelEntry(PACKAGED_KEY, PACKAGED_LABEL, None, "none")]
