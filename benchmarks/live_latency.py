@@ -4,7 +4,7 @@
 
 Times `classify_live` (tokenize, pruned layer loop, trace) on reviews of exactly 256 tokens, the
 length the Live text page allows, under each method the page offers, with 1 torch thread (what the
-app uses, see pruning_core.live.LIVE_THREADS) and with 2, all interleaved so machine noise hits them
+app uses, see app/dashboard/live.py's LIVE_THREADS) and with 2, all interleaved so machine noise hits them
 alike; also times building the page's HTML and figures. Prints p50 and p90 in ms and the load average.
 Reviews come from the IMDb test split in $LENS_DATA_DIR when present, else from a built-in text.
 """
@@ -14,18 +14,20 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
-from pathlib import Path
 
+from pruning_core import paths
 from pruning_core.runtime import ensure_fast_malloc
 
 ensure_fast_malloc()
+sys.path.insert(0, str(paths.REPO_ROOT / "app"))   # the dashboard's services, which this measures
 
 import torch  # noqa: E402  (after the re-exec above)
 
+from dashboard.figures import layer_view_html, score_figure, token_count_figure  # noqa: E402
 from dashboard.live import MethodChoice, build_live_method, classify_live, warm_up  # noqa: E402
 from pruning_core.text import load_text_classifier  # noqa: E402
-from dashboard.figures import layer_view_html, score_figure, token_count_figure  # noqa: E402
 
 SETTINGS = {
     "none": MethodChoice(kind="none"),
@@ -40,9 +42,9 @@ FALLBACK = ("I went in expecting a light comedy and came out having watched one 
 
 def reviews(count: int) -> list[str]:
     """Long IMDb test reviews (over 256 tokens), or the fallback text repeated."""
-    data = Path(os.environ.get("LENS_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
-    path = data / "imdb" / "test.parquet"
-    if path.is_file():
+    data = paths.data_dir()
+    path = data / "imdb" / "test.parquet" if data is not None else None
+    if path is not None and path.is_file():
         import pandas as pd
         texts = pd.read_parquet(path, columns=["text"])["text"].str.replace("<br />", " ", regex=False)
         return texts[texts.str.len() > 2000].head(count).tolist()

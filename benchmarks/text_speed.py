@@ -13,9 +13,6 @@ at batch 1, sequence length 256 (`--seq-len`).
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import time
 
 from pruning_core.runtime import ensure_fast_malloc
 
@@ -26,6 +23,8 @@ import torch  # noqa: E402  (after the re-exec above)
 from pruning_core.methods import NoPruning, TopK  # noqa: E402
 from pruning_core.text import default_model_path, load_text_classifier  # noqa: E402
 from transformers import AutoModelForSequenceClassification  # noqa: E402
+
+from .common import add_output_options, median_seconds, report, with_method  # noqa: E402
 
 KEEP_RATIOS = (0.7, 0.5, 0.3)
 SEQ_LEN = 256
@@ -53,12 +52,6 @@ def settings(num_layers: int, decision_layer: int) -> dict[str, object]:
     return methods
 
 
-def time_once(run, ids: torch.Tensor, mask: torch.Tensor) -> float:
-    start = time.perf_counter()
-    run(ids, mask)
-    return time.perf_counter() - start
-
-
 @torch.inference_mode()
 def measure(rounds: int, decision_layer: int = 1, seq_len: int = SEQ_LEN) -> dict[str, float]:
     classifier = load_text_classifier()
@@ -68,19 +61,12 @@ def measure(rounds: int, decision_layer: int = 1, seq_len: int = SEQ_LEN) -> dic
     tokenizer = classifier.tokenizer
     runners = {"transformers": lambda ids, mask: reference(input_ids=ids, attention_mask=mask)}
     for name, method in settings(classifier.num_layers, decision_layer).items():
-        runners[name] = _with_method(classifier, method)
+        runners[name] = with_method(classifier, method)
     results: dict[str, float] = {}
     for batch, repeats, key in ((32, 1, "b32"), (1, 10, "b1")):
         ids = random_batch(batch, tokenizer.vocab_size, tokenizer.cls_token_id, tokenizer.sep_token_id, seq_len)
         mask = torch.ones_like(ids)
-        times: dict[str, list[float]] = {name: [] for name in runners}
-        for run in runners.values():  # warm-up
-            time_once(run, ids, mask)
-        for _ in range(rounds):
-            for name, run in runners.items():
-                times[name].extend(time_once(run, ids, mask) for _ in range(repeats))
-        for name, samples in times.items():
-            median = statistics.median(samples)
+        for name, median in median_seconds(runners, (ids, mask), rounds, repeats).items():
             if key == "b32":
                 results[f"throughput_b32_{name}"] = batch / median
             else:
@@ -90,13 +76,6 @@ def measure(rounds: int, decision_layer: int = 1, seq_len: int = SEQ_LEN) -> dic
         results[f"speedup_b1_{name}"] = results["latency_b1_ms_unpruned"] / results[f"latency_b1_ms_{name}"]
     results["threads"], results["seq_len"] = torch.get_num_threads(), seq_len
     return results
-
-
-def _with_method(classifier, method):
-    def run(ids: torch.Tensor, mask: torch.Tensor):
-        classifier.method = method
-        return classifier(ids, mask)
-    return run
 
 
 def print_table(results: dict[str, float]) -> None:
@@ -112,17 +91,12 @@ def print_table(results: dict[str, float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds per setting (default 5)")
+    add_output_options(parser)
     parser.add_argument("--seq-len", type=int, default=SEQ_LEN, help=f"tokens per text (default {SEQ_LEN})")
     parser.add_argument("--decision-layer", type=int, default=1,
                         help="the layer whose attention chooses the kept tokens (default 1)")
     args = parser.parse_args()
-    results = measure(args.rounds, args.decision_layer, args.seq_len)
-    if args.json:
-        print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}))
-    else:
-        print_table(results)
+    report(measure(args.rounds, args.decision_layer, args.seq_len), args.json, print_table)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,8 @@ for every setting.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 import sys
-import time
 
 from pruning_core.runtime import ensure_fast_malloc
 
@@ -30,6 +27,8 @@ import torch  # noqa: E402  (after the re-exec above)
 from pruning_core.methods import NoPruning, TopK, schedule_counts  # noqa: E402
 from pruning_core.vision import PrunedVisionClassifier, load_vision_classifier  # noqa: E402
 from pruning_core.vision.profiles import ALPHAS, PROFILES  # noqa: E402
+
+from .common import add_output_options, median_seconds, report, with_method  # noqa: E402
 
 R_MAX = 0.6
 BATCH = 64
@@ -43,12 +42,6 @@ def settings() -> dict[str, object]:
     return methods
 
 
-def time_once(run, pixel_values: torch.Tensor) -> float:
-    start = time.perf_counter()
-    run(pixel_values)
-    return time.perf_counter() - start
-
-
 @torch.inference_mode()
 def measure(rounds: int, profile: str = "cpu", model_folder: str | None = None, batch: int = BATCH
             ) -> dict[str, object]:
@@ -60,21 +53,14 @@ def measure(rounds: int, profile: str = "cpu", model_folder: str | None = None, 
     reference = classifier.model
     runners = {"transformers": lambda x: reference(pixel_values=x)}
     for name, method in settings().items():
-        runners[name] = _with_method(classifier, method)
+        runners[name] = with_method(classifier, method)
     generator = torch.Generator().manual_seed(0)
     results: dict[str, object] = {}
     for size, repeats, key in ((batch, 1, f"b{batch}"), (1, 10, "b1")):
         pixels = torch.randint(0, 256, (size, 3, classifier.source_size, classifier.source_size),
                                dtype=torch.uint8, generator=generator)
         pixel_values = classifier.pixel_values(pixels)
-        times: dict[str, list[float]] = {name: [] for name in runners}
-        for run in runners.values():  # warm-up
-            time_once(run, pixel_values)
-        for _ in range(rounds):
-            for name, run in runners.items():
-                times[name].extend(time_once(run, pixel_values) for _ in range(repeats))
-        for name, samples in times.items():
-            median = statistics.median(samples)
+        for name, median in median_seconds(runners, (pixel_values,), rounds, repeats).items():
             if key == "b1":
                 results[f"latency_b1_ms_{name}"] = 1000 * median
             else:
@@ -96,13 +82,6 @@ def measure(rounds: int, profile: str = "cpu", model_folder: str | None = None, 
     return results
 
 
-def _with_method(classifier: PrunedVisionClassifier, method):
-    def run(pixel_values: torch.Tensor):
-        classifier.method = method
-        return classifier(pixel_values)
-    return run
-
-
 def print_table(results: dict[str, object]) -> None:
     batch = results["batch"]
     print(f"{results['model']}; {results['threads']} threads (load average {results['load_average_1min']:.1f}), "
@@ -119,8 +98,7 @@ def print_table(results: dict[str, object]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds per setting (default 5)")
+    add_output_options(parser)
     parser.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="model size (default cpu)")
     parser.add_argument("--model", help="a folder saved by save_vision_classifier, instead of random weights")
     parser.add_argument("--batch", type=int, default=BATCH, help=f"throughput batch size (default {BATCH})")
@@ -132,11 +110,7 @@ def main() -> None:
         print(f"warning: load average {os.getloadavg()[0]:.1f}: other jobs share the cores, and threads that wait "
               "on each other make every setting equally slow; measure on a quiet machine or with --threads 1",
               file=sys.stderr)
-    results = measure(args.rounds, args.profile, args.model, args.batch)
-    if args.json:
-        print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in results.items()}))
-    else:
-        print_table(results)
+    report(measure(args.rounds, args.profile, args.model, args.batch), args.json, print_table)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ if __name__ == "__main__":
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from spacy.lang.en.stop_words import STOP_WORDS  # noqa: E402
 
 from pruning_core import store  # noqa: E402
 from pruning_core.analysis.embeddings import PROJECTIONS, project, retained_representations  # noqa: E402
@@ -33,16 +34,12 @@ from pruning_core.analysis.frequency import model_words, top_retained_words  # n
 from pruning_core.analysis.keywords import discover_keywords, keyword_stats, study_keywords  # noqa: E402
 from pruning_core.analysis.linguistics import (Annotator, FrequencyBands, retention_table,  # noqa: E402
                                                spacy_annotator, spacy_word_rows)
+from pruning_core.classifier import ModelLoadError  # noqa: E402
 from pruning_core.data import DatasetUnavailableError, load_dataset  # noqa: E402
-from pruning_core.text import ModelLoadError, load_text_classifier  # noqa: E402
+from pruning_core.text import load_text_classifier  # noqa: E402
 
 from .common import add_common, clear_errors  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
-
-
-def stopwords() -> frozenset[str]:
-    from spacy.lang.en.stop_words import STOP_WORDS
-    return frozenset(STOP_WORDS)
 
 
 def frequency_bands(dataset: str, data_dir: str | None, fallback_texts: list[str]) -> FrequencyBands:
@@ -97,7 +94,7 @@ def run(run_id: str, profile: Profile, db: str | Path | None = None, data_dir: s
     num_layers, label_names = int(info["num_layers"]), info["label_names"]
     examples, tokens = store.read_trace_rows(run_id, db)
     words = model_words(examples, tokens)
-    exclude = stopwords()
+    exclude = frozenset(STOP_WORDS)
 
     annotated = examples
     if profile.linguistics_limit is not None and profile.linguistics_limit < len(examples):

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,12 +37,14 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from pruning_core import store  # noqa: E402
 from pruning_core.data import load_dataset  # noqa: E402
-from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, TopK  # noqa: E402
+from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, TopK, has_method  # noqa: E402
 from pruning_core.metrics import evaluate  # noqa: E402
 from pruning_core.text import PrunedTextClassifier, load_text_classifier  # noqa: E402
 
+from . import vision  # noqa: E402
 from .common import IMAGE_DATASETS, add_common, clear_errors  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
+from .timing import speed_columns, time_side_by_side  # noqa: E402
 
 
 @dataclass
@@ -129,47 +129,12 @@ def _length(setting: Setting, profile: Profile) -> int:
     return setting.max_length or profile.max_length
 
 
-def time_side_by_side(runners: dict[str, Callable], batches: list, singles: list, rounds: int, examples: int
-                      ) -> dict[str, tuple[float, float]]:
-    """{name: (examples per second over the batches (holding `examples` in all), median milliseconds per
-    single)}, for text or images.
-
-    Every runner takes its turn within each round, and each measurement keeps its best round."""
-    def run_all(run: Callable, inputs: list) -> float:
-        began = time.perf_counter()
-        for batch in inputs:
-            run(batch)
-        return time.perf_counter() - began
-
-    for run in runners.values():  # warm-up
-        run_all(run, batches[:1] + singles[:1])
-    batch_times = {name: [] for name in runners}
-    single_times = {name: [[] for _ in singles] for name in runners}
-    for _ in tqdm(range(rounds), desc="timing rounds"):
-        for name, run in runners.items():
-            batch_times[name].append(run_all(run, batches))
-            for number, single in enumerate(singles):
-                single_times[name][number].append(run_all(run, [single]))
-    # Best round per measurement; latency: the median over examples of each example's best time.
-    return {name: (examples / min(batch_times[name]),
-                   1000 * statistics.median(min(times) for times in single_times[name])) for name in batch_times}
-
-
-def speed_columns(frame: pd.DataFrame, speeds: dict[str, tuple[float, float]], reference: str = "unpruned"
-                  ) -> pd.DataFrame:
-    """The timing columns of a sweep's rows, speed-ups relative to the reference setting."""
-    frame = frame.assign(throughput_b32=[speeds[name][0] for name in frame["setting"]],
-                         latency_b1_ms=[speeds[name][1] for name in frame["setting"]])
-    return frame.assign(speedup_b32=frame["throughput_b32"] / speeds[reference][0],
-                        speedup_b1=speeds[reference][1] / frame["latency_b1_ms"])
-
-
 def run(dataset: str, profile: Profile, training_run: str | None = None, db: str | Path | None = None,
         data_dir: str | None = None, artifacts: str | None = None) -> pd.DataFrame:
     """Sweep the settings for a trained run's models and store the rows; returns them."""
     folder = models_dir(artifacts) / (training_run or f"{dataset}-{profile.name}")
     models = {stage: (load_text_classifier(folder / stage), str((folder / stage).resolve()))
-              for stage in STAGE_LABELS if (folder / stage / "pruning.json").is_file()}
+              for stage in STAGE_LABELS if has_method(folder / stage)}
     if "baseline" not in models:
         raise FileNotFoundError(f"No trained baseline in {folder}: run pipelines.train first.")
     settings = sweep(models, profile)
@@ -206,7 +171,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-limit", type=int, help="override the profile's number of test examples")
     args = parser.parse_args(argv)
     if args.dataset in IMAGE_DATASETS:
-        from . import vision
         profile = vision.profile_from_args(parser, args.profile, eval_limit=args.eval_limit)
         with clear_errors():
             vision.benchmark(profile, db_path(args.db, args.artifacts), args.data_dir, args.artifacts)

@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from pruning_core.classifier import ModelLoadError, PrunedClassifier, UnsupportedModelError
 from pruning_core.data import DATASETS, DatasetUnavailableError
+from pruning_core.paths import METRICS_FILE
 from pruning_core.store import RunNotFound, StoreBusy
-from pruning_core.text import ModelLoadError, UnsupportedModelError
 
 from .profiles import PROFILES
 
@@ -43,19 +44,17 @@ def write_json(path: Path, data: dict) -> None:
     os.replace(partial, path)
 
 
-def publish_folder(partial: Path, final: Path) -> None:
-    """Move a finished folder into place, replacing any stale one."""
-    if final.exists():
-        shutil.rmtree(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(partial, final)
-
-
-def fresh_folder(path: Path) -> Path:
-    """An empty folder at path (whatever an interrupted run left there is removed)."""
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    return path
+def publish_model(classifier: PrunedClassifier, metrics: dict, folder: Path) -> None:
+    """Save the classifier and its metrics.json as folder (<artifacts>/models/<run>/<stage>), which appears only
+    when complete: it is written under <artifacts>/tmp/, then moved into place, replacing any stale one."""
+    partial = folder.parents[2] / "tmp" / f"{folder.parent.name}-{folder.name}"
+    shutil.rmtree(partial, ignore_errors=True)   # whatever an interrupted run left there
+    classifier.save(partial)
+    write_json(partial / METRICS_FILE, metrics)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(partial, folder)
 
 
 @contextmanager

@@ -26,6 +26,7 @@ if __name__ == "__main__":
     ensure_fast_malloc()
 
 from pruning_core.data import DATASETS  # noqa: E402
+from pruning_core.hub import download_notes  # noqa: E402
 
 from pruning_core.vision.profiles import VisionProfile  # noqa: E402
 
@@ -140,6 +141,8 @@ def run(datasets: tuple[str, ...] = ("imdb", "ag_news"), progress_file: str | Pa
     database = db_path(db, artifacts)
     try:
         progress.update("starting")
+        for note in download_notes(datasets, data_dir):   # say up front what the hub must provide
+            print(f"[demo] {note}", flush=True)
         for dataset in datasets:
             if dataset in IMAGE_DATASETS:
                 demo_images(sizes[dataset], progress, data_dir, artifacts, database)

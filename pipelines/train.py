@@ -16,7 +16,7 @@ stage 2). `--method ts_dtp` trains TS-DTP the same way from the same baseline, a
 and `ts_dtp_hard`; `--method topk` fine-tunes the baseline with the profile's top-k schedule switched on
 (`topk_trained`), and `--method control` without pruning (`control`): both for as many steps as a soft
 and a hard stage together, so every pruned model has an unpruned control trained as long from the same
-start. Each stage is written with `save_pruned` to `artifacts/models/<run>/<stage>/` together with
+start. Each stage is saved (`classifier.save`) to `artifacts/models/<run>/<stage>/` together with
 `metrics.json`; the folder appears only when complete,
 so a re-run skips finished stages and an interrupted run resumes at the stage it was in.
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -41,12 +42,12 @@ from pruning_core.data import TextDataset, load_dataset  # noqa: E402
 from pruning_core.methods import (LearnedTokenPruning, NoPruning, PruningMethod, TopK, build_method,  # noqa: E402
                                   geometric_keep)
 from pruning_core.metrics import evaluate  # noqa: E402
-from pruning_core.text import load_text_classifier, save_pruned  # noqa: E402
-from pruning_core.training import (TrainConfig, calibrate_thresholds, fine_tune,  # noqa: E402
-                                   ltp_hard_stage, ltp_soft_stage, train_baseline)
+from pruning_core.text import load_text_classifier  # noqa: E402
+from pruning_core.training import (TrainConfig, calibrate_thresholds, fine_tune, hard_stage,  # noqa: E402
+                                   soft_stage, train_baseline)
 
-from .common import (IMAGE_DATASETS, add_common, clear_errors, fresh_folder, publish_folder, read_json,  # noqa: E402
-                     write_json)
+from . import vision  # noqa: E402
+from .common import IMAGE_DATASETS, add_common, clear_errors, publish_model, read_json  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
 
 METHODS = ("ltp", "ts_dtp", "topk", "control")
@@ -108,7 +109,7 @@ def _prepare(stage: str, run_folder: Path, base_model: str | None, train: TextDa
     return classifier
 
 
-STAGE_FUNCTIONS = {"baseline": train_baseline, "soft": ltp_soft_stage, "hard": ltp_hard_stage,
+STAGE_FUNCTIONS = {"baseline": train_baseline, "soft": soft_stage, "hard": hard_stage,
                    "trained": lambda *args: fine_tune(*args, description="top-k trained"),
                    "control": lambda *args: fine_tune(*args, description="control")}
 
@@ -157,10 +158,7 @@ def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: Te
                "eval_source": test.source, "max_length": profile.max_length, "train_seconds": seconds,
                "train": result.as_dict(), "base_model": str(base_model or "packaged all-MiniLM-L6-v2"),
                "processes": state.num_processes}
-    partial = fresh_folder(run_folder.parent.parent / "tmp" / f"{run_folder.name}-{stage}")
-    save_pruned(classifier, partial)
-    write_json(partial / METRICS_FILE, metrics)
-    publish_folder(partial, run_folder / stage)
+    publish_model(classifier, metrics, run_folder / stage)
     print(f"{stage}: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}, kept per layer "
           f"{[round(k, 1) for k in metrics['mean_kept']]} of {metrics['mean_tokens']:.1f} tokens "
           f"({seconds / 60:.1f} min)", flush=True)
@@ -195,9 +193,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _train_images(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    from dataclasses import replace
-
-    from . import vision
     profile = vision.profile_from_args(parser, args.profile, train_limit=args.train_limit, eval_limit=args.eval_limit)
     if args.max_steps:
         profile = replace(profile, train=replace(profile.train, max_steps=args.max_steps))

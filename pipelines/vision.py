@@ -33,10 +33,12 @@ from pruning_core.analysis.flops import encoder_flops, model_dims
 from pruning_core.methods import NoPruning, PruningMethod, TopK, schedule_counts
 from pruning_core.metrics import classification_metrics
 from pruning_core.vision import (CIFAR10_CLASSES, ImageDataset, PrunedVisionClassifier, VisionTrainer,
-                                 load_cifar10, load_vision_classifier, save_vision_classifier)
+                                 load_cifar10, load_vision_classifier, vision_accuracy)
 from pruning_core.vision.profiles import PROFILES, VisionProfile
 
-from .common import fresh_folder, publish_folder, read_json, write_json
+from .common import publish_model, read_json
+from .timing import speed_columns, time_side_by_side
+from .trace_store import TracedRun
 
 DATASET = "cifar10"
 STAGES = ("pruned", "unpruned")   # trained in this order after the shared warm-up (pruned is quicker)
@@ -99,34 +101,16 @@ def _finish_stage(stage: str, trainer: VisionTrainer, folder: Path, profile: Vis
     result = trainer.train_until(description=f"{stage} after the warm-up")
     seconds = time.perf_counter() - began
     classifier = trainer.classifier
-    accuracy = _accuracy(classifier, test)
+    accuracy = vision_accuracy(classifier, test.pixels, test.labels)
     metrics = {"dataset": DATASET, "profile": profile.name, "stage": stage, "accuracy": accuracy,
                "method": classifier.method.name, "r_max": profile.r_max, "train_alpha": profile.train_alpha,
                "score": profile.score, "prune_after_epochs": profile.prune_after_epochs,
                "epochs": profile.train.epochs, "n_train": len(train_set), "n_eval": len(test),
                "eval_source": test.source, "label_names": list(CIFAR10_CLASSES),
                "train_seconds": warmup_seconds + seconds, "train": result.as_dict()}
-    partial = fresh_folder(folder.parent.parent / "tmp" / f"{folder.name}-{stage}")
-    save_vision_classifier(classifier, partial)
-    write_json(partial / METRICS_FILE, metrics)
-    publish_folder(partial, folder / stage)
+    publish_model(classifier, metrics, folder / stage)
     print(f"{stage}: accuracy {accuracy:.4f} on {len(test):,} test images "
           f"({(warmup_seconds + seconds) / 60:.1f} min with the warm-up)", flush=True)
-
-
-@torch.inference_mode()
-def _predict(classifier: PrunedVisionClassifier, pixels: torch.Tensor, batch_size: int = 256) -> list[int]:
-    return classifier.predict(pixels, batch_size=batch_size).tolist()
-
-
-def _accuracy(classifier: PrunedVisionClassifier, data: ImageDataset) -> float:
-    predictions = torch.tensor(_predict(classifier, data.pixels))
-    return float((predictions == data.labels).float().mean()) if len(data) else float("nan")
-
-
-def load_stage(profile: VisionProfile, stage: str, artifacts: str | Path | None = None) -> PrunedVisionClassifier:
-    """A trained model of the run (ModelLoadError, saying what to run, when it is missing)."""
-    return load_vision_classifier(run_folder(profile, artifacts) / stage)
 
 
 # ----------------------------------------------------------------------------------------------- trace
@@ -134,8 +118,6 @@ def load_stage(profile: VisionProfile, stage: str, artifacts: str | Path | None 
 def trace(profile: VisionProfile, db: Path, data_dir: str | None = None, artifacts: str | Path | None = None,
           limit: int | None = None, batch_size: int = 64) -> list[dict]:
     """Trace the pruned model, and the unpruned one pruned at inference, over a test sample; returns the runs."""
-    from .trace import TracedRun
-
     folder = run_folder(profile, artifacts)
     test = load_cifar10("test", data_dir, limit=limit or profile.trace_limit, seed=profile.train.seed)
     names = [f"{DATASET} test #{index}" for index in test.split_indices().tolist()]
@@ -176,14 +158,12 @@ def sweep(profile: VisionProfile, artifacts: str | Path | None = None
 def benchmark(profile: VisionProfile, db: Path, data_dir: str | None = None,
               artifacts: str | Path | None = None) -> pd.DataFrame:
     """Accuracy, kept patches, FLOPs and measured speed of every setting, side by side; stores the sweep."""
-    from .benchmark import speed_columns, time_side_by_side
-
     settings = sweep(profile, artifacts)
     test = load_cifar10("test", data_dir, limit=profile.eval_limit, seed=profile.train.seed)
     rows = []
     for name, model, method, path in tqdm(settings, desc="accuracy per setting"):
         model.method = method
-        predictions = _predict(model, test.pixels)
+        predictions = model.predict(test.pixels).tolist()
         metrics = classification_metrics(test.labels.tolist(), predictions, list(CIFAR10_CLASSES))
         counts = _kept_counts(model, method)
         hidden, intermediate = model_dims(model.config)

@@ -1,5 +1,36 @@
-"""Token Pruning Lens core: prune tokens inside transformers, for real, and trace what survives."""
-from .methods import METHODS, PruningMethod, build_method
-from .trace import ExampleTrace, traces_to_frame
+"""Token Pruning Lens core: prune tokens inside transformers, for real, and trace what survives.
 
-__all__ = ["METHODS", "ExampleTrace", "PruningMethod", "build_method", "traces_to_frame"]
+In a notebook, a saved model (text or ViT, or a hub id; none: the packaged MiniLM-L6) under a method:
+
+    from pruning_core import build_method, load_classifier
+    method = build_method("topk", keep_ratios=[1, 1, .5, .5, .3, .3])
+    load_classifier("path/or/hub-id", method=method).trace(["A wonderful film"])
+
+The names below are imported on first use, so that `import pruning_core.paths` stays cheap: the
+pipelines read it before they re-execute Python, and torch and transformers take seconds to import.
+"""
+from __future__ import annotations
+
+import importlib
+
+_HOMES = {  # name -> the module that defines it
+    "ClassifierOutput": "classifier", "ModelLoadError": "classifier", "PrunedClassifier": "classifier",
+    "UnsupportedModelError": "classifier",
+    "LOADERS": "loading", "load_classifier": "loading", "modality": "loading",
+    "METHODS": "methods", "PruningMethod": "methods", "build_method": "methods", "load_method": "methods",
+    "save_method": "methods",
+    "ExampleTrace": "trace",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

@@ -1,10 +1,10 @@
 """The study's text datasets (IMDb, AG News) from a local data directory or the Hugging Face hub.
 
-Where the data comes from, in order:
+Where the data comes from, in order (the rules live in `pruning_core.hub`, shared with CIFAR-10):
   1. a data directory holding `<dataset>/<split>.parquet` (columns `text`, `label`): the `data_dir`
      argument, else the `LENS_DATA_DIR` environment variable, else `../shared/datasets` beside the repo;
-  2. the Hugging Face hub (`stanfordnlp/imdb`, `fancyzhx/ag_news`), when the optional `datasets`
-     package is installed and the hub is reachable.
+  2. the split's parquet file on the Hugging Face hub (`stanfordnlp/imdb`, `fancyzhx/ag_news`), downloaded
+     once into the hub library's cache.
 Anything else raises `DatasetUnavailableError`, whose message names both ways. Label names travel
 with the data, and IMDb's `<br />` tags are removed (each would cost five tokens).
 """
@@ -18,14 +18,10 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-from . import paths
-from .paths import DATA_DIR_ENV
-
-
-
-class DatasetUnavailableError(RuntimeError):
-    """Neither the data directory nor the hub could provide the dataset; the message says how to fix it."""
+from . import hub
+from .hub import SPLITS, DatasetUnavailableError  # noqa: F401  (re-exported: callers import them from here)
 
 
 def _clean_imdb(text: str) -> str:
@@ -41,15 +37,13 @@ def _clean_ag_news(text: str) -> str:
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str
-    hub_id: str
     label_names: tuple[str, ...]
     clean: Callable[[str], str]
 
 
 DATASETS: dict[str, DatasetSpec] = {
-    "imdb": DatasetSpec("imdb", "stanfordnlp/imdb", ("negative", "positive"), _clean_imdb),
-    "ag_news": DatasetSpec("ag_news", "fancyzhx/ag_news", ("World", "Sports", "Business", "Sci/Tech"),
-                           _clean_ag_news),
+    "imdb": DatasetSpec("imdb", ("negative", "positive"), _clean_imdb),
+    "ag_news": DatasetSpec("ag_news", ("World", "Sports", "Business", "Sci/Tech"), _clean_ag_news),
 }
 
 
@@ -92,15 +86,14 @@ def load_dataset(name: str, split: str = "test", data_dir: str | Path | None = N
     """Load a split ('train' or 'test') of 'imdb' or 'ag_news', optionally a balanced sample of `limit`."""
     if name not in DATASETS:
         raise ValueError(f"Unknown dataset {name!r}; available: {', '.join(DATASETS)}.")
-    if split not in ("train", "test"):
-        raise ValueError(f"Unknown split {split!r}; use 'train' or 'test'.")
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r}; use {' or '.join(map(repr, SPLITS))}.")
     spec = DATASETS[name]
-    folder = paths.data_dir(data_dir)
-    path = folder / name / f"{split}.parquet" if folder is not None else None
+    path = hub.local_file(name, split, data_dir)
     if path is not None and path.is_file():
-        frame, source = pd.read_parquet(path, columns=["text", "label"]), str(path)
+        frame, source = _read_text_table(path), str(path)
     else:
-        frame, source = _from_hub(spec, split, path), f"hub:{spec.hub_id}"
+        frame, source = _from_hub(name, split, path), str(hub.hub_file(name, split))
     dataset = _to_dataset(spec, split, frame, source)
     return dataset.sample(limit, seed)
 
@@ -119,19 +112,12 @@ def _to_dataset(spec: DatasetSpec, split: str, frame: pd.DataFrame, source: str)
                        list(spec.label_names), source)
 
 
-def _from_hub(spec: DatasetSpec, split: str, tried: Path | None) -> pd.DataFrame:
-    where = f"no file at {tried}" if tried is not None else f"no data directory ({DATA_DIR_ENV} is unset)"
-    advice = (f"Either put {spec.name}/{split}.parquet (columns text, label) in a data directory and pass "
-              f"--data-dir or set {DATA_DIR_ENV}, or install the `datasets` package with the Hugging Face hub "
-              f"reachable to download {spec.hub_id}.")
-    try:
-        import datasets
-    except ImportError:
-        raise DatasetUnavailableError(f"Cannot load {spec.name} {split}: {where}, and the `datasets` package "
-                                      f"is not installed. {advice}") from None
-    try:
-        return datasets.load_dataset(spec.hub_id, split=split).to_pandas()
-    except Exception as error:  # network, auth or cache errors all mean the same thing here
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DatasetUnavailableError(f"Cannot load {spec.name} {split}: {where}, and the hub failed "
-                                      f"({first_line}). {advice}") from error
+def _from_hub(name: str, split: str, local: Path | None) -> pd.DataFrame:
+    return _read_text_table(hub.fetch(name, split, local))
+
+
+def _read_text_table(path: Path) -> pd.DataFrame:
+    # Only the two columns we use (the local IMDb copy also has rating and id); a missing one is left for
+    # _to_dataset to name.
+    present = set(pq.read_schema(path).names)
+    return pd.read_parquet(path, columns=[column for column in ("text", "label") if column in present])

@@ -14,7 +14,7 @@ from typing import Protocol, Sequence
 import torch
 from torch import Tensor
 
-from .methods import LayerState, PruningMethod
+from .methods import LayerState, PruningMethod, Selection
 
 
 class Block(Protocol):
@@ -80,9 +80,7 @@ def compact(keep: Tensor, *rows: Tensor) -> tuple[Tensor, ...]:
 def run_layers(blocks: Sequence[Block], hidden: Tensor, alive: Tensor, method: PruningMethod,
                record: bool = False) -> LoopOutput:
     """Run the blocks over hidden (B, N, D) with real-token mask alive (B, N), pruning as the method says."""
-    batch, length = alive.shape
-    state = _LoopState(hidden, alive, torch.arange(length, device=alive.device).expand(batch, length),
-                       alive.to(hidden.dtype), alive.sum(dim=1), additive_mask(alive, hidden.dtype))
+    state = _LoopState.start(hidden, alive)
     records, keep_fractions = [], []
     for index, block in enumerate(blocks):
         decide = record or method.is_soft or method.prunes_at(index)
@@ -96,12 +94,12 @@ def run_layers(blocks: Sequence[Block], hidden: Tensor, alive: Tensor, method: P
         keep = choice.keep & state.alive
         keep[:, 0] = True  # CLS is never dropped
         if record:
-            records.append(_record(choice.scores, state.alive, keep, state.positions, length, choice.threshold))
-        if choice.soft_mask is not None:
+            records.append(_record(state, choice, keep))
+        if choice.soft_mask is None:
+            _hard_step(state, block, attended, keep)
+        else:
             _soft_step(state, block, attended, choice.soft_mask)
             keep_fractions.append((state.presence.sum(1) / state.n_input).mean())
-        else:
-            _hard_step(state, block, attended, keep)
     return LoopOutput(state.hidden, state.alive, state.positions, records, keep_fractions)
 
 
@@ -113,6 +111,15 @@ class _LoopState:
     presence: Tensor    # (B, K) float: 1/0 in hard mode, the cumulative soft mask in soft mode
     n_input: Tensor     # (B,) real length at the input
     mask: Tensor | None  # (B, 1, 1, K) additive attention mask
+    length: int         # N, the input's length: records are laid out over it
+
+    @classmethod
+    def start(cls, hidden: Tensor, alive: Tensor) -> "_LoopState":
+        """Before the first layer: every row in place, the real ones alive."""
+        batch, length = alive.shape
+        positions = torch.arange(length, device=alive.device).expand(batch, length)
+        return cls(hidden, alive, positions, alive.to(hidden.dtype), alive.sum(dim=1),
+                   additive_mask(alive, hidden.dtype), length)
 
 
 def _hard_step(state: _LoopState, block: Block, attended: Tensor, keep: Tensor) -> None:
@@ -148,12 +155,12 @@ def training_loss(method: PruningMethod, logits: Tensor, labels: Tensor | None,
     return (loss if auxiliary is None else loss + auxiliary), auxiliary
 
 
-def _record(scores: Tensor, alive: Tensor, keep: Tensor, positions: Tensor, length: int,
-            thresholds: Tensor | None) -> LayerRecord:
-    """Scatter one layer's row-wise scores and decisions back to original positions."""
-    batch = alive.shape[0]
-    full_scores = torch.full((batch, length), float("nan"), device=alive.device)
-    full_scores.scatter_(1, positions, scores.detach().float().masked_fill(~alive, float("nan")))
-    kept = torch.zeros((batch, length), dtype=torch.bool, device=alive.device)
+def _record(state: _LoopState, choice: Selection, keep: Tensor) -> LayerRecord:
+    """Scatter one layer's row-wise scores and decisions back to the original positions (B, N)."""
+    alive, positions = state.alive, state.positions
+    scores = torch.full((alive.shape[0], state.length), float("nan"), device=alive.device)
+    scores.scatter_(1, positions, choice.scores.detach().float().masked_fill(~alive, float("nan")))
+    kept = torch.zeros((alive.shape[0], state.length), dtype=torch.bool, device=alive.device)
     kept.scatter_(1, positions, keep & alive)
-    return LayerRecord(full_scores.cpu(), kept.cpu(), None if thresholds is None else thresholds.detach().float().cpu())
+    thresholds = None if choice.threshold is None else choice.threshold.detach().float().cpu()
+    return LayerRecord(scores.cpu(), kept.cpu(), thresholds)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from tqdm.auto import tqdm
+
+from .analysis.flops import encoder_flops, model_dims
 
 BOOTSTRAP_CHUNK = 4_000_000   # resampled indices held at once (32 MB), whatever the number of examples
 
@@ -83,10 +86,6 @@ class Evaluation:
 def evaluate(classifier, texts: list[str], labels: list[int], max_length: int, batch_size: int = 32,
              chunk: int = 512, progress: bool = False) -> Evaluation:
     """Classify texts with the classifier's pruning method and measure accuracy, F1 and tokens kept."""
-    from tqdm.auto import tqdm
-
-    from .analysis.flops import encoder_flops, model_dims
-
     hidden, intermediate = model_dims(classifier.model.config)
     predictions, counts, lengths, flops = [], [], [], []
     for start in tqdm(range(0, len(texts), chunk), desc="evaluate", disable=not progress):

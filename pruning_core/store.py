@@ -31,7 +31,8 @@ Readers for the dashboard (each takes `db=None`: the default is `paths.db_path()
                                           predictions (list per example, NA when not stored), and the sweep's
                                           labels (list) and config (JSON)
   export_run(run_id, folder)              every table's rows of a run as parquet files; returns their paths
-Errors: `StoreBusy` (a pipeline is writing), `RunNotFound` (no such run, or not analysed yet).
+Errors: `StoreBusy` (a pipeline is writing), `RunNotFound` (no database or no such run yet, or not analysed
+yet), `StoreUnreadable` (a damaged, empty, foreign or newer database file: never written to).
 """
 from __future__ import annotations
 
@@ -116,6 +117,16 @@ class RunNotFound(LookupError):
     """No such run (or the run has not been analysed yet); the message says what to run."""
 
 
+class StoreUnreadable(RuntimeError):
+    """The database file cannot be used: damaged, empty, another program's, or written by a newer version. The
+    message says what is wrong and what to do; nothing is written to such a file."""
+
+
+# Replacement scans off: DuckDB would otherwise read a missing table's name as a same-named Python variable.
+CONNECTION_CONFIG = {"python_enable_replacements": False}
+REBUILD = "move it away (or delete it) and rebuild it with `python -m pipelines.demo`"
+
+
 def _path(db: str | Path | None) -> Path:
     return paths.db_path(db)
 
@@ -128,68 +139,81 @@ def _is_lock_error(error: Exception) -> bool:
 # ----------------------------------------------------------------------------------------------- connections
 
 @contextmanager
-def _reader(db: str | Path | None, attempts: int = 3) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived read-only connection; StoreBusy when a writer holds the file."""
+def _reader(db: str | Path | None, wait_seconds: float = 1.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-only connection to a checked database (one from an older schema is upgraded first);
+    StoreBusy when a writer holds the file, StoreUnreadable when it cannot be used."""
     path = _path(db)
     if not path.is_file():
         raise RunNotFound(f"No database at {path} yet: run `python -m pipelines.demo` (or pipelines.trace).")
-    connection = _connect_read_only(path, attempts)
-    if _stored_version(connection) < len(MIGRATIONS):   # written before the latest migration: upgrade it first
+    connection = _connect(path, read_only=True, wait_seconds=wait_seconds)
+    try:
+        version = _checked_version(connection, path)
+    except BaseException:
         connection.close()
-        try:
-            with _writer(path, wait_seconds=0.5 * attempts):
-                pass
-        except (duckdb.IOException, duckdb.ConnectionException) as error:
-            if not _is_lock_error(error):
-                raise
-            raise StoreBusy() from None
-        connection = _connect_read_only(path, attempts)
+        raise
+    if version == 0:
+        connection.close()
+        raise RunNotFound(f"The database at {path} holds no runs yet: run `python -m pipelines.demo` (or "
+                          "pipelines.trace).")
+    if version < len(MIGRATIONS):   # written before the latest migration: upgrade it, then read
+        connection.close()
+        with _writer(path, wait_seconds=wait_seconds):
+            pass
+        connection = _connect(path, read_only=True, wait_seconds=wait_seconds)
     try:
         yield connection
-    except duckdb.CatalogException:
-        raise StoreBusy() from None  # tables appear with the first write; a reader racing it just retries
+    except duckdb.CatalogException as error:
+        raise StoreUnreadable(f"The database at {path} is incomplete ({_first_line(error)}): {REBUILD}.") from None
     finally:
         connection.close()
 
 
-def _connect_read_only(path: Path, attempts: int) -> duckdb.DuckDBPyConnection:
-    for attempt in range(attempts):
+def _connect(path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting while another process holds it (StoreBusy after wait_seconds)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
         try:
-            connection = duckdb.connect(str(path), read_only=True)
-            break
+            return duckdb.connect(str(path), read_only=read_only, config=CONNECTION_CONFIG)
         except (duckdb.IOException, duckdb.ConnectionException) as error:
+            if "not a valid DuckDB database" in str(error):
+                empty = path.exists() and path.stat().st_size == 0
+                what = "is empty (0 bytes)" if empty else "is damaged or not a DuckDB database"
+                raise StoreUnreadable(f"The database file {path} {what}: {REBUILD}.") from None
             if not _is_lock_error(error):
                 raise
-            if attempt == attempts - 1:
+            if time.monotonic() > deadline:
                 raise StoreBusy() from None
-            time.sleep(0.2 * (attempt + 1))
-    return connection
+            time.sleep(0.2)   # a writer holds the file for one short transaction
 
 
-def _stored_version(connection: duckdb.DuckDBPyConnection) -> int:
-    """The migrations a database has had; the latest for one without a version table (nothing to upgrade)."""
-    try:
-        return connection.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
-    except duckdb.CatalogException:
-        return len(MIGRATIONS)
+def _checked_version(connection: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """The migrations this database has had (0: a new, empty database); StoreUnreadable for another program's
+    database or one from a newer version of this tool."""
+    tables = {row[0] for row in connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    if "schema_version" not in tables:
+        if tables:
+            shown = ", ".join(sorted(tables)[:3]) + (", ..." if len(tables) > 3 else "")
+            raise StoreUnreadable(f"The database at {path} belongs to another program (its tables: {shown}). Point "
+                                  f"$LENS_ARTIFACTS or --db elsewhere, or {REBUILD}.")
+        return 0
+    version = connection.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
+    if version > len(MIGRATIONS):
+        raise StoreUnreadable(f"The database at {path} was written by a newer version of Token Pruning Lens "
+                              f"(schema {version}; this one knows {len(MIGRATIONS)}): update this checkout "
+                              "(`git pull`) or use another database.")
+    return version
 
 
 @contextmanager
 def _writer(db: str | Path | None, wait_seconds: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The read-write connection, migrated, inside one transaction that commits only if the block succeeds."""
+    """The read-write connection, checked and migrated, inside one transaction that commits only if the block
+    succeeds. A damaged, foreign or newer database is refused (StoreUnreadable), never overwritten."""
     path = _path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        try:
-            connection = duckdb.connect(str(path))
-            break
-        except (duckdb.IOException, duckdb.ConnectionException) as error:
-            if not _is_lock_error(error) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.25)  # readers hold the file for a moment only
+    connection = _connect(path, read_only=False, wait_seconds=wait_seconds)
     try:
-        _migrate(connection)
+        _migrate(connection, _checked_version(connection, path))
         connection.execute("BEGIN TRANSACTION")
         try:
             yield connection
@@ -201,14 +225,17 @@ def _writer(db: str | Path | None, wait_seconds: float = 120.0) -> Iterator[duck
         connection.close()
 
 
-def _migrate(connection: duckdb.DuckDBPyConnection) -> None:
+def _migrate(connection: duckdb.DuckDBPyConnection, current: int) -> None:
     connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
-    current = connection.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
     for version, statements in enumerate(MIGRATIONS[current:], start=current + 1):
         connection.execute("BEGIN TRANSACTION")
         connection.execute(statements)
         connection.execute("INSERT INTO schema_version VALUES (?)", [version])
         connection.execute("COMMIT")
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def schema_version(db: str | Path | None = None) -> int:
@@ -380,6 +407,7 @@ def run_metrics(run_id: str, db: str | Path | None = None) -> dict:
 
 def examples(run_id: str, limit: int = 200, offset: int = 0, db: str | Path | None = None) -> pd.DataFrame:
     with _reader(db) as con:
+        _run_row(con, run_id)
         return con.execute("""
             SELECT example_id, text, label, prediction, probability, label = prediction AS correct, n_tokens,
                    truncated, kept_counts, thresholds
@@ -388,6 +416,7 @@ def examples(run_id: str, limit: int = 200, offset: int = 0, db: str | Path | No
 
 def example_tokens(run_id: str, example_id: int, db: str | Path | None = None) -> pd.DataFrame:
     with _reader(db) as con:
+        _run_row(con, run_id)
         return con.execute("""
             SELECT position, token, char_start, char_end, word_id, drop_layer, scores
             FROM tokens WHERE run_id = ? AND example_id = ? ORDER BY position""", [run_id, example_id]).df()

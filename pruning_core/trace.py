@@ -60,9 +60,6 @@ class ExampleTrace:
         first_gone = gone.argmax(axis=0)
         return np.where(gone.any(axis=0), first_gone, self.num_layers)
 
-    def kept_positions(self, layer: int) -> list[int]:
-        return np.flatnonzero(self.kept[layer]).tolist()
-
     def patch_mask(self, layer: int) -> np.ndarray:
         """Images only: (rows, cols) bool, the patches still alive after `layer`."""
         if self.grid is None:
@@ -102,8 +99,3 @@ class Word:
     token_positions: list[int]
     drop_layer: int
 
-
-def traces_to_frame(traces: list[ExampleTrace]) -> pd.DataFrame:
-    """All traces as one tidy table with an `example` column (index into traces)."""
-    frames = [trace.to_frame().assign(example=number) for number, trace in enumerate(traces)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

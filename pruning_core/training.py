@@ -1,4 +1,5 @@
-"""Training as library functions: baseline fine-tuning and LTP's three stages (soft, binarize, hard).
+"""Training as library functions: baseline fine-tuning and the three stages of a learned method (soft,
+binarize, hard), LTP's recipe.
 
 The stages work for any trainable method (`ltp`, `ts_dtp`): soft mode learns the method's parameters
 (in their own optimizer group) together with the weights; binarize freezes them and switches to hard
@@ -23,6 +24,7 @@ from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from .methods import LearnedTokenPruning, NoPruning, TrainableMethod
+from .optim import parameter_groups
 from .text.model import DEFAULT_MAX_LENGTH, PrunedTextClassifier
 
 
@@ -59,7 +61,8 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
     loader = DataLoader(list(zip(texts, labels)), collate_fn=_collator(classifier, config.max_length),
                         batch_sampler=LengthGroupedBatches([len(text) for text in texts], config.batch_size,
                                                            config.seed))
-    optimizer = torch.optim.AdamW(_parameter_groups(classifier, config))
+    optimizer = torch.optim.AdamW(parameter_groups(classifier, config.learning_rate, config.method_learning_rate,
+                                                   config.weight_decay))
     total = _total_steps(len(loader), config)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
     model, optimizer, loader, scheduler = accelerator.prepare(classifier, optimizer, loader, scheduler)
@@ -139,9 +142,9 @@ def train_baseline(classifier: PrunedTextClassifier, texts: list[str], labels: l
     return fine_tune(classifier, texts, labels, config, description="baseline")
 
 
-def ltp_soft_stage(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
-                   config: TrainConfig) -> TrainResult:
-    """Stage 1: learn thresholds (and weights) with soft masks and the keep-rate regulariser."""
+def soft_stage(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
+               config: TrainConfig) -> TrainResult:
+    """Stage 1: learn the method's parameters (and the weights) with soft masks and its regulariser."""
     method = _trainable(classifier)
     method.mode = "soft"
     method.requires_grad_(True)
@@ -158,33 +161,19 @@ def binarize(classifier: PrunedTextClassifier) -> list[float]:
     return method.config().get("thresholds", method.config().get("offsets"))
 
 
-def ltp_hard_stage(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
-                   config: TrainConfig) -> TrainResult:
-    """Stage 3: fine-tune the weights with tokens below the fixed thresholds removed."""
+def hard_stage(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
+               config: TrainConfig) -> TrainResult:
+    """Stage 3: binarize, then fine-tune the weights with the tokens the fixed method drops removed."""
     binarize(classifier)
     return fine_tune(classifier, texts, labels, config, description=f"{classifier.method.name} hard")
 
 
-def train_ltp(classifier: PrunedTextClassifier, texts: list[str], labels: list[int], soft: TrainConfig,
-              hard: TrainConfig) -> dict[str, TrainResult]:
-    """All three LTP stages in order."""
-    results = {"soft": ltp_soft_stage(classifier, texts, labels, soft)}
-    binarize(classifier)
-    results["hard"] = ltp_hard_stage(classifier, texts, labels, hard)
+def train_stages(classifier: PrunedTextClassifier, texts: list[str], labels: list[int], soft: TrainConfig,
+                 hard: TrainConfig) -> dict[str, TrainResult]:
+    """The three stages in order (the hard stage binarizes first)."""
+    results = {"soft": soft_stage(classifier, texts, labels, soft)}
+    results["hard"] = hard_stage(classifier, texts, labels, hard)
     return results
-
-
-@torch.inference_mode()
-def accuracy(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
-             max_length: int = DEFAULT_MAX_LENGTH, batch_size: int = 32) -> float:
-    """Share of texts classified correctly (the method prunes as configured)."""
-    classifier.eval()
-    correct = 0
-    for start in range(0, len(texts), batch_size):
-        encoding = classifier.encode(texts[start:start + batch_size], max_length)
-        predictions = classifier(encoding.input_ids, encoding.attention_mask).logits.argmax(-1).cpu()
-        correct += int((predictions == torch.tensor(labels[start:start + batch_size])).sum())
-    return correct / max(len(texts), 1)
 
 
 def _trainable(classifier: PrunedTextClassifier) -> TrainableMethod:
@@ -202,14 +191,6 @@ def _collator(classifier: PrunedTextClassifier, max_length: int):
         return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"],
                 "labels": torch.tensor(labels, dtype=torch.long)}
     return collate
-
-
-def _parameter_groups(classifier: PrunedTextClassifier, config: TrainConfig) -> list[dict]:
-    method_params = [p for p in classifier.method.parameters() if p.requires_grad]
-    model_params = [p for p in classifier.model.parameters() if p.requires_grad]
-    groups = [{"params": method_params, "lr": config.method_learning_rate, "weight_decay": 0.0},
-              {"params": model_params, "lr": config.learning_rate, "weight_decay": config.weight_decay}]
-    return [group for group in groups if group["params"]]
 
 
 def _total_steps(batches_per_epoch: int, config: TrainConfig) -> int:

@@ -129,3 +129,15 @@ def test_real_spacy_tags_common_words():
     assert tags["movie"] == "NOUN" and tags["great"] == "ADJ" and tags["."] == "PUNCT"
     assert annotation.entity[annotation.words.index("baghdad")] == "GPE"
     assert annotation.is_stop[0] and annotation.is_punct[-1]
+
+
+def test_frequency_bands_count_words_as_spacy_splits_them():
+    """Every word spaCy's English tokenizer makes of a text is counted when that text is the corpus: clitics
+    such as "n't" and "'s" included, which a plain word regex would call unseen."""
+    import spacy
+    text = "I don't think it's the film's best; we're sure they'll say it can't, won't or shouldn't!"
+    bands = FrequencyBands.from_texts([text])
+    words = [token.text.lower() for token in spacy.blank("en")(text)]
+    assert {"n't", "'s", "'re", "'ll", "ca", "wo"} <= set(words)
+    assert [word for word in words if bands.band(word) == "unseen"] == []
+    assert bands.band("unheard-of") == "unseen"

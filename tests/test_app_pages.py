@@ -12,10 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from lens_helpers import save_tiny_model
 from dashboard import jobs
+from pruning_core.methods import NoPruning
 from dashboard.live import EXAMPLES
 
 HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
-LIVE = "pages/1_Live_text.py"
+LIVE = "views/1_Live_text.py"
 
 
 @pytest.fixture
@@ -70,6 +71,7 @@ while not release.exists():
 models = progress.parent.parent / "models" / "demo" / "ltp_hard"
 models.mkdir(parents=True)
 (models / "pruning.json").write_text(json.dumps({"method": "none", "config": {}}))
+(models / "config.json").write_text(json.dumps({"model_type": "bert"}))
 progress.write_text(json.dumps({"fraction": 1.0, "message": "Finished", "done": True, "error": None}))
 """
 
@@ -183,3 +185,82 @@ def test_live_text_a_broken_model_gives_a_clear_message(artifacts):
     app = run_page(LIVE)
     assert not app.exception and not app.metric
     assert "cannot be loaded" in app.error[0].value and "broken" in app.error[0].value
+
+
+# --- Links and state across pages -------------------------------------------------------------------------
+
+def open_with(page: str, **params: str) -> AppTest:
+    """The page opened from a link carrying these query parameters."""
+    app = AppTest.from_file(HOME, default_timeout=60)
+    app.switch_page(page)
+    for name, value in params.items():
+        app.query_params[name] = value
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_live_text_opens_from_a_link_with_its_text_and_settings(artifacts):
+    save_tiny_model(artifacts, "a/ltp_hard")
+    save_tiny_model(artifacts, "b/baseline", method=NoPruning())
+    app = open_with(LIVE, text="the story was great & the music <b>fun</b>", model="b/baseline", method="topk",
+                    schedule="ratio", keep="0.5", score="received", unit="subwords", hide="1")
+    assert app.text_area(key="live_text").value == "the story was great & the music <b>fun</b>"
+    assert app.selectbox(key="model_key").value == "b/baseline"
+    assert app.radio(key="method_kind").value == "topk" and app.slider(key="keep_ratio").value == 0.5
+    assert app.radio(key="topk_score").value == "received" and app.toggle(key="hide_gone").value
+    tokens = app.metric[3].value.split(" → ")
+    assert int(tokens[1]) == int(tokens[0]) // 2                      # the link's keep ratio was applied
+    assert "<b>fun" not in html_of(app)                                # the text from the URL is escaped
+    assert app.query_params["keep"] == "0.5" and app.query_params["model"] == "b/baseline"
+
+
+def test_live_text_writes_its_settings_into_the_url_as_they_change(artifacts):
+    save_tiny_model(artifacts)
+    app = run_page(LIVE)
+    app.text_area(key="live_text").input("a great film").run()
+    app.radio(key="method_kind").set_value("topk").run()
+    app.slider(key="keep_ratio").set_value(0.25).run()
+    assert app.query_params["text"] == "a great film" and app.query_params["method"] == "topk"
+    assert app.query_params["keep"] == "0.25"
+    reopened = open_with(LIVE, **dict(app.query_params))
+    assert reopened.metric[3].value == app.metric[3].value             # the link reopens the same view
+
+
+def test_a_link_with_bad_values_says_so_and_shows_the_defaults(artifacts):
+    save_tiny_model(artifacts)
+    app = open_with(LIVE, method="magic", keep="7", hide="maybe", model="no/such-model", text="fine words")
+    assert any("`method`, `keep`, `hide` could not be used" in warning.value for warning in app.warning)
+    assert any("not available here" in warning.value for warning in app.warning)
+    assert app.radio(key="method_kind").value == "own" and app.text_area(key="live_text").value == "fine words"
+
+
+def test_settings_survive_a_change_of_page(artifacts):
+    save_tiny_model(artifacts)
+    app = run_page(LIVE)
+    app.text_area(key="live_text").input("the music was fun").run()
+    app.radio(key="method_kind").set_value("topk").run()
+    app.slider(key="keep_ratio").set_value(0.75).run()
+    app.switch_page("views/0_Overview.py").run()
+    assert app.title[0].value == "Token Pruning Lens"
+    app.switch_page(LIVE).run()
+    assert app.text_area(key="live_text").value == "the music was fun"
+    assert app.radio(key="method_kind").value == "topk" and app.slider(key="keep_ratio").value == 0.75
+
+
+def test_live_text_starts_on_a_sentiment_model_and_says_what_it_does(artifacts):
+    save_tiny_model(artifacts, "ag_news-quick/ltp_hard", metrics={"dataset": "ag_news", "accuracy": 0.9})
+    save_tiny_model(artifacts, "imdb-quick/ltp_hard", metrics={"dataset": "imdb", "accuracy": 0.8,
+                                                               "label_names": ["negative", "positive"]})
+    app = run_page(LIVE)
+    assert app.selectbox(key="model_key").value == "imdb-quick/ltp_hard"     # the examples are reviews
+    assert "Trained for movie-review sentiment (IMDb): answers one of negative, positive." in \
+        [caption.value for caption in app.sidebar.caption]
+
+
+def test_live_text_moves_to_the_first_trained_model_as_soon_as_it_is_saved(artifacts):
+    app = run_page(LIVE)
+    assert app.selectbox(key="model_key").value == "packaged/all-MiniLM-L6-v2" and app.warning
+    save_tiny_model(artifacts, "imdb-quick/baseline", method=NoPruning(), metrics={"dataset": "imdb"})
+    app.text_area(key="live_text").input("a fine film").run()                  # the next interaction
+    assert app.selectbox(key="model_key").value == "imdb-quick/baseline" and not app.warning

@@ -6,7 +6,7 @@ import pytest
 from dashboard.catalog import PACKAGED_KEY, default_model, describe, discover_models, load_model
 from lens_helpers import save_tiny_model
 from pruning_core.methods import NoPruning, TopK
-from pruning_core.text import ModelLoadError
+from pruning_core.classifier import ModelLoadError
 
 
 def test_discovers_nested_model_folders_then_the_packaged_model(tmp_path):

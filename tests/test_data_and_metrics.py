@@ -32,7 +32,10 @@ def test_a_sample_is_class_balanced_and_reproducible(tmp_path):
     assert pd.Series(first.labels).value_counts().tolist() == [5, 5, 5, 5]
 
 
-def test_missing_data_names_both_ways_to_get_it(tmp_path):
+def test_missing_data_names_both_ways_to_get_it(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("offline")
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", offline)   # no network in tests
     with pytest.raises(DatasetUnavailableError) as error:
         load_dataset("imdb", "test", tmp_path / "empty")
     message = str(error.value)
@@ -117,3 +120,20 @@ def test_ag_news_escapes_become_text(tmp_path):
     raw = ["Oil #36;50 a barrel\\\\Reuters &lt;b&gt;AT&amp;T&lt;/b&gt; says x < y"]
     pd.DataFrame({"text": raw, "label": [2]}).to_parquet(tmp_path / "ag_news" / "test.parquet")
     assert load_dataset("ag_news", "test", tmp_path).texts == ["Oil $50 a barrel Reuters AT&T says x < y"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_classification_metrics_agree_with_scikit_learn(seed):
+    """Random labels over 4 classes, one of them never predicted (zero_division=0, as ours)."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+    rng = np.random.default_rng(seed)
+    labels, predictions = rng.integers(0, 4, 300), rng.integers(0, 3, 300)
+    ours = classification_metrics(labels, predictions, ["a", "b", "c", "d"])
+    precision, recall, f1, support = precision_recall_fscore_support(labels, predictions, labels=[0, 1, 2, 3],
+                                                                     zero_division=0)
+    assert ours.accuracy == pytest.approx(accuracy_score(labels, predictions))
+    assert (ours.macro_precision, ours.macro_recall, ours.macro_f1) == pytest.approx(
+        (precision.mean(), recall.mean(), f1.mean()))
+    assert [row["f1"] for row in ours.per_class] == pytest.approx(f1.tolist())
+    assert [row["support"] for row in ours.per_class] == support.tolist()
+    assert ours.confusion == confusion_matrix(labels, predictions, labels=[0, 1, 2, 3]).tolist()

@@ -21,11 +21,12 @@ from pruning_core.data import load_dataset
 from dashboard.live import classify_live
 from pruning_core.methods import LearnedTokenPruning
 from dashboard.stored_trace import trace_from_store
+from dashboard.tables import MAX_KEYWORDS
 from pruning_core.text import load_text_classifier
 
 HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
-PATTERNS, EMBEDDINGS, KEYWORDS = "pages/2_Token_patterns.py", "pages/3_Embeddings.py", "pages/4_Domain_keywords.py"
-SPEED, COMPARE, LIVE = "pages/5_Accuracy_vs_speed.py", "pages/6_Compare.py", "pages/1_Live_text.py"
+PATTERNS, EMBEDDINGS, KEYWORDS = "views/2_Token_patterns.py", "views/3_Embeddings.py", "views/4_Domain_keywords.py"
+SPEED, COMPARE, LIVE = "views/5_Accuracy_vs_speed.py", "views/6_Compare.py", "views/1_Live_text.py"
 DATASET_PAGES = (PATTERNS, EMBEDDINGS, KEYWORDS, SPEED, COMPARE)
 
 
@@ -127,6 +128,43 @@ def test_a_busy_store_says_retry(lens, monkeypatch):
     assert "being updated" in infos(home) and home.get("page_link")
 
 
+def write_unusable_database(artifacts: Path, kind: str) -> Path:
+    """A lens.duckdb that cannot be used: a 0-byte file, random bytes, or another program's valid database."""
+    import duckdb
+    artifacts.mkdir(parents=True, exist_ok=True)
+    path = artifacts / "lens.duckdb"
+    if kind == "empty file":
+        path.touch()
+    elif kind == "corrupt":
+        path.write_bytes(bytes(range(256)) * 64)
+    else:
+        with duckdb.connect(str(path)) as con:
+            con.execute("CREATE TABLE invoices (id INTEGER, total DOUBLE)")
+    return path
+
+
+@pytest.mark.parametrize("kind, says", [("empty file", "is empty (0 bytes)"),
+                                        ("corrupt", "damaged or not a DuckDB database"),
+                                        ("foreign", "belongs to another program (its tables: invoices)")])
+def test_every_data_page_explains_an_unusable_database_and_leaves_it_alone(empty, kind, says):
+    path = write_unusable_database(empty, kind)
+    before = path.read_bytes()
+    for page in (None, *DATASET_PAGES):
+        app = run_page(page)                                   # run_page asserts no exception (no traceback)
+        errors = " ".join(error.value for error in app.error)
+        assert says in errors and "pipelines.demo" in errors, (page, errors)
+    assert path.read_bytes() == before                         # nothing was written to it
+
+
+def test_an_empty_but_valid_database_says_there_are_no_runs(empty):
+    import duckdb
+    empty.mkdir(parents=True)
+    duckdb.connect(str(empty / "lens.duckdb")).close()
+    for page in (None, *DATASET_PAGES):
+        app = run_page(page)
+        assert "no runs yet" in infos(app) or "No runs" in infos(app), page
+
+
 # --- Token patterns --------------------------------------------------------------------------------------
 
 def test_token_patterns_filters_by_run_class_layer_and_facet(lens):
@@ -199,6 +237,10 @@ def test_domain_keywords_table_sources_and_custom_words(lens):
     assert list(custom.index) == ["<b>bold</b>", "great", "nonexistent"]
     assert custom.loc["nonexistent", "occurrences"] == 0 and custom.loc["great", "occurrences"] > 0
     assert len(app.get("download_button")) == 2
+    pasted = " ".join(f"word{i}" for i in range(400))                  # a long paste is used, and cut aloud
+    app.text_input(key="custom_keywords").input(pasted).run()
+    assert any("400 different words" in warning.value for warning in app.warning)
+    assert len(app.dataframe[1].value) == MAX_KEYWORDS
 
 
 # --- Accuracy vs speed -----------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from lens_helpers import save_tiny_model
-from dashboard import figures, jobs
+from dashboard import catalog, figures, jobs
 from pruning_core.methods import NoPruning, TopK, schedule_counts
-from pruning_core.text import ModelLoadError
+from pruning_core.classifier import ModelLoadError
 from pruning_core.vision import CIFAR10_CLASSES, DatasetUnavailableError, ImageError, ImageTooLargeError, \
     save_vision_classifier
 from pruning_core.vision import data as vision_data
@@ -28,7 +28,7 @@ from test_vision_images import png_claiming_size
 from vision_helpers import encode, make_vit
 
 HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
-IMAGE = "pages/7_Image.py"
+IMAGE = "views/7_Image.py"
 LAYERS, TOKENS = 4, 145
 OWN = TopK(r_max=0.9, alpha=1.0)            # the saved "pruned" model's schedule, unlike the sliders' default
 TEST_LABELS = [3, 8, 0, 6, 1, 9]
@@ -79,9 +79,12 @@ def no_cifar(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(vision_data, "_from_hub", offline)
 
 
-def run_page() -> AppTest:
+def run_page(**query: str) -> AppTest:
+    """The Image page, opened from a link carrying `query` when given."""
     app = AppTest.from_file(HOME, default_timeout=60)
     app.switch_page(IMAGE)
+    for name, value in query.items():
+        app.query_params[name] = value
     app.run()
     assert not app.exception, app.exception
     return app
@@ -237,20 +240,22 @@ def test_discovery_finds_only_vits_labels_them_and_prefers_the_pruned_one(artifa
     save_tiny_model(artifacts, "imdb-quick/ltp_hard")
     (artifacts / "models" / "broken").mkdir()
     (artifacts / "models" / "broken" / "config.json").write_text("{not json")
-    found = pictures.discover_vision_models()
+    found = catalog.discover_models(kind="vision")
     assert [entry.key for entry in found] == ["cifar10-quick/pruned", "cifar10-quick/unpruned"]
-    assert found[0].label == "cifar10-quick · pruned · accuracy 0.290"
-    assert pictures.default_vision_model(found).key == "cifar10-quick/pruned"
-    assert pictures.discover_vision_models(artifacts / "nowhere") == []
+    assert found[0].label == "cifar10-quick/pruned · topk · cifar10 · accuracy 0.290"
+    assert found[0].stage == "pruned" and found[0].prunes and not found[1].prunes
+    assert catalog.default_model(found).key == "cifar10-quick/pruned"
+    assert catalog.discover_models(artifacts / "nowhere", kind="vision") == []
+    assert [entry.key for entry in catalog.discover_models()] == ["imdb-quick/ltp_hard", catalog.PACKAGED_KEY]
 
 
 def test_a_model_loads_with_its_own_method_and_a_vanished_folder_says_so(artifacts):
     folder = save_tiny_vit(artifacts)
-    entry = pictures.discover_vision_models()[0]
-    assert isinstance(pictures.load_vision_model(entry).method, TopK)
+    entry = catalog.discover_models(kind="vision")[0]
+    assert isinstance(catalog.load_model(entry).method, TopK)
     shutil.rmtree(folder)
     with pytest.raises(ModelLoadError, match="gone"):
-        pictures.load_vision_model(entry)
+        catalog.load_model(entry)
 
 
 def test_methods_from_the_controls():
@@ -355,3 +360,22 @@ def test_the_vision_demo_job_builds_cifar10_only(tmp_path):
     job = jobs.vision_demo_job(tmp_path)
     assert job.progress_file == tmp_path / "jobs" / "vision_demo.progress.json"
     assert job.progress_file != jobs.demo_job(tmp_path).progress_file
+
+
+def test_the_image_view_opens_from_a_link_with_its_picture_and_settings(artifacts, cifar):
+    save_tiny_vit(artifacts)
+    app = run_page(picture="4", method="topk", r_max="0.5", alpha="2", score="received", view="slider")
+    assert app.number_input(key="image_index").value == 4
+    assert f"True label: **{CIFAR10_CLASSES[TEST_LABELS[4]]}**" in [caption.value for caption in app.caption]
+    assert app.slider(key="image_r_max").value == 0.5 and app.radio(key="image_score").value == "received"
+    assert metrics(app)["Tokens"] == f"{TOKENS} → {TopK(r_max=0.5, alpha=2.0).expected_counts(TOKENS, LAYERS)[-1]}"
+    assert len(app.image[0].captions) == 1                              # the slider view: one layer at a time
+    app.number_input(key="image_index").set_value(2).run()
+    assert app.query_params["picture"] == "2" and app.query_params["r_max"] == "0.5"   # the URL follows
+
+
+def test_an_image_link_to_a_picture_that_is_not_there_falls_back_with_a_note(artifacts, cifar):
+    save_tiny_vit(artifacts)
+    app = run_page(picture="99", method="sideways")
+    assert any("`method` could not be used" in warning.value for warning in app.warning)
+    assert app.number_input(key="image_index").value == 0 and not app.exception

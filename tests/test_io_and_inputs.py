@@ -9,9 +9,9 @@ import torch
 from transformers import GPT2Config
 
 from conftest import REVIEWS, make_bert, make_distilbert, make_tokenizer
+from pruning_core.classifier import ModelLoadError, UnsupportedModelError
 from pruning_core.methods import LearnedTokenPruning, TopK
-from pruning_core.text import (EmptyTextError, ModelLoadError, PrunedTextClassifier, UnsupportedModelError,
-                               load_text_classifier, save_pruned)
+from pruning_core.text import EmptyTextError, PrunedTextClassifier, load_text_classifier, save_pruned
 
 
 @pytest.mark.parametrize("method", [LearnedTokenPruning(4, thresholds=[0.01, 0.05, 0.08, 0.1]),

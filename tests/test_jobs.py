@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -115,3 +116,23 @@ def test_progress_reads_whatever_the_builder_wrote(tmp_path):
     job = jobs.BackgroundJob("demo", tmp_path, lambda progress: [])
     job.progress_file.write_text(json.dumps({"fraction": 1.0, "message": "ok", "done": True, "error": None}))
     assert job.progress().state == "done"
+
+
+def test_a_job_started_by_another_server_process_is_seen_running(tmp_path, cleanup):
+    """Another Streamlit process (or a restarted one) started the job: only its pid file and command line tell."""
+    job, release = fake_job(tmp_path)
+    cleanup.append(job)
+    job.start()
+    wait_until(lambda: job.progress().fraction == 0.5)
+    pid = int(job.pid_file.read_text())
+    other_server = jobs.BackgroundJob(job.name, job.folder, job.command)
+    process = jobs._children.pop(pid)          # as if this process had not started it
+    try:
+        assert other_server.running() and other_server.progress().state == "running"
+        assert not other_server.start()        # never started twice
+        job.pid_file.write_text(str(os.getpid()))   # a reused pid: alive, but another command
+        assert not other_server.running()
+    finally:
+        job.pid_file.write_text(str(pid))
+        jobs._children[pid] = process
+        release.touch()

@@ -164,3 +164,62 @@ def test_benchmark_predictions_and_labels_round_trip_and_old_databases_migrate(t
     for dataset in ("ag_news", "cifar10"):   # written before the migration, or without predictions and labels
         frame = store.benchmarks(dataset, db=db)
         assert len(frame) >= 1 and frame["predictions"].isna().all() and frame["labels"].isna().all()
+
+
+# --- Files that cannot be used, and schemas from other versions -------------------------------------------
+
+def test_an_older_database_is_upgraded_on_the_next_read_and_keeps_its_runs(tmp_path, monkeypatch):
+    db = tmp_path / "lens.duckdb"
+    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:2])     # what an older version wrote
+    write_run(db, "old")
+    monkeypatch.undo()
+    assert store.schema_version(db) == len(store.MIGRATIONS)           # the read upgraded it
+    examples = store.examples("old", db=db)
+    assert examples["text"].tolist() == ["a b"] and examples["thresholds"].isna().all()   # no thresholds stored then
+
+
+def test_a_newer_or_foreign_database_is_refused_with_what_to_do_and_never_written(tmp_path):
+    import duckdb
+    newer = tmp_path / "newer.duckdb"
+    write_run(newer)
+    with duckdb.connect(str(newer)) as con:
+        con.execute("INSERT INTO schema_version VALUES (?)", [len(store.MIGRATIONS) + 1])
+    with pytest.raises(store.StoreUnreadable, match="newer version.*git pull"):
+        store.runs(newer)
+    foreign = tmp_path / "foreign.duckdb"
+    with duckdb.connect(str(foreign)) as con:
+        con.execute("CREATE TABLE runs (anything VARCHAR)")
+    before = foreign.read_bytes()
+    for attempt in (lambda: store.runs(foreign), lambda: write_run(foreign)):
+        with pytest.raises(store.StoreUnreadable, match="another program"):
+            attempt()
+    assert foreign.read_bytes() == before
+
+
+@pytest.mark.parametrize("content, says", [(b"", "empty"), (b"\x00garbage" * 500, "damaged")])
+def test_an_empty_or_damaged_file_is_refused_by_readers_and_writers(tmp_path, content, says):
+    db = tmp_path / "lens.duckdb"
+    db.write_bytes(content)
+    for attempt in (lambda: store.runs(db), lambda: write_run(db)):
+        with pytest.raises(store.StoreUnreadable, match=f"{says}.*pipelines.demo"):
+            attempt()
+    assert db.read_bytes() == content
+
+
+def test_a_missing_table_is_an_error_not_a_python_variable(tmp_path):
+    """DuckDB's replacement scans would read the store's own function `examples` for a missing `examples` table."""
+    import duckdb
+    db = tmp_path / "lens.duckdb"
+    write_run(db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE examples")
+    with pytest.raises(store.StoreUnreadable, match="incomplete.*examples"):
+        store.examples("r1", db=db)
+
+
+def test_readers_of_one_run_say_when_it_does_not_exist(tmp_path):
+    db = tmp_path / "lens.duckdb"
+    write_run(db)
+    for read in (lambda: store.examples("nope", db=db), lambda: store.example_tokens("nope", 0, db=db)):
+        with pytest.raises(RunNotFound, match="No run 'nope'"):
+            read()

@@ -146,7 +146,7 @@ def test_trace_agrees_with_the_model(classifier):
     for row, trace in enumerate(traces):
         survivors = sorted(loop.positions[row][loop.alive[row]].tolist())
         assert np.flatnonzero(trace.drop_layer == trace.num_layers).tolist() == survivors
-        assert trace.kept_positions(trace.num_layers - 1) == survivors
+        assert np.flatnonzero(trace.kept[-1]).tolist() == survivors
         assert trace.prediction == int(output.logits[row].argmax())
         assert trace.tokens == classifier.tokenizer.convert_ids_to_tokens(encoding.input_ids[row, :len(trace.tokens)])
     frame = traces[0].to_frame()

@@ -9,9 +9,10 @@ import torch
 
 from conftest import make_bert, make_tokenizer
 from pruning_core.methods import LearnedTokenPruning, NoPruning, geometric_keep
-from pruning_core.text import PrunedTextClassifier
-from pruning_core.training import (LengthGroupedBatches, TrainConfig, accuracy, binarize, calibrate_thresholds,
-                                   ltp_soft_stage, train_baseline, train_ltp)
+from pruning_core.metrics import evaluate
+from pruning_core.text import DEFAULT_MAX_LENGTH, PrunedTextClassifier
+from pruning_core.training import (LengthGroupedBatches, TrainConfig, binarize, calibrate_thresholds, soft_stage,
+                                   train_baseline, train_stages)
 
 POSITIVE = "great good love amazing excellent best fun funny".split()
 NEGATIVE = "bad awful hate worst terrible boring waste".split()
@@ -28,6 +29,10 @@ def made_up_reviews(count: int, seed: int = 0) -> tuple[list[str], list[int]]:
         texts.append(" ".join(words))
         labels.append(label)
     return texts, labels
+
+
+def accuracy(classifier: PrunedTextClassifier, texts: list[str], labels: list[int]) -> float:
+    return evaluate(classifier, texts, labels, DEFAULT_MAX_LENGTH).metrics.accuracy
 
 
 def test_baseline_fine_tuning_learns_the_task():
@@ -54,7 +59,7 @@ def test_soft_stage_learns_thresholds_then_binarize_fixes_them():
     texts, labels = made_up_reviews(32)
     method = LearnedTokenPruning(2, temperature=0.01, keep_lambda=0.5)
     classifier = PrunedTextClassifier(make_bert(num_layers=2), make_tokenizer(), method)
-    result = ltp_soft_stage(classifier, texts, labels, TrainConfig(epochs=2, batch_size=8, method_learning_rate=0.01))
+    result = soft_stage(classifier, texts, labels, TrainConfig(epochs=2, batch_size=8, method_learning_rate=0.01))
     assert method.thresholds.detach().abs().sum() > 0, "the regulariser pushes thresholds up"
     assert len(result.keep_fractions) == 2 and all(0 < k <= 1 for k in result.keep_fractions)
     fixed = binarize(classifier)
@@ -67,7 +72,7 @@ def test_three_ltp_stages_leave_a_hard_pruning_model_with_fixed_thresholds():
     method = LearnedTokenPruning(2, temperature=0.01, keep_lambda=0.5)
     classifier = PrunedTextClassifier(make_bert(num_layers=2), make_tokenizer(), method)
     soft = TrainConfig(epochs=2, batch_size=8, method_learning_rate=0.02)
-    results = train_ltp(classifier, texts, labels, soft, TrainConfig(max_steps=3, batch_size=8))
+    results = train_stages(classifier, texts, labels, soft, TrainConfig(max_steps=3, batch_size=8))
     thresholds_after_soft = method.thresholds.detach().clone()
     assert set(results) == {"soft", "hard"} and results["hard"].steps == 3
     torch.testing.assert_close(method.thresholds.detach(), thresholds_after_soft)

@@ -8,7 +8,7 @@ import torch
 from conftest import REVIEWS, make_bert, make_tokenizer
 from pruning_core.methods import TaskSpecificDynamicPruning, build_method
 from pruning_core.text import PrunedTextClassifier, load_text_classifier, save_pruned
-from pruning_core.training import TrainConfig, ltp_soft_stage
+from pruning_core.training import TrainConfig, soft_stage
 from test_training import made_up_reviews
 
 
@@ -67,7 +67,7 @@ def test_auxiliary_loss_moves_the_keep_rate_toward_its_target():
         return float((fractions - targets).abs().sum())
 
     before = distance()
-    ltp_soft_stage(classifier, texts, labels, TrainConfig(epochs=3, batch_size=8, method_learning_rate=0.1))
+    soft_stage(classifier, texts, labels, TrainConfig(epochs=3, batch_size=8, method_learning_rate=0.1))
     assert distance() < 0.5 * before
 
 
@@ -76,7 +76,7 @@ def test_hard_mode_keeps_what_soft_training_aimed_for():
     tokens (a soft temperature let soft masks of ~0.9 per layer meet the target while hard mode pruned ~5%)."""
     texts, labels = made_up_reviews(48)
     classifier = ts_dtp_classifier(target_keep=0.3, aux_lambda=5.0, mode="soft")
-    ltp_soft_stage(classifier, texts, labels, TrainConfig(epochs=3, batch_size=8, method_learning_rate=0.1))
+    soft_stage(classifier, texts, labels, TrainConfig(epochs=3, batch_size=8, method_learning_rate=0.1))
     encoding = classifier.encode(texts)
     with torch.no_grad():
         soft = float(classifier(encoding.input_ids, encoding.attention_mask).loop.keep_fractions[-1])

@@ -103,7 +103,7 @@ def test_trace_matches_the_forward_pass_and_is_batch_invariant(name):
     loop = output.loop
     for row, trace in enumerate(together):
         survivors = sorted(loop.positions[row][loop.alive[row]].tolist())
-        assert trace.kept_positions(trace.num_layers - 1) == survivors
+        assert np.flatnonzero(trace.kept[-1]).tolist() == survivors
         assert trace.prediction == int(output.logits[row].argmax())
         assert trace.tokens[:3] == ["[CLS]", "p0", "p1"] and len(trace.tokens) == 145
         assert trace.label == [0, 1, 2, 0, 1][row] and trace.text == f"img{row}"
@@ -120,7 +120,7 @@ def test_patch_mask_lays_the_kept_patches_on_the_grid():
         assert mask.shape == (12, 12)
         assert int(mask.sum()) == trace.keep_counts[layer] - 1
         flat = np.flatnonzero(mask.ravel())
-        assert [p + 1 for p in flat] == trace.kept_positions(layer)[1:]
+        assert [p + 1 for p in flat] == np.flatnonzero(trace.kept[layer]).tolist()[1:]
     frame = trace.to_frame()
     assert len(frame) == int((~np.isnan(trace.scores)).sum()) and trace.words() == []
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
+from pruning_core.classifier import ModelLoadError
 from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK
-from pruning_core.text import ModelLoadError
 from pruning_core.vision import (DatasetUnavailableError, VisionTrainConfig, VisionTrainer, augment, load_cifar10,
                                  load_vision_classifier, save_vision_classifier, train_vit, vision_accuracy)
 from pruning_core.vision import data as vision_data
@@ -182,6 +182,7 @@ def test_cifar10_without_data_or_hub_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(DatasetUnavailableError, match="LENS_DATA_DIR|No file") as caught:
         load_cifar10("train", data_dir=tmp_path)
     assert "cifar10/train.parquet" in str(caught.value)
+    assert "uoft-cs/cifar10/plain_text/train-00000-of-00001.parquet" in str(caught.value), "the hub file tried"
     with pytest.raises(ValueError, match="split"):
         load_cifar10("validation", data_dir=tmp_path)
 

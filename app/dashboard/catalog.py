@@ -1,20 +1,23 @@
-"""Which models the dashboard can offer, and loading them with clear messages.
+"""Which models the dashboard can offer, text and image alike, and loading them with clear messages.
 
-A loadable model is any folder under `<artifacts>/models/` (at any depth) that holds `pruning.json`,
-as written by `save_pruned`; a `metrics.json` beside it (accuracy, macro_f1, dataset, label_names...)
-is shown when present. The packaged MiniLM-L6 is always offered too: its classification head is
-untrained, so its predictions are random, and its label says so.
+A loadable model is any folder under `<artifacts>/models/` (at any depth) that holds `pruning.json`, as
+`PrunedClassifier.save` writes it; its config's model type says whether it reads text or pictures
+(`pruning_core.loading.modality`). A `metrics.json` beside it (accuracy, macro_f1, dataset, label_names,
+stage...) is shown when present. For text the packaged MiniLM-L6 is always offered too: its classification
+head is untrained, so its predictions are random, and its label says so.
 """
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pruning_core import paths
+from pruning_core.classifier import ModelLoadError, PrunedClassifier, UnsupportedModelError
+from pruning_core.loading import load_classifier, modality
+from pruning_core.methods import METHODS, PRUNING_CONFIG
 from pruning_core.paths import METRICS_FILE
-from pruning_core.text import ModelLoadError, PrunedTextClassifier, UnsupportedModelError, load_text_classifier
-from pruning_core.text.io import PRUNING_CONFIG
 
 PACKAGED_KEY = "packaged/all-MiniLM-L6-v2"
 PACKAGED_LABEL = "MiniLM-L6, packaged (not fine-tuned)"
@@ -28,36 +31,44 @@ class ModelEntry:
     label: str                  # what a menu shows
     path: Path | None           # the model folder; None for the packaged MiniLM-L6
     method: str                 # the pruning method saved with the model
+    modality: str = "text"      # "text" or "vision"
     metrics: dict = field(default_factory=dict, hash=False, compare=False)
-    stamp: float = 0.0          # pruning.json's modification time: a retrained folder is a new model
+    stamp: float = 0.0          # newest modification time of its files: a retrained folder is a new model
 
     @property
     def fine_tuned(self) -> bool:
         return self.path is not None
 
+    @property
+    def prunes(self) -> bool:
+        return self.method not in METHODS or METHODS[self.method].removes_tokens
 
-def discover_models(root: Path | None = None) -> list[ModelEntry]:
-    """Trained text models under root/models (sorted by folder), then the packaged MiniLM-L6."""
+    @property
+    def stage(self) -> str:
+        return str(self.metrics.get("stage") or (self.path.name if self.path else "packaged"))
+
+
+def discover_models(root: Path | None = None, kind: str = "text") -> list[ModelEntry]:
+    """Saved models that read `kind` ("text" or "vision") under root/models, sorted by folder; for text, the
+    packaged MiniLM-L6 last."""
     models = paths.models_dir(root)
     folders = [config.parent for config in sorted(models.rglob(PRUNING_CONFIG))] if models.is_dir() else []
-    entries = [_entry(models, folder) for folder in folders if not is_vision_model(folder)]
-    return [*entries, ModelEntry(PACKAGED_KEY, PACKAGED_LABEL, None, "none")]
-
-
-def is_vision_model(folder: Path) -> bool:
-    """A saved ViT (the image page's), which the text pages must not offer."""
-    return read_json_object(folder / "config.json").get("model_type") == "vit"
+    entries = [_entry(models, folder, kind) for folder in folders if modality(folder) == kind]
+    return [*entries, ModelEntry(PACKAGED_KEY, PACKAGED_LABEL, None, "none")] if kind == "text" else entries
 
 
 def trained_models(entries: list[ModelEntry]) -> list[ModelEntry]:
     return [entry for entry in entries if entry.fine_tuned]
 
 
-def default_model(entries: list[ModelEntry]) -> ModelEntry:
-    """What a page starts on: a trained model that prunes, else any trained model, else the packaged one."""
-    trained = trained_models(entries)
-    pruning = [entry for entry in trained if entry.method != "none"]
-    return (pruning or trained or entries)[0]
+def default_model(entries: list[ModelEntry], dataset: str | None = None) -> ModelEntry:
+    """What a page starts on: a trained model (of `dataset` when there is one) that prunes, the most accurate
+    first; else any trained model; else the packaged one."""
+    def rank(entry: ModelEntry) -> tuple:
+        accuracy = entry.metrics.get("accuracy")
+        return (not entry.fine_tuned, bool(dataset) and entry.metrics.get("dataset") != dataset, not entry.prunes,
+                -accuracy if isinstance(accuracy, (int, float)) else math.inf)
+    return min(entries, key=rank)
 
 
 def with_method(entries: list[ModelEntry], method: str) -> list[ModelEntry]:
@@ -77,19 +88,32 @@ def same_dataset_first(entries: list[ModelEntry], dataset: str | None) -> list[M
     return sorted(entries, key=lambda entry: entry.metrics.get("dataset") != dataset) if dataset else list(entries)
 
 
-def load_model(entry: ModelEntry) -> PrunedTextClassifier:
+def load_model(entry: ModelEntry) -> PrunedClassifier:
     """Load an entry's classifier; every failure becomes a ModelLoadError that says what to do."""
     where = "the packaged MiniLM-L6" if entry.path is None else f"the model folder {entry.path}"
     if entry.path is not None and not (entry.path / PRUNING_CONFIG).is_file():
         raise ModelLoadError(f"{where} is gone (no {PRUNING_CONFIG}); pick another model or rebuild it.")
     try:
-        classifier = load_text_classifier(entry.path)
+        classifier = load_classifier(entry.path)
     except (ModelLoadError, UnsupportedModelError):
         raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:   # e.g. a corrupt pruning.json
         raise ModelLoadError(f"Could not load {where}: {type(error).__name__}: {error}") from error
     _name_labels(classifier, entry.metrics.get("label_names"))
     return classifier
+
+
+TASKS = {"imdb": "movie-review sentiment (IMDb)", "ag_news": "news topic (AG News)", "cifar10": "CIFAR-10 objects"}
+
+
+def task_line(entry: ModelEntry, label_names: list[str]) -> str:
+    """What the model does, in one line: the classes it sorts into, and the task it was trained for."""
+    classes = ", ".join(label_names)
+    if not entry.fine_tuned:
+        return f"Untrained head: its answers among {classes} are random."
+    dataset = entry.metrics.get("dataset")
+    return f"Trained for {TASKS.get(dataset, dataset)}: answers one of {classes}." if dataset else \
+        f"Answers one of {classes}."
 
 
 def describe(entries: list[ModelEntry]) -> list[dict]:
@@ -108,15 +132,15 @@ def describe(entries: list[ModelEntry]) -> list[dict]:
     return rows
 
 
-def _entry(models: Path, folder: Path) -> ModelEntry:
+def _entry(models: Path, folder: Path, kind: str) -> ModelEntry:
     key = folder.relative_to(models).as_posix()
     metrics = read_json_object(folder / METRICS_FILE)
     method = str(read_json_object(folder / PRUNING_CONFIG).get("method", "?"))
     details = [str(metrics["dataset"])] if metrics.get("dataset") else []
     if isinstance(metrics.get("accuracy"), (int, float)):
         details.append(f"accuracy {metrics['accuracy']:.3f}")
-    label = " · ".join([key, method, *details])
-    return ModelEntry(key, label, folder, method, metrics, (folder / PRUNING_CONFIG).stat().st_mtime)
+    stamp = max((path.stat().st_mtime for path in folder.iterdir() if path.is_file()), default=0.0)
+    return ModelEntry(key, " · ".join([key, method, *details]), folder, method, kind, metrics, stamp)
 
 
 def read_json_object(path: Path) -> dict:
@@ -128,7 +152,7 @@ def read_json_object(path: Path) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _name_labels(classifier: PrunedTextClassifier, names: object) -> None:
+def _name_labels(classifier: PrunedClassifier, names: object) -> None:
     """Use metrics.json's label names where the config only has generic LABEL_i names."""
     config = classifier.model.config
     generic = all(str(name).startswith("LABEL_") for name in config.id2label.values())

@@ -10,11 +10,12 @@ import streamlit as st
 
 from pruning_core import paths
 from pruning_core.methods import PruningMethod
-from pruning_core.text import ModelLoadError
+from pruning_core.classifier import ModelLoadError
 from pruning_core.vision import DatasetUnavailableError, ImageDataset, ImageError, PrunedVisionClassifier
 from pruning_core.vision.images import MAX_FILE_BYTES
 
-from . import jobs, pictures, state, ui
+from . import catalog, jobs, pictures, state, ui
+from .catalog import ModelEntry
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp"]
 SOURCES = {"cifar10": "CIFAR-10 test picture", "upload": "Upload a picture"}
@@ -34,21 +35,21 @@ IMAGE_URL = (
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _cached_model(key: str, folder: str, stamp: float, _entry: pictures.VisionModel) -> PrunedVisionClassifier:
+def _cached_model(key: str, folder: str, stamp: float, _entry: ModelEntry) -> PrunedVisionClassifier:
     """Loaded once per model folder and version, shared by every session."""
-    classifier = pictures.load_vision_model(_entry)
+    classifier = catalog.load_model(_entry)
     pictures.warm_up(classifier)
     return classifier
 
 
-def model_sidebar(entries: list[pictures.VisionModel]) -> tuple[pictures.VisionModel, PrunedVisionClassifier]:
+def model_sidebar(entries: list[ModelEntry]) -> tuple[ModelEntry, PrunedVisionClassifier]:
     """ViT picker; stops the page with a clear message when the chosen model cannot be loaded."""
     by_key = {entry.key: entry for entry in entries}
     if st.session_state.get("image_model") not in by_key:
         if st.session_state.get("image_model") is not None:
             st.warning("The model this page was set to (by a link or an earlier visit) is not available here: "
                        "showing the default model instead.")
-        st.session_state["image_model"] = pictures.default_vision_model(entries).key
+        st.session_state["image_model"] = catalog.default_model(entries).key
     key = st.sidebar.selectbox("Model", list(by_key), format_func=lambda k: by_key[k].label, key="image_model",
                                help="Vision Transformers saved under artifacts/models.")
     entry = by_key[key]
@@ -134,11 +135,11 @@ def _pick_random(count: int) -> None:
     st.session_state["image_index"] = random.randrange(count)
 
 
-def demo_section(no_models: bool) -> None:
+def demo_section(shown: list[ModelEntry]) -> None:
     """With no ViT, offer to build the quick one; follow a build in progress."""
-    ui.build_section(jobs.vision_demo_job(paths.artifacts_dir()), no_models, ui.BuildTexts(
+    ui.build_section(jobs.vision_demo_job(paths.artifacts_dir()), shown, ui.BuildTexts(
         title="Demo ViT", button="Build the demo ViT", key="do_build_vision_demo",
         pitch="Train the quick CIFAR-10 ViT (3 to 12 minutes on 2 CPU cores, depending on the CPU; a demo, "
               "about 34% accurate), unpruned and pruned, with `python -m pipelines.demo --datasets cifar10`. "
               "It runs in the background: every page keeps working meanwhile.",
-        unavailable="Train a ViT with the vision pipelines (see the README)."))
+        unavailable="Train a ViT with the vision pipelines (see the README).", kind="vision"))

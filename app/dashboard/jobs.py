@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import psutil
+
 from pruning_core.paths import REPO_ROOT
 
 DEMO_MODULE = "pipelines.demo"
@@ -125,11 +127,10 @@ class BackgroundJob:
 def _is_our_process(pid: int, progress_file: Path) -> bool:
     """A job started by another server process: alive and still the same command (pids get reused)."""
     try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE and str(progress_file) in process.cmdline()
+    except psutil.Error:        # gone, or not ours to inspect
         return False
-    return state != "Z" and str(progress_file).encode() in command
 
 
 def demo_available(repo: Path = REPO_ROOT) -> bool:

@@ -16,29 +16,30 @@ LOGO = APP_DIR / "static" / "logo.svg"
 
 @dataclass(frozen=True)
 class PageInfo:
-    file: str        # relative to app/; its name (less the number) is the page's URL path
+    file: str        # relative to app/ (not app/pages/: that folder would switch Streamlit to its older
+                     # multipage mode and bypass st.navigation); its name, less the number, is the URL path
     title: str
     icon: str
     blurb: str = ""  # what Home says of it
 
 
 PAGES = [
-    PageInfo("pages/0_Overview.py", "Home", ":material/home:"),
-    PageInfo("pages/1_Live_text.py", "Live text", ":material/edit_note:",
+    PageInfo("views/0_Overview.py", "Home", ":material/home:"),
+    PageInfo("views/1_Live_text.py", "Live text", ":material/edit_note:",
              "type or paste a review and watch its tokens drop out layer by layer; try LTP, top-k, TS-DTP or no "
              "pruning."),
-    PageInfo("pages/2_Token_patterns.py", "Token patterns", ":material/category:",
+    PageInfo("views/2_Token_patterns.py", "Token patterns", ":material/category:",
              "which parts of speech, entities, stopwords and frequency bands survive, per class, and the words kept "
              "most."),
-    PageInfo("pages/3_Embeddings.py", "Embeddings", ":material/scatter_plot:",
+    PageInfo("views/3_Embeddings.py", "Embeddings", ":material/scatter_plot:",
              "t-SNE and UMAP maps of what the retained tokens represent."),
-    PageInfo("pages/4_Domain_keywords.py", "Domain keywords", ":material/key:",
+    PageInfo("views/4_Domain_keywords.py", "Domain keywords", ":material/key:",
              "how pruning treats the words that carry a class, and any words you type."),
-    PageInfo("pages/5_Accuracy_vs_speed.py", "Accuracy vs speed", ":material/speed:",
+    PageInfo("views/5_Accuracy_vs_speed.py", "Accuracy vs speed", ":material/speed:",
              "every benchmark setting against measured throughput and FLOPs, with the Pareto front."),
-    PageInfo("pages/6_Compare.py", "Compare", ":material/compare_arrows:",
+    PageInfo("views/6_Compare.py", "Compare", ":material/compare_arrows:",
              "two runs side by side, and LTP, top-k and TS-DTP on the same text."),
-    PageInfo("pages/7_Image.py", "Image", ":material/image:",
+    PageInfo("views/7_Image.py", "Image", ":material/image:",
              "classify a CIFAR-10 test picture or your own with a Vision Transformer and see which patches each "
              "layer keeps."),
 ]

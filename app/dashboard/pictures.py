@@ -1,34 +1,28 @@
-"""What the Image page calls: the saved ViTs, the method its controls describe, one picture classified and
-drawn layer by layer (dropped patches greyed out), and CIFAR-10 test pictures to pick from.
+"""What the Image page calls: the method its controls describe, one picture classified and drawn layer by layer
+(dropped patches greyed out), and CIFAR-10 test pictures to pick from. The saved ViTs come from the catalog
+(`catalog.discover_models(kind="vision")`).
 
-A saved ViT is any folder under `<artifacts>/models/` whose config.json says `"model_type": "vit"`
-(written by `save_vision_classifier`), with the `metrics.json` the vision pipelines write beside it.
 The chosen method never touches the loaded (shared) classifier: each request wraps the same weights
 in a new `PrunedVisionClassifier`, as Live text does for text models.
 """
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
-from .catalog import is_vision_model, read_json_object
-from pruning_core.methods import NoPruning, PruningMethod, TopK
-from pruning_core.text.io import ModelLoadError
-from pruning_core.trace import ExampleTrace
 from pruning_core import paths
-from pruning_core.paths import METRICS_FILE
+from pruning_core.methods import NoPruning, PruningMethod, TopK
+from pruning_core.trace import ExampleTrace
 from pruning_core.vision.data import ImageDataset, load_cifar10
 from pruning_core.vision.images import read_image, square_image
-from pruning_core.vision.io import load_vision_classifier
 from pruning_core.vision.model import PrunedVisionClassifier
 from pruning_core.vision.profiles import VisionProfile
+
 from .figures.render import enlarge, grey_out
 
-CONFIG_FILE = "config.json"
 DISPLAY_SIZE = 192             # pixels a layer picture is shown at (rounded to a whole number per patch)
 DEFAULT_R_MAX = VisionProfile.r_max
 DEFAULT_ALPHA = VisionProfile.train_alpha
@@ -39,21 +33,6 @@ SCORES = {"cls": "CLS attention", "received": "Mean attention received"}
 TEST_DATA_HINT = ("To pick CIFAR-10 test pictures, put `cifar10/test.parquet` (columns `jpeg` and `label`) in the "
                   "data directory (`$LENS_DATA_DIR`, or `../shared/datasets` beside the repository), or go online "
                   "so it can be fetched from the Hugging Face hub. Uploading a picture works without it.")
-
-
-@dataclass(frozen=True)
-class VisionModel:
-    """One saved ViT a page can offer."""
-
-    key: str                   # the folder relative to <artifacts>/models, e.g. "cifar10-quick/pruned"
-    label: str                 # what a menu shows: run · stage · accuracy
-    path: Path
-    metrics: dict = field(default_factory=dict, hash=False, compare=False)
-    stamp: float = 0.0         # newest modification time of its files: a retrained folder is a new model
-
-    @property
-    def stage(self) -> str:
-        return str(self.metrics.get("stage") or self.path.name)
 
 
 @dataclass(frozen=True)
@@ -84,36 +63,6 @@ class PictureResult:
 
 
 # --- models --------------------------------------------------------------------------------------------------
-
-def discover_vision_models(root: Path | None = None) -> list[VisionModel]:
-    """Saved ViTs under root/models (default: the artifacts folder), sorted by folder."""
-    models = paths.models_dir(root)
-    if not models.is_dir():
-        return []
-    return [_entry(models, config.parent) for config in sorted(models.rglob(CONFIG_FILE))
-            if is_vision_model(config.parent)]
-
-
-def default_vision_model(entries: list[VisionModel]) -> VisionModel:
-    """A model trained with pruning first, then the most accurate one."""
-    def rank(entry: VisionModel) -> tuple[bool, float]:
-        accuracy = entry.metrics.get("accuracy")
-        return entry.stage != "pruned", -accuracy if isinstance(accuracy, (int, float)) else math.inf
-    return min(entries, key=rank)
-
-
-def load_vision_model(entry: VisionModel) -> PrunedVisionClassifier:
-    """The entry's classifier; every failure is a ModelLoadError that says what to do."""
-    if not (entry.path / CONFIG_FILE).is_file():
-        raise ModelLoadError(f"The model folder {entry.path} is gone; pick another model or rebuild it.")
-    try:
-        return load_vision_classifier(entry.path)
-    except ModelLoadError:
-        raise
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:   # e.g. a corrupt pruning.json
-        raise ModelLoadError(f"Could not load the model folder {entry.path}: {type(error).__name__}: {error}") \
-            from error
-
 
 def warm_up(classifier: PrunedVisionClassifier) -> None:
     """One throwaway run, so the first timed request does not pay for one-off initialisation."""
@@ -207,13 +156,3 @@ def top_classes(trace: ExampleTrace, k: int = 3) -> list[tuple[str, float]]:
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
-
-def _entry(models: Path, folder: Path) -> VisionModel:
-    key = folder.relative_to(models).as_posix()
-    metrics = read_json_object(folder / METRICS_FILE)
-    run, _, stage = key.rpartition("/")        # "cifar10-quick/pruned" -> run and stage
-    details = [run or stage, *([str(metrics.get("stage") or stage)] if run else [])]
-    if isinstance(metrics.get("accuracy"), (int, float)):
-        details.append(f"accuracy {metrics['accuracy']:.3f}")
-    stamp = max((path.stat().st_mtime for path in folder.iterdir() if path.is_file()), default=0.0)
-    return VisionModel(key, " · ".join(details), folder, metrics, stamp)

@@ -24,7 +24,12 @@ NO_RUNS = (f"No runs in the database yet. Build the demo on Home, or run `{DEMO_
 
 
 class Unavailable(Exception):
-    """Nothing to show: the message says why and what to run."""
+    """Nothing to show: the message says why and what to run. `problem` marks a file that needs the user's hand
+    (damaged, foreign, newer) rather than data not built yet."""
+
+    def __init__(self, message: str, problem: bool = False):
+        super().__init__(message)
+        self.problem = problem
 
 
 def db_version() -> tuple[str, float]:
@@ -48,6 +53,8 @@ def fetch(reader: str, *args, **kwargs) -> Any:
         raise Unavailable(f"⏳ {busy}") from None
     except store.RunNotFound as missing:
         raise Unavailable(str(missing)) from None
+    except store.StoreUnreadable as unreadable:
+        raise Unavailable(str(unreadable), problem=True) from None
 
 
 def read(reader: str, *args, **kwargs) -> Any:
@@ -55,11 +62,11 @@ def read(reader: str, *args, **kwargs) -> Any:
     try:
         return fetch(reader, *args, **kwargs)
     except Unavailable as reason:
-        stop_with(str(reason))
+        stop_with(str(reason), reason.problem)
 
 
-def stop_with(message: str) -> None:
-    st.info(message)
+def stop_with(message: str, problem: bool = False) -> None:
+    (st.error if problem else st.info)(message)
     if message.startswith("⏳"):
         st.button("Retry", key="do_retry")
     st.stop()

@@ -116,6 +116,9 @@ def keyword_comparison(first: pd.DataFrame, second: pd.DataFrame, names: tuple[s
     return shown.sort_values(f"{b} − {a}", key=lambda d: -d.abs(), na_position="last", ignore_index=True)
 
 
+MAX_KEYWORDS = 50   # words the custom keyword table looks up at once
+
+
 def parse_keywords(typed: str) -> list[str]:
     """'great, awful  boring' -> ['great', 'awful', 'boring'] (commas or spaces, case kept, duplicates gone)."""
     words = [word.strip() for chunk in (typed or "").split(",") for word in chunk.split()]

@@ -11,7 +11,8 @@ import streamlit as st
 
 from pruning_core import paths
 from pruning_core.methods import Adjustment, PruningMethod
-from pruning_core.text import ModelLoadError, PrunedTextClassifier, UnsupportedModelError
+from pruning_core.classifier import ModelLoadError, UnsupportedModelError
+from pruning_core.text import PrunedTextClassifier
 
 from . import catalog, jobs, state
 from .catalog import ModelEntry
@@ -54,23 +55,30 @@ def load_classifier(entry: ModelEntry) -> PrunedTextClassifier:
     return cached_classifier(entry.key, str(entry.path), entry.stamp, entry)
 
 
-def model_sidebar() -> tuple[ModelEntry, PrunedTextClassifier]:
-    """Model picker; stops the page with a clear message when the chosen model cannot be loaded."""
+def model_sidebar(dataset: str | None = None) -> tuple[ModelEntry, PrunedTextClassifier]:
+    """Model picker, starting on a model trained on `dataset` when there is one; says what the model does, and
+    stops the page with a clear message when the chosen model cannot be loaded."""
     found = catalog.discover_models()
     entries = {entry.key: entry for entry in found}
+    offered, before = tuple(entries), st.session_state.get("_offered_models")
+    if before is not None and offered != before and st.session_state.get("model_key") == catalog.PACKAGED_KEY:
+        del st.session_state["model_key"]       # a trained model has just been built: start on it
+    st.session_state["_offered_models"] = offered
     if st.session_state.get("model_key") not in entries:
         if st.session_state.get("model_key") is not None:
             st.warning("The model this page was set to (by a link or an earlier visit) is not available here: "
                        "showing the default model instead.")
-        st.session_state["model_key"] = catalog.default_model(found).key
+        st.session_state["model_key"] = catalog.default_model(found, dataset).key
     key = st.sidebar.selectbox("Model", list(entries), format_func=lambda k: entries[k].label, key="model_key",
                                help="Trained models under artifacts/models, and the packaged MiniLM-L6.")
     entry = entries[key]
     try:
-        return entry, load_classifier(entry)
+        classifier = load_classifier(entry)
     except (ModelLoadError, UnsupportedModelError) as error:
         st.error(f"**This model cannot be loaded.** {error}")
         st.stop()
+    st.sidebar.caption(catalog.task_line(entry, classifier.label_names))
+    return entry, classifier
 
 
 def method_model_picker(where, method: str, entries: list[ModelEntry],
@@ -162,9 +170,10 @@ def _set_state(key: str, value: str) -> None:
     st.session_state[key] = value
 
 
-def demo_section(no_models: bool) -> None:
-    """Offer to build the demo models when there are none; follow a build in progress."""
-    build_section(jobs.demo_job(paths.artifacts_dir()), no_models, BuildTexts(
+def demo_section(shown: list[ModelEntry]) -> None:
+    """Offer to build the demo models when there are none; follow a build in progress. `shown`: the trained
+    text models the page lists (it reruns as soon as the build saves another)."""
+    build_section(jobs.demo_job(paths.artifacts_dir()), shown, BuildTexts(
         title="Demo models", button="Build the demo models", key="do_build_demo",
         pitch="Train small demo models on IMDb and AG News (6 to 14 minutes on 2 CPU cores, depending on the CPU). "
               "The build runs in the background: every page keeps working meanwhile.",
@@ -181,19 +190,20 @@ class BuildTexts:
     key: str
     pitch: str
     unavailable: str          # after "Demo builder not available: ..."
+    kind: str = "text"        # the models it builds: "text" or "vision"
     built: str | None = None  # said once a build finished while models exist (None: stay quiet then)
 
 
-def build_section(job: jobs.BackgroundJob, no_models: bool, texts: BuildTexts) -> None:
+def build_section(job: jobs.BackgroundJob, shown: list[ModelEntry], texts: BuildTexts) -> None:
     """Offer a background build when there is nothing to show; follow one in progress; report how the last ended."""
-    progress = job.progress()
+    progress, no_models = job.progress(), not shown
     # With models to show, a section that has no `built` text appears only while a build runs.
     quiet = progress.state == "idle" if texts.built else progress.state != "running"
     if not no_models and quiet:
         return
     st.subheader(texts.title)
     if progress.state == "running":
-        follow_job(job)
+        follow_job(job, tuple(entry.key for entry in shown), shown[0].modality if shown else texts.kind)
         return
     if progress.state == "done" and not no_models:
         st.success(texts.built)
@@ -210,9 +220,10 @@ def build_section(job: jobs.BackgroundJob, no_models: bool, texts: BuildTexts) -
 
 
 @st.fragment(run_every=1.0)
-def follow_job(job: jobs.BackgroundJob) -> None:
+def follow_job(job: jobs.BackgroundJob, shown: tuple[str, ...], kind: str) -> None:
     progress = job.progress()
-    if not progress.running:
-        st.rerun()   # the whole page: show the outcome and the new models
+    saved = tuple(entry.key for entry in catalog.trained_models(catalog.discover_models(kind=kind)))
+    if not progress.running or saved != shown:
+        st.rerun()   # the whole page: show the outcome, or a model the build has just saved
     st.progress(progress.fraction, text=f"{progress.message} ({progress.fraction:.0%})")
     st.caption(f"Building in the background; you can use the other pages meanwhile. Log: `{job.log_file}`")

@@ -20,7 +20,9 @@ FACET_COLUMNS = {"pos": "pos", "entity": "entity", "stopword": "is_stop", "punct
                  "frequency": "frequency"}
 BAND_EDGES = (100, 1_000, 10_000)
 BAND_LABELS = ("top 100", "101-1k", "1k-10k", "beyond 10k", "unseen")
-_COUNT_WORDS = re.compile(r"\w+|[^\w\s]")
+# Words as spaCy's English tokenizer splits them, so its words find their counts: contractions split off their
+# clitic ("don't" -> "do", "n't"; "it's" -> "it", "'s"), other runs of word characters and single punctuation.
+_COUNT_WORDS = re.compile(r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b|\w+|[^\w\s]")
 
 
 @dataclass

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from ..attention import self_attention
+from ..classifier import UnsupportedModelError
 from ..loop import Block
 
 
@@ -94,7 +95,3 @@ def backbone_for(model: nn.Module) -> Backbone:
             f"Model type {model_type!r} is not a supported BERT-family classifier "
             f"(supported: {', '.join(ADAPTERS)}).")
     return ADAPTERS[model_type](model)
-
-
-class UnsupportedModelError(ValueError):
-    """The folder or hub id holds a model this tool cannot drive layer by layer."""

@@ -4,11 +4,11 @@ from .data import DatasetUnavailableError, ImageDataset, load_cifar10
 from .images import MAX_PIXELS, ImageError, ImageTooLargeError, images_to_pixels, normalize_pixels, read_image, \
     square_image
 from .io import load_vision_classifier, save_vision_classifier
-from .model import CIFAR10_CLASSES, PrunedVisionClassifier, VisionOutput, vit_config
+from .model import CIFAR10_CLASSES, PrunedVisionClassifier, vit_config
 from .training import VisionTrainConfig, VisionTrainer, augment, train_vit, vision_accuracy
 
 __all__ = ["CIFAR10_CLASSES", "MAX_PIXELS", "DatasetUnavailableError", "ImageDataset", "ImageError",
-           "ImageTooLargeError", "PrunedVisionClassifier", "VisionOutput", "VisionTrainConfig", "VisionTrainer",
+           "ImageTooLargeError", "PrunedVisionClassifier", "VisionTrainConfig", "VisionTrainer",
            "augment", "images_to_pixels", "load_cifar10",
            "load_vision_classifier", "normalize_pixels", "read_image", "save_vision_classifier", "square_image",
            "train_vit", "vision_accuracy", "vit_config"]

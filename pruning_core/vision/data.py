@@ -1,9 +1,10 @@
 """CIFAR-10 from a local data directory (`cifar10/{train,test}.parquet`, JPEG bytes) or the Hugging Face hub.
 
-Where the data comes from, in order: the `data_dir` argument, else the `LENS_DATA_DIR` environment
-variable, else `../shared/datasets` beside the repository; then the hub (`uoft-cs/cifar10`, PNG bytes),
-when it is reachable. Images are decoded once into a uint8 tensor (N, 3, 32, 32): 50,000 take about
-8 s and 150 MB.
+Where the data comes from, in order (the rules live in `pruning_core.hub`, shared with the text
+datasets): the `data_dir` argument, else the `LENS_DATA_DIR` environment variable, else
+`../shared/datasets` beside the repository; then the split's parquet file on the hub (`uoft-cs/cifar10`,
+PNG bytes), downloaded once into the hub library's cache. Images are decoded once into a uint8 tensor
+(N, 3, 32, 32): 50,000 take about 8 s and 150 MB.
 """
 from __future__ import annotations
 
@@ -17,12 +18,11 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .. import paths
-from ..data import DatasetUnavailableError
+from .. import hub
+from ..hub import SPLITS, DatasetUnavailableError
 from .model import CIFAR10_CLASSES
 
-HUB_ID = "uoft-cs/cifar10"
-HUB_FILES = {"train": "plain_text/train-00000-of-00001.parquet", "test": "plain_text/test-00000-of-00001.parquet"}
+DATASET = "cifar10"   # its folder in the data directory and its key in hub.HUB_FILES
 
 
 @dataclass
@@ -68,14 +68,13 @@ class ImageDataset:
 def load_cifar10(split: str = "test", data_dir: str | Path | None = None, limit: int | None = None,
                  seed: int = 0) -> ImageDataset:
     """CIFAR-10's 'train' (50,000) or 'test' (10,000) split, optionally a balanced sample of `limit`."""
-    if split not in HUB_FILES:
-        raise ValueError(f"Unknown split {split!r}; use 'train' or 'test'.")
-    folder = paths.data_dir(data_dir)
-    path = folder / "cifar10" / f"{split}.parquet" if folder is not None else None
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r}; use {' or '.join(map(repr, SPLITS))}.")
+    path = hub.local_file(DATASET, split, data_dir)
     if path is not None and path.is_file():
         frame, source = pd.read_parquet(path), str(path)
     else:
-        frame, source = _from_hub(split, path), f"hub:{HUB_ID}"
+        frame, source = _from_hub(split, path), str(hub.hub_file(DATASET, split))
     return frame_to_dataset(frame, split, source).sample(limit, seed)
 
 
@@ -99,14 +98,5 @@ def frame_to_dataset(frame: pd.DataFrame, split: str, source: str = "") -> Image
 
 
 def _from_hub(split: str, local_path: Path | None) -> pd.DataFrame:
-    tried = f"No file at {local_path}" if local_path is not None else "No data directory (set LENS_DATA_DIR)"
-    try:
-        from huggingface_hub import hf_hub_download
-
-        downloaded = hf_hub_download(HUB_ID, HUB_FILES[split], repo_type="dataset")
-    except Exception as error:  # offline, hub down, or repository moved: one clear message for all
-        raise DatasetUnavailableError(
-            f"CIFAR-10 {split!r} is unavailable. {tried}, and the hub ({HUB_ID}) could not be reached "
-            f"({type(error).__name__}). Put cifar10/{split}.parquet in the data directory or go online."
-        ) from error
-    return pd.read_parquet(downloaded)
+    # Its own function so that a test can stand in for the hub (tests/test_image_page.py does).
+    return pd.read_parquet(hub.fetch(DATASET, split, local_path))

@@ -1,8 +1,8 @@
 """Save and load a pruned ViT classifier as a folder.
 
 The folder holds the transformers ViT config (with the picture settings: source_size, image_mean,
-image_std) and weights as safetensors, `pruning.json` (method name and settings) and, for methods
-with learned tensors, `pruning.safetensors`: the same layout as text models. Nothing is unpickled.
+image_std) and weights as safetensors, and the pruning method (see pruning_core.methods.io): the
+same layout as text models. Nothing is unpickled.
 """
 from __future__ import annotations
 
@@ -11,19 +11,15 @@ from pathlib import Path
 from safetensors import SafetensorError
 from transformers import ViTConfig
 
-from ..methods import PruningMethod
-from ..text.io import PRUNING_CONFIG, ModelLoadError, load_method, save_method
+from ..classifier import ModelLoadError
+from ..methods import PruningMethod, has_method, load_method
 from .backbone import StemViT
 from .model import PrunedVisionClassifier
 
 
 def save_vision_classifier(classifier: PrunedVisionClassifier, folder: str | Path) -> Path:
-    """Write weights, config and the pruning method into folder."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    classifier.model.save_pretrained(folder)   # safetensors
-    save_method(classifier.method, folder)
-    return folder
+    """Write weights, config and the pruning method into folder (`classifier.save`)."""
+    return classifier.save(folder)
 
 
 def load_vision_classifier(folder: str | Path, method: PruningMethod | None = None) -> PrunedVisionClassifier:
@@ -39,6 +35,6 @@ def load_vision_classifier(folder: str | Path, method: PruningMethod | None = No
         model = StemViT.from_pretrained(folder, config=config, use_safetensors=True)
     except (OSError, ValueError, SafetensorError) as error:   # SafetensorError: corrupt weights
         raise ModelLoadError(f"Could not load the vision model at {str(folder)!r}: {error}") from error
-    if method is None and (folder / PRUNING_CONFIG).is_file():
+    if method is None and has_method(folder):
         method = load_method(folder)
     return PrunedVisionClassifier(model.eval(), method)

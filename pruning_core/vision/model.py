@@ -7,17 +7,15 @@ the vision study's shape. Everything about the picture lives in the transformers
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
-import numpy as np
 import torch
 from PIL import Image
-from torch import Tensor, nn
+from torch import Tensor
 from transformers import ViTConfig, ViTForImageClassification
 
-from ..loop import LoopOutput, run_layers, training_loss
-from ..methods import NoPruning, PruningMethod
+from ..classifier import ClassifierOutput, PrunedClassifier
+from ..methods import PruningMethod
 from ..trace import ExampleTrace
 from .backbone import StemViT, vit_blocks, vit_embed, vit_head
 from .images import images_to_pixels, normalize_pixels
@@ -44,22 +42,11 @@ def vit_config(hidden_size: int = 128, num_layers: int = 8, num_heads: int = 2, 
                      image_mean=list(mean), image_std=list(std))
 
 
-@dataclass
-class VisionOutput:
-    logits: Tensor                 # (B, C)
-    loss: Tensor | None            # cross-entropy (+ the method's auxiliary loss) when labels are given
-    auxiliary_loss: Tensor | None
-    loop: LoopOutput
-
-
-class PrunedVisionClassifier(nn.Module):
+class PrunedVisionClassifier(PrunedClassifier):
     """A transformers ViTForImageClassification (`model`) plus a pruning method, run through our loop."""
 
     def __init__(self, model: ViTForImageClassification, method: PruningMethod | None = None):
-        super().__init__()
-        self.model = model
-        self.method = method if method is not None else NoPruning()
-        self.blocks = vit_blocks(model)
+        super().__init__(model, vit_blocks(model), method)
 
     @classmethod
     def from_config(cls, config: ViTConfig, method: PruningMethod | None = None, seed: int = 0
@@ -67,18 +54,6 @@ class PrunedVisionClassifier(nn.Module):
         """A freshly initialised (untrained) classifier."""
         torch.manual_seed(seed)
         return cls(StemViT(config).eval(), method)
-
-    @property
-    def config(self) -> ViTConfig:
-        return self.model.config
-
-    @property
-    def num_layers(self) -> int:
-        return len(self.blocks)
-
-    @property
-    def label_names(self) -> list[str]:
-        return [str(self.config.id2label[i]) for i in range(len(self.config.id2label))]
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -96,23 +71,19 @@ class PrunedVisionClassifier(nn.Module):
         """Side of the square picture the model reads (pixels are resized from it to image_size)."""
         return int(getattr(self.config, "source_size", self.config.image_size))
 
-    @property
-    def device(self) -> torch.device:
-        return next(self.model.parameters()).device
-
     def pixel_values(self, images: Sequence[Image.Image] | Tensor) -> Tensor:
         """PIL images (any size) or uint8 pixels (B, 3, S, S) -> normalised model input on the model's device."""
         pixels = images if isinstance(images, Tensor) else images_to_pixels(images, self.source_size)
         return normalize_pixels(pixels.to(self.device), self.config.image_size, self.config.image_mean,
                                 self.config.image_std)
 
-    def forward(self, pixel_values: Tensor, labels: Tensor | None = None, record: bool = False) -> VisionOutput:
+    def head(self, hidden: Tensor) -> Tensor:
+        return vit_head(self.model, hidden)
+
+    def forward(self, pixel_values: Tensor, labels: Tensor | None = None, record: bool = False) -> ClassifierOutput:
         hidden = vit_embed(self.model, pixel_values)
         alive = torch.ones(hidden.shape[:2], dtype=torch.bool, device=hidden.device)
-        loop = run_layers(self.blocks, hidden, alive, self.method, record=record)
-        logits = vit_head(self.model, loop.hidden)
-        loss, auxiliary = training_loss(self.method, logits, labels, loop)
-        return VisionOutput(logits, loss, auxiliary, loop)
+        return self.classify(hidden, alive, labels, record)
 
     @torch.inference_mode()
     def predict(self, images: Sequence[Image.Image] | Tensor, batch_size: int = 256) -> Tensor:
@@ -134,21 +105,9 @@ class PrunedVisionClassifier(nn.Module):
         traces = []
         for start in range(0, len(images), batch_size):
             output = self(self.pixel_values(images[start:start + batch_size]), record=True)
-            records = output.loop.records
-            scores = torch.stack([r.scores for r in records]).numpy()       # (L, B, N)
-            kept = torch.stack([r.kept for r in records]).numpy()
-            probabilities = output.logits.float().softmax(dim=-1).cpu().tolist()
-            for row, probs in enumerate(probabilities):
-                number = start + row
-                traces.append(ExampleTrace(
-                    tokens=tokens,
-                    scores=np.ascontiguousarray(scores[:, row], dtype=np.float32),
-                    kept=np.ascontiguousarray(kept[:, row]),
-                    thresholds=output.loop.thresholds_of(row),
-                    probabilities=probs,
-                    label_names=self.label_names,
-                    text="" if names is None else str(names[number]),
-                    label=None if labels is None else int(labels[number]),
-                    grid=self.grid,
-                ))
+            numbers = range(start, start + len(output.logits))
+            fields = [{"tokens": tokens, "text": "" if names is None else str(names[number]),
+                       "label": None if labels is None else int(labels[number]), "grid": self.grid}
+                      for number in numbers]
+            traces += self.example_traces(output, [self.num_tokens] * len(numbers), fields)
         return traces

@@ -19,7 +19,7 @@ evaluated under every alpha at inference.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from transformers import ViTConfig
 
@@ -49,7 +49,6 @@ class VisionProfile:
     bench_speed_batches: int = 4          # batches of 32 test images timed per round
     bench_latency_examples: int = 16      # single images timed per round
     bench_rounds: int = 3
-    extra: dict = field(default_factory=dict)
 
     def model_config(self) -> ViTConfig:
         return vit_config(hidden_size=self.hidden_size, num_layers=self.num_layers, num_heads=self.num_heads,

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
 from ..methods import NoPruning, PruningMethod
+from ..optim import parameter_groups
 from ..training import TrainResult
 from .model import PrunedVisionClassifier
 
@@ -75,7 +76,8 @@ class VisionTrainer:
         self.steps_per_epoch = max(1, len(labels) // config.batch_size)   # the last partial batch is dropped
         total = max(1, math.ceil(config.epochs * self.steps_per_epoch))
         self.total_steps = min(total, config.max_steps) if config.max_steps else total
-        self.optimizer = torch.optim.AdamW(_parameter_groups(classifier, config), fused=True)
+        groups = parameter_groups(classifier, config.learning_rate, config.method_learning_rate, config.weight_decay)
+        self.optimizer = torch.optim.AdamW(groups, fused=True)
         self.scheduler = get_cosine_schedule_with_warmup(
             self.optimizer, int(config.warmup_epochs * self.steps_per_epoch), self.total_steps)
         if config.precision not in ("auto", "fp32", "bf16"):
@@ -167,16 +169,3 @@ def vision_accuracy(classifier: PrunedVisionClassifier, pixels: Tensor, labels: 
     predictions = classifier.predict(pixels, batch_size=batch_size)
     return float((predictions == labels.cpu()).float().mean())
 
-
-def _parameter_groups(classifier: PrunedVisionClassifier, config: VisionTrainConfig) -> list[dict]:
-    """Method parameters apart; no weight decay on biases, norms, CLS and position embeddings."""
-    method_params = [p for p in classifier.method.parameters() if p.requires_grad]
-    decay, no_decay = [], []
-    for name, parameter in classifier.model.named_parameters():
-        if parameter.requires_grad:
-            exempt = parameter.dim() < 2 or ("embeddings" in name and "patch" not in name)
-            (no_decay if exempt else decay).append(parameter)
-    groups = [{"params": method_params, "lr": config.method_learning_rate, "weight_decay": 0.0},
-              {"params": decay, "lr": config.learning_rate, "weight_decay": config.weight_decay},
-              {"params": no_decay, "lr": config.learning_rate, "weight_decay": 0.0}]
-    return [group for group in groups if group["params"]]

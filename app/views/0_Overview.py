@@ -29,13 +29,13 @@ if trained:
 else:
     st.info("No trained models yet. Live text works right away with the packaged MiniLM-L6 (its pruning is real, "
             "but its head is not fine-tuned, so its predictions are random).")
-ui.demo_section(no_models=not trained)
+ui.demo_section(trained)
 
 st.subheader("Runs")
 try:
     stored = reads.fetch("runs")
 except reads.Unavailable as reason:
-    st.info(str(reason))
+    (st.error if reason.problem else st.info)(str(reason))
 else:
     if stored.empty:
         st.info("No runs in the database yet: build the demo models (above, or `python -m pipelines.demo`), or "

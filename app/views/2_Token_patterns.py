@@ -2,10 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import ui
 from dashboard import reads
-from dashboard.tables import FACET_NAMES
 from dashboard.figures import patterns
+from dashboard.tables import FACET_NAMES
 
 st.title("Token patterns")
 st.caption("Which words a pruned model keeps over a whole traced test set: by part of speech, entity type, "

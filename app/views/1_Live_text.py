@@ -11,7 +11,7 @@ st.caption("Type or paste a text, pick a model and a pruning method in the sideb
 if note := state.ignored_note(ignored):
     st.warning(note)
 
-entry, classifier = ui.model_sidebar()
+entry, classifier = ui.model_sidebar(dataset="imdb")   # the examples start with reviews
 method = ui.method_sidebar(classifier)
 unit, hide_gone = ui.view_sidebar()
 if not entry.fine_tuned:

@@ -1,7 +1,7 @@
 """Image: classify a picture with a pruned ViT and watch its patches drop out, layer by layer."""
 import streamlit as st
 
-from dashboard import figures, image_ui, pictures, state
+from dashboard import catalog, figures, image_ui, pictures, state
 
 ignored = state.load_from_url("image", image_ui.IMAGE_URL)
 st.title("Image")
@@ -10,10 +10,10 @@ st.caption("Pick a CIFAR-10 test picture or upload your own, choose how hard to 
 if note := state.ignored_note(ignored):
     st.warning(note)
 
-entries = pictures.discover_vision_models()
+entries = catalog.discover_models(kind="vision")
 if not entries:
     st.info("No trained Vision Transformer yet: build the demo one below, or train one with the vision pipelines.")
-image_ui.demo_section(no_models=not entries)
+image_ui.demo_section(entries)
 if not entries:
     st.stop()
 

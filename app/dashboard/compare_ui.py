@@ -1,20 +1,19 @@
-"""Compare: two runs on the same views, and LTP, top-k and TS-DTP on one text or over a dataset."""
+"""The Compare page's three views (Streamlit): two stored runs side by side, the methods on one typed text, and
+the methods' accuracy against speed over a dataset."""
+from __future__ import annotations
+
 import streamlit as st
 
-from dashboard import ui
-from dashboard import reads
-from dashboard import catalog, figures
-from dashboard.live import EXAMPLES
 from pruning_core.methods import TopK
-from dashboard.side_by_side import compare_on_text
-from dashboard.tables import FACET_NAMES, final_keep_share, keyword_comparison, keyword_display, method_name
-from dashboard.tradeoff import COMPARED_METHODS, missing_methods
-from dashboard.figures import compare, tradeoff
+
+from . import catalog, figures, reads, ui
+from .figures import compare, tradeoff
+from .live import EXAMPLES
+from .side_by_side import compare_on_text
+from .tables import FACET_NAMES, final_keep_share, keyword_comparison, keyword_display, method_name
+from .tradeoff import COMPARED_METHODS, missing_methods
 
 VIEWS = {"runs": "Two runs", "text": "Methods on one text", "dataset": "Methods over a dataset"}
-st.title("Compare")
-view = st.segmented_control("View", list(VIEWS), format_func=VIEWS.get, default="runs", required=True,
-                            key="compare_view", label_visibility="collapsed")
 
 
 def two_runs() -> None:
@@ -102,4 +101,5 @@ def methods_over_dataset() -> None:
         st.info(tradeoff.missing_methods_note(missing))
 
 
-{"runs": two_runs, "text": methods_on_text, "dataset": methods_over_dataset}[view]()
+def show(view: str) -> None:
+    {"runs": two_runs, "text": methods_on_text, "dataset": methods_over_dataset}[view]()

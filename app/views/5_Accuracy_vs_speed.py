@@ -1,10 +1,9 @@
 """Accuracy vs speed: every stored benchmark setting, its accuracy against measured speed and analytic cost."""
 import streamlit as st
 
-from dashboard import ui
 from dashboard import reads
-from dashboard.tables import method_name
 from dashboard.figures import tradeoff
+from dashboard.tables import method_name
 
 st.title("Accuracy vs speed")
 st.caption("What pruning buys and what it costs: each benchmark setting (no pruning, top-k keep ratios, LTP "

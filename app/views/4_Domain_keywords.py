@@ -1,9 +1,8 @@
 """Domain keywords: how pruning treats the words that carry a class, and any words you type."""
 import streamlit as st
 
-from dashboard import ui
 from dashboard import reads
-from dashboard.tables import PERCENT_COLUMNS, keyword_display, layer_columns, parse_keywords
+from dashboard.tables import MAX_KEYWORDS, PERCENT_COLUMNS, keyword_display, layer_columns, parse_keywords
 
 st.title("Domain keywords")
 st.caption("For each keyword: how often it occurs in the traced test set, the share of its occurrences alive "
@@ -44,9 +43,13 @@ else:
 
 st.subheader("Your own keywords")
 typed = st.text_input("Keywords, separated by commas or spaces", key="custom_keywords",
-                      placeholder="e.g. great, awful, plot", max_chars=2000,
-                      help="Matched case-insensitively against the model's whole words in this run's trace.")
+                      placeholder="e.g. great, awful, plot",
+                      help=f"Up to {MAX_KEYWORDS} words, matched case-insensitively against the model's whole words "
+                           "in this run's trace.")
 wanted = parse_keywords(typed)
+if len(wanted) > MAX_KEYWORDS:
+    st.warning(f"You typed {len(wanted):,} different words: the table shows the first {MAX_KEYWORDS}.")
+    wanted = wanted[:MAX_KEYWORDS]
 if wanted:
     keyword_table(reads.read("custom_keywords", run_id, wanted), f"{run_id}-my-keywords.csv", "custom")
     st.caption("A keyword that never occurs has 0 occurrences and empty rates.")

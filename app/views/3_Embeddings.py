@@ -2,11 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import ui
-from dashboard import reads
-from dashboard import figures
-from dashboard.stored_trace import trace_from_store
+from dashboard import figures, reads
 from dashboard.figures import embeddings
+from dashboard.stored_trace import trace_from_store
 
 st.title("Embeddings")
 st.caption("Where the pruned model puts each text, judging only by the tokens that reached its last layer: "
