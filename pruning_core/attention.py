@@ -91,3 +91,32 @@ def _eager_grouped(q: Tensor, k: Tensor, v: Tensor, additive_mask: Tensor | None
         torch.matmul(probs, v[part], out=context[part])
         received.append(_received(probs, query_weight[part]))
     return context, torch.cat(received)
+
+
+class AttentionBlock:
+    """One encoder layer as the layer loop drives it (pruning_core.loop.Block): subclasses name the layer's
+    attention parts and how its output joins the residual; `attend` is the same for every architecture."""
+
+    def __init__(self, layer: nn.Module):
+        self.layer = layer
+
+    def projections(self) -> tuple[nn.Linear, nn.Linear, nn.Linear, int, float]:
+        """query, key and value projections, the number of heads and the attention dropout probability."""
+        raise NotImplementedError
+
+    def attention_input(self, hidden: Tensor) -> Tensor:
+        return hidden                         # post-norm layers; pre-norm ones normalise here
+
+    def attention_output(self, context: Tensor, hidden: Tensor) -> Tensor:
+        """(B, K, D) context and layer input -> the attention half's output."""
+        raise NotImplementedError
+
+    def feed_forward(self, hidden: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def attend(self, hidden: Tensor, additive_mask: Tensor | None, summary: str | None,
+               query_weight: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        query, key, value, num_heads, dropout = self.projections()
+        context, weights = self_attention(self.attention_input(hidden), query, key, value, num_heads, additive_mask,
+                                          summary, query_weight, dropout if self.layer.training else 0.0)
+        return self.attention_output(context, hidden), weights

@@ -133,6 +133,16 @@ def test_home_and_live_text_in_a_real_browser(app_url, screenshots):
             page.set_viewport_size({"width": 1400, "height": 2300})       # the page scrolls inside its own box
             page.get_by_text("Token scores against each layer's threshold").first.wait_for(timeout=30_000)
             page.screenshot(path=str(screenshots / "live_text.png"), full_page=True)
+            assert "soundtrack" in page.url                               # the address bar holds the view
+
+            page.get_by_role("link", name="Home").first.click()            # to another page and back
+            page.get_by_text("Where to go").wait_for(timeout=60_000)
+            page.get_by_role("link", name="Live text").first.click()
+            page.locator(".tpl-view", has_text="soundtrack").wait_for(timeout=60_000)   # the text is kept
+            page.goto(f"{app_url}/Live_text?text=a+dull+zebra+film&method=topk&keep=0.25&unit=subwords",
+                      wait_until="domcontentloaded")
+            page.locator(".tpl-view", has_text="zebra").wait_for(timeout=60_000)   # a link opens its text
+            _assert_no_exception(page)
         finally:
             browser.close()
     assert (screenshots / "home.png").stat().st_size > 10_000

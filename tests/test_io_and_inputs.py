@@ -78,8 +78,27 @@ def test_non_bert_model_is_refused(tmp_path):
 
 
 def test_empty_text_is_refused_with_a_clear_message(classifier):
-    with pytest.raises(EmptyTextError, match="empty"):
+    with pytest.raises(EmptyTextError, match="Text #1 is empty"):
         classifier.trace(["a fine film", "   \n"])
+
+
+@pytest.mark.parametrize("texts, error, message", [
+    (None, TypeError, "Expected a list of texts \\(strings\\), got NoneType"),
+    (123, TypeError, "got int"),
+    (["a fine film", None], TypeError, "Text #1 is NoneType None, not a string"),
+    ([123], TypeError, "Text #0 is int 123, not a string"),
+    ([b"bytes"], TypeError, "Text #0 is bytes"),
+])
+def test_bad_input_is_refused_naming_the_bad_item(classifier, texts, error, message):
+    with pytest.raises(error, match=message):
+        classifier.trace(texts)
+
+
+def test_a_bare_string_is_one_text_not_its_characters(classifier):
+    one = classifier.trace("the movie was great")
+    assert len(one) == 1 and one[0].text == "the movie was great"
+    with pytest.raises(ValueError, match="2 labels for 1 texts"):
+        classifier.trace("the movie was great", labels=[0, 1])
 
 
 def test_long_text_is_truncated_and_the_trace_says_so(classifier):

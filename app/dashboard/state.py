@@ -90,12 +90,12 @@ def save_to_url(view: str, params: Sequence[UrlParam]) -> None:
         st.query_params.from_dict(written)
 
 
-def ignored_note(names: list[str]) -> str | None:
-    """What to tell the user about URL parameters that could not be used."""
-    if not names:
-        return None
-    listed = ", ".join(f"`{name}`" for name in names)
-    return f"The link's {listed} could not be used (unknown value or out of range); the default is shown instead."
+def open_from_url(view: str, params: Sequence[UrlParam]) -> None:
+    """Start the view from its URL's settings (see load_from_url), saying which of them could not be used."""
+    if ignored := load_from_url(view, params):
+        listed = ", ".join(f"`{name}`" for name in ignored)
+        st.warning(f"The link's {listed} could not be used (unknown value or out of range); the default is shown "
+                   "instead.")
 
 
 def valid_choice(key: str, options: Sequence) -> None:

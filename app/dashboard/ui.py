@@ -12,6 +12,7 @@ import streamlit as st
 from pruning_core import paths
 from pruning_core.methods import Adjustment, PruningMethod
 from pruning_core.classifier import ModelLoadError, UnsupportedModelError
+from pruning_core.trace import ExampleTrace
 from pruning_core.text import PrunedTextClassifier
 
 from . import catalog, jobs, state
@@ -149,6 +150,15 @@ def _adjustment_slider(adjustment: Adjustment) -> float:
     state.within("adjustment", adjustment.minimum, adjustment.maximum)
     return st.sidebar.slider(adjustment.label, adjustment.minimum, adjustment.maximum, adjustment.default,
                              adjustment.step, key="adjustment", help=adjustment.help)
+
+
+def result_metrics(trace: ExampleTrace, model_ms: float, timed: str) -> None:
+    """The answer in four figures: prediction, its probability, the measured model time and the tokens kept."""
+    prediction, probability, timing, tokens = st.columns(4)
+    prediction.metric("Prediction", trace.predicted_name)
+    probability.metric("Probability", f"{trace.probability:.1%}")
+    timing.metric("Model time", f"{model_ms:.0f} ms", help=f"{timed}, the pruned layer loop and the trace.")
+    tokens.metric("Tokens", f"{len(trace.tokens)} → {trace.keep_counts[-1]}", help="At the input → after the last layer.")
 
 
 def view_sidebar() -> tuple[str, bool]:

@@ -4,12 +4,10 @@ import streamlit as st
 from dashboard import figures, state, ui
 from dashboard.live import EXAMPLES, classify_live
 
-ignored = state.load_from_url("live", ui.LIVE_URL)
 st.title("Live text")
 st.caption("Type or paste a text, pick a model and a pruning method in the sidebar, and see which tokens "
            "each layer keeps. The address bar always holds a link to this view.")
-if note := state.ignored_note(ignored):
-    st.warning(note)
+state.open_from_url("live", ui.LIVE_URL)
 
 entry, classifier = ui.model_sidebar(dataset="imdb")   # the examples start with reviews
 method = ui.method_sidebar(classifier)
@@ -30,12 +28,7 @@ if result.hint:
 for notice in result.notices:
     st.warning(notice)
 trace = result.trace
-prediction, probability, timing, tokens = st.columns(4)
-prediction.metric("Prediction", trace.predicted_name)
-probability.metric("Probability", f"{trace.probability:.1%}")
-timing.metric("Model time", f"{result.model_ms:.0f} ms", help="Tokenizing, the pruned layer loop and the trace.")
-tokens.metric("Tokens", f"{len(trace.tokens)} → {trace.keep_counts[-1]}",
-              help="At the input → after the last layer.")
+ui.result_metrics(trace, result.model_ms, "Tokenizing")
 
 st.subheader("Tokens, layer by layer")
 st.html(figures.layer_view_html(trace, unit, hide_gone))

@@ -1,14 +1,12 @@
 """Image: classify a picture with a pruned ViT and watch its patches drop out, layer by layer."""
 import streamlit as st
 
-from dashboard import catalog, figures, image_ui, pictures, state
+from dashboard import catalog, figures, image_ui, pictures, state, ui
 
-ignored = state.load_from_url("image", image_ui.IMAGE_URL)
 st.title("Image")
 st.caption("Pick a CIFAR-10 test picture or upload your own, choose how hard to prune in the sidebar, and see which "
            "patches each layer of a Vision Transformer keeps (greyed ones were dropped).")
-if note := state.ignored_note(ignored):
-    st.warning(note)
+state.open_from_url("image", image_ui.IMAGE_URL)
 
 entries = catalog.discover_models(kind="vision")
 if not entries:
@@ -28,12 +26,7 @@ if picture is None:
 result = pictures.classify_picture(classifier, method, picture.image)
 trace = result.trace
 
-prediction, probability, timing, tokens = st.columns(4)
-prediction.metric("Prediction", trace.predicted_name)
-probability.metric("Probability", f"{trace.probability:.1%}")
-timing.metric("Model time", f"{result.model_ms:.0f} ms", help="Resizing, the pruned layer loop and the trace.")
-tokens.metric("Tokens", f"{len(trace.tokens)} → {trace.keep_counts[-1]}",
-              help="At the input → after the last layer.")
+ui.result_metrics(trace, result.model_ms, "Resizing")
 if picture.true_label is not None:
     st.caption(f"True label: **{picture.true_label}**")
 else:

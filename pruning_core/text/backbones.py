@@ -12,40 +12,32 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from ..attention import self_attention
+from ..attention import AttentionBlock
 from ..classifier import UnsupportedModelError
 from ..loop import Block
 
 
-@dataclass
-class BertStyleBlock:
+class BertStyleBlock(AttentionBlock):
     """BERT and RoBERTa layers: self-attention, its output projection and norm, then feed-forward."""
 
-    layer: nn.Module
-
-    def attend(self, hidden: Tensor, additive_mask: Tensor | None, summary: str | None,
-               query_weight: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    def projections(self) -> tuple[nn.Linear, nn.Linear, nn.Linear, int, float]:
         attention = self.layer.attention.self
-        dropout = attention.dropout.p if self.layer.training else 0.0
-        context, weights = self_attention(hidden, attention.query, attention.key, attention.value,
-                                          attention.num_attention_heads, additive_mask, summary, query_weight, dropout)
-        return self.layer.attention.output(context, hidden), weights
+        return attention.query, attention.key, attention.value, attention.num_attention_heads, attention.dropout.p
+
+    def attention_output(self, context: Tensor, hidden: Tensor) -> Tensor:
+        return self.layer.attention.output(context, hidden)
 
     def feed_forward(self, hidden: Tensor) -> Tensor:
         return self.layer.feed_forward_chunk(hidden)
 
 
-@dataclass
-class DistilBertBlock:
-    layer: nn.Module
-
-    def attend(self, hidden: Tensor, additive_mask: Tensor | None, summary: str | None,
-               query_weight: Tensor | None) -> tuple[Tensor, Tensor | None]:
+class DistilBertBlock(AttentionBlock):
+    def projections(self) -> tuple[nn.Linear, nn.Linear, nn.Linear, int, float]:
         attention = self.layer.attention
-        dropout = attention.dropout.p if self.layer.training else 0.0
-        context, weights = self_attention(hidden, attention.q_lin, attention.k_lin, attention.v_lin,
-                                          attention.n_heads, additive_mask, summary, query_weight, dropout)
-        return self.layer.sa_layer_norm(attention.out_lin(context) + hidden), weights
+        return attention.q_lin, attention.k_lin, attention.v_lin, attention.n_heads, attention.dropout.p
+
+    def attention_output(self, context: Tensor, hidden: Tensor) -> Tensor:
+        return self.layer.sa_layer_norm(self.layer.attention.out_lin(context) + hidden)
 
     def feed_forward(self, hidden: Tensor) -> Tensor:
         return self.layer.output_layer_norm(self.layer.ffn(hidden) + hidden)

@@ -53,9 +53,7 @@ class PrunedTextClassifier(PrunedClassifier):
 
     def encode(self, texts: list[str], max_length: int = DEFAULT_MAX_LENGTH) -> Encoding:
         """Tokenize (truncating to max_length) and pad to the batch's longest text."""
-        for number, text in enumerate(texts):
-            if not isinstance(text, str) or not text.strip():
-                raise EmptyTextError(f"Text #{number} is empty: there is nothing to classify.")
+        texts = checked_texts(texts)
         max_length = min(max_length, self.max_length)
         batch = self.tokenizer(texts, truncation=True, max_length=max_length, padding=True,
                                return_offsets_mapping=True, return_tensors="pt")
@@ -68,7 +66,11 @@ class PrunedTextClassifier(PrunedClassifier):
     @torch.inference_mode()
     def trace(self, texts: list[str], labels: list[int] | None = None, max_length: int = DEFAULT_MAX_LENGTH,
               batch_size: int = 32) -> list[ExampleTrace]:
-        """Classify texts and record, per example and layer, which tokens survived and their scores."""
+        """Classify texts (a list of strings; one string is one text) and record, per example and layer, which
+        tokens survived and their scores."""
+        texts = checked_texts(texts)
+        if labels is not None and len(labels) != len(texts):
+            raise ValueError(f"Got {len(labels)} labels for {len(texts)} texts: give one label per text.")
         self.eval()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch well
         traces: list[ExampleTrace | None] = [None] * len(texts)
@@ -96,6 +98,21 @@ class PrunedTextClassifier(PrunedClassifier):
                 "offsets": [tuple(span) for span in encoding.batch["offset_mapping"][row, :n].tolist()],
                 "word_ids": encoding.batch.word_ids(row)[:n], "label": label,
                 "truncated": encoding.truncated[row]}
+
+
+def checked_texts(texts: object) -> list[str]:
+    """texts as a list of non-empty strings (a bare string is one text); a TypeError or EmptyTextError that
+    names the first bad item otherwise."""
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(texts, (list, tuple)):
+        raise TypeError(f"Expected a list of texts (strings), got {type(texts).__name__}.")
+    for number, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"Text #{number} is {type(text).__name__} {text!r:.40}, not a string.")
+        if not text.strip():
+            raise EmptyTextError(f"Text #{number} is empty: there is nothing to classify.")
+    return list(texts)
 
 
 def _was_truncated(text: str, offsets: Tensor) -> bool:

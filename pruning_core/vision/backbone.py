@@ -13,26 +13,26 @@ stem costs about 1% of the encoder's work, so pruning's speed-up is unchanged.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from torch import Tensor, nn
 from transformers import ViTConfig, ViTForImageClassification
 
-from ..attention import self_attention
+from ..attention import AttentionBlock
 
 
-@dataclass
-class ViTBlock:
-    layer: nn.Module
+class ViTBlock(AttentionBlock):
+    """Pre-norm: x + attn(LN(x)), then x + mlp(LN(x))."""
 
-    def attend(self, hidden: Tensor, additive_mask: Tensor | None, summary: str | None,
-               query_weight: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    def projections(self) -> tuple[nn.Linear, nn.Linear, nn.Linear, int, float]:
         attention = self.layer.attention
-        dropout = attention.attention_dropout if self.layer.training else 0.0
-        context, weights = self_attention(self.layer.layernorm_before(hidden), attention.q_proj, attention.k_proj,
-                                          attention.v_proj, attention.num_attention_heads, additive_mask, summary,
-                                          query_weight, dropout)
-        return hidden + self.layer.dropout(attention.o_proj(context)), weights
+        return (attention.q_proj, attention.k_proj, attention.v_proj, attention.num_attention_heads,
+                attention.attention_dropout)
+
+    def attention_input(self, hidden: Tensor) -> Tensor:
+        return self.layer.layernorm_before(hidden)
+
+    def attention_output(self, context: Tensor, hidden: Tensor) -> Tensor:
+        return hidden + self.layer.dropout(self.layer.attention.o_proj(context))
 
     def feed_forward(self, hidden: Tensor) -> Tensor:
         return hidden + self.layer.dropout(self.layer.mlp(self.layer.layernorm_after(hidden)))
