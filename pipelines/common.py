@@ -13,7 +13,7 @@ from typing import Iterator
 from pruning_core.classifier import ModelLoadError, PrunedClassifier, UnsupportedModelError
 from pruning_core.data import DATASETS, DatasetUnavailableError
 from pruning_core.paths import METRICS_FILE
-from pruning_core.store import RunNotFound, StoreBusy
+from pruning_core.store import RunNotFound, StoreBusy, StoreUnreadable
 
 from .profiles import PROFILES
 
@@ -62,5 +62,6 @@ def clear_errors() -> Iterator[None]:
     """Turn the errors a user can fix (missing data or model, unknown run, busy store) into one clear line."""
     try:
         yield
-    except (DatasetUnavailableError, ModelLoadError, UnsupportedModelError, RunNotFound, StoreBusy) as error:
+    except (DatasetUnavailableError, ModelLoadError, UnsupportedModelError, RunNotFound, StoreBusy,
+            StoreUnreadable) as error:
         sys.exit(f"error: {error}")

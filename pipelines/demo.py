@@ -31,7 +31,7 @@ from pruning_core.hub import download_notes  # noqa: E402
 from pruning_core.vision.profiles import VisionProfile  # noqa: E402
 
 from . import analyze, benchmark, train, trace, vision  # noqa: E402
-from .common import IMAGE_DATASETS, add_common, write_json  # noqa: E402
+from .common import IMAGE_DATASETS, add_common, clear_errors, write_json  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
 
 # Share of a dataset's work per step, roughly as the time goes on 2 cores; a method's soft and hard
@@ -169,8 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(known)}")
     try:
-        run(datasets, args.progress_file, args.data_dir, args.artifacts, args.db, profile=args.profile)
-    except Exception:
+        with clear_errors():   # what a user can fix (no data, no network, a damaged database): one line
+            run(datasets, args.progress_file, args.data_dir, args.artifacts, args.db, profile=args.profile)
+    except Exception:          # anything else is a bug: the whole traceback
         traceback.print_exc()
         sys.exit(1)
 

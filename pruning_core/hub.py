@@ -135,10 +135,10 @@ def hub_file_size(remote: HubFile, timeout: float = 5.0) -> int | None:
 
 
 def download_notes(datasets: Iterable[str], data_dir: str | Path | None = None,
-                   splits: Iterable[str] = SPLITS) -> list[str]:
-    """One line per split that is not in the local folder: the hub file it will come from (with its size
-    when the hub tells it cheaply). Empty when everything is local."""
-    notes, ask, splits = [], True, tuple(splits)
+                   splits: Iterable[str] = SPLITS, sizes: bool = True) -> list[str]:
+    """One line per split that is not in the local folder: the hub file it will come from (with its size when
+    `sizes` and the hub tells it cheaply; without `sizes`, no network at all). Empty when everything is local."""
+    notes, ask, splits = [], sizes, tuple(splits)
     for dataset in datasets:
         for split in splits:
             source = split_source(dataset, split, data_dir)

@@ -78,7 +78,8 @@ progress.write_text(json.dumps({"fraction": 1.0, "message": "Finished", "done": 
 
 def test_home_builds_demo_models_in_the_background_with_a_progress_bar(artifacts, monkeypatch):
     monkeypatch.setattr(jobs, "demo_available", lambda repo=None: True)
-    monkeypatch.setattr(jobs, "demo_command", lambda progress: [sys.executable, "-c", FAKE_DEMO, str(progress)])
+    monkeypatch.setattr(jobs, "demo_command", lambda progress, datasets=(): [sys.executable, "-c", FAKE_DEMO,
+                                                                             str(progress)])
     job = jobs.demo_job(artifacts)
     try:
         app = run_page()
@@ -264,3 +265,21 @@ def test_live_text_moves_to_the_first_trained_model_as_soon_as_it_is_saved(artif
     save_tiny_model(artifacts, "imdb-quick/baseline", method=NoPruning(), metrics={"dataset": "imdb"})
     app.text_area(key="live_text").input("a fine film").run()                  # the next interaction
     assert app.selectbox(key="model_key").value == "imdb-quick/baseline" and not app.warning
+
+
+def test_home_says_which_hub_files_the_build_will_download_without_local_data(artifacts, monkeypatch, tmp_path):
+    monkeypatch.setattr(jobs, "demo_available", lambda repo=None: True)
+    monkeypatch.setenv("LENS_DATA_DIR", str(tmp_path / "no-data"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))                      # an empty hub cache
+    pitch = " ".join(markdown.value for markdown in run_page().markdown)
+    assert "first downloads" in pitch
+    for dataset, split in (("imdb", "train"), ("imdb", "test"), ("ag_news", "train"), ("ag_news", "test")):
+        assert f"{dataset} {split}: will download hub file hf://datasets/" in pitch
+
+
+def test_home_downloads_nothing_with_a_local_data_folder(artifacts, monkeypatch, tmp_path):
+    from pipeline_data import make_data_dir
+    monkeypatch.setattr(jobs, "demo_available", lambda repo=None: True)
+    monkeypatch.setenv("LENS_DATA_DIR", str(make_data_dir(tmp_path / "data", train=4, test=4)))
+    pitch = " ".join(markdown.value for markdown in run_page().markdown)
+    assert "Train small demo models" in pitch and "download" not in pitch

@@ -197,7 +197,7 @@ def test_without_a_vit_the_page_offers_to_build_one_and_follows_the_build(artifa
             f"shutil.copytree({str(prepared)!r}, progress.parent.parent / 'models' / 'cifar10-quick' / 'pruned')\n"
             f"progress.write_text(json.dumps({{'fraction': 1.0, 'message': 'Finished', 'done': True}}))\n")
     monkeypatch.setattr(jobs, "demo_available", lambda repo=None: True)
-    monkeypatch.setattr(jobs, "demo_command", lambda progress: [sys.executable, "-c", fake, str(progress)])
+    monkeypatch.setattr(jobs, "demo_command", lambda progress, datasets: [sys.executable, "-c", fake, str(progress)])
     job = jobs.vision_demo_job(artifacts)
     try:
         app = run_page()
@@ -354,7 +354,7 @@ def test_the_patch_count_chart_shows_kept_counts_and_the_schedule():
 
 
 def test_the_vision_demo_job_builds_cifar10_only(tmp_path):
-    command = jobs.vision_demo_command(tmp_path / "p.json")
+    command = jobs.vision_demo_job(tmp_path).command(tmp_path / "p.json")
     assert command[-6:] == ["-m", "pipelines.demo", "--progress-file", str(tmp_path / "p.json"),
                             "--datasets", "cifar10"]
     job = jobs.vision_demo_job(tmp_path)

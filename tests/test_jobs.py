@@ -104,7 +104,8 @@ def test_a_stale_pid_file_does_not_block_a_new_start(tmp_path, cleanup):
 
 def test_the_demo_command_runs_the_pipelines_demo_module(tmp_path):
     command = jobs.demo_command(tmp_path / "p.json")
-    assert command[-4:] == ["-m", "pipelines.demo", "--progress-file", str(tmp_path / "p.json")]
+    assert command[-6:] == ["-m", "pipelines.demo", "--progress-file", str(tmp_path / "p.json"), "--datasets",
+                            "imdb,ag_news"]
     assert jobs.demo_job(tmp_path).progress_file == tmp_path / "jobs" / "demo.progress.json"
     assert jobs.demo_available(tmp_path) is False
     (tmp_path / "pipelines").mkdir()

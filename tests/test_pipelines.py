@@ -236,12 +236,30 @@ def test_demo_writes_progress_and_builds_both_datasets(tmp_path, monkeypatch):
     assert list(ag_news["label_names"]) == ["World", "Sports", "Business", "Sci/Tech"]
 
 
-def test_demo_failure_is_reported_in_the_progress_file(tmp_path):
+def test_demo_failure_is_reported_in_the_progress_file(tmp_path, monkeypatch):
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)    # no network, whatever the machine
     progress_file = tmp_path / "progress.json"
     with pytest.raises(Exception):
         demo.run(("imdb",), progress_file, str(tmp_path / "no-data"), str(tmp_path / "artifacts"))
     final = json.loads(progress_file.read_text())
-    assert final["done"] is True and "imdb" in final["error"] and "datasets" in final["error"]
+    assert final["done"] is True and "Cannot load imdb" in final["error"] and "LENS_DATA_DIR" in final["error"]
+
+
+def test_a_fresh_clone_without_data_or_network_gets_one_clear_line(tmp_path):
+    """`python -m pipelines.demo` with no data folder and no hub: it says what it would download, then fails with
+    one line that says what to do, never a traceback."""
+    import os
+    import subprocess
+    import sys
+    from pruning_core import paths
+    environment = {**os.environ, "LENS_DATA_DIR": str(tmp_path / "no-data"), "HF_HUB_OFFLINE": "1",
+                   "HF_HOME": str(tmp_path / "hf"), "LENS_ARTIFACTS": str(tmp_path / "artifacts")}
+    done = subprocess.run([sys.executable, "-m", "pipelines.demo", "--datasets", "imdb"], cwd=paths.REPO_ROOT,
+                          env=environment, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "Traceback" not in done.stdout + done.stderr
+    assert "will download hub file hf://datasets/stanfordnlp/imdb/" in done.stdout
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: Cannot load imdb train") and "LENS_DATA_DIR" in last and "go online" in last
 
 
 def _table(db, table: str, run_id: str) -> pd.DataFrame:

@@ -141,5 +141,5 @@ def demo_section(shown: list[ModelEntry]) -> None:
         title="Demo ViT", button="Build the demo ViT", key="do_build_vision_demo",
         pitch="Train the quick CIFAR-10 ViT (3 to 12 minutes on 2 CPU cores, depending on the CPU; a demo, "
               "about 34% accurate), unpruned and pruned, with `python -m pipelines.demo --datasets cifar10`. "
-              "It runs in the background: every page keeps working meanwhile.",
+              "It runs in the background: every page keeps working meanwhile." + ui.downloads_note(jobs.VISION_DATASETS),
         unavailable="Train a ViT with the vision pipelines (see the README).", kind="vision"))

@@ -138,9 +138,15 @@ def demo_available(repo: Path = REPO_ROOT) -> bool:
     return (repo / "pipelines" / "demo.py").is_file()
 
 
-def demo_command(progress_file: Path) -> list[str]:
-    """`python -m pipelines.demo --progress-file PATH`, through scripts/with-env for the fast settings."""
-    python = [sys.executable, "-m", DEMO_MODULE, "--progress-file", str(progress_file)]
+TEXT_DATASETS = ("imdb", "ag_news")   # what the Home page's build trains, IMDb first (Live text's default task)
+VISION_DATASETS = ("cifar10",)        # what the Image page's build trains
+
+
+def demo_command(progress_file: Path, datasets: tuple[str, ...] = TEXT_DATASETS) -> list[str]:
+    """`python -m pipelines.demo --progress-file PATH --datasets ...`, through scripts/with-env for the fast
+    settings."""
+    python = [sys.executable, "-m", DEMO_MODULE, "--progress-file", str(progress_file), "--datasets",
+              ",".join(datasets)]
     launcher = REPO_ROOT / "scripts" / "with-env"
     return [str(launcher), *python] if launcher.is_file() else python
 
@@ -151,14 +157,6 @@ def demo_job(artifacts: Path) -> BackgroundJob:
     return BackgroundJob("demo", artifacts / "jobs", lambda path: demo_command(path))
 
 
-VISION_DATASETS = "cifar10"
-
-
-def vision_demo_command(progress_file: Path) -> list[str]:
-    """The demo builder for the quick CIFAR-10 ViT only (`--datasets cifar10`)."""
-    return [*demo_command(progress_file), "--datasets", VISION_DATASETS]
-
-
 def vision_demo_job(artifacts: Path) -> BackgroundJob:
     """The quick-ViT builder, beside the text demo's files in <artifacts>/jobs/."""
-    return BackgroundJob("vision_demo", artifacts / "jobs", lambda path: vision_demo_command(path))
+    return BackgroundJob("vision_demo", artifacts / "jobs", lambda path: demo_command(path, VISION_DATASETS))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from pruning_core import paths
+from pruning_core.hub import download_notes
 from pruning_core.methods import Adjustment, PruningMethod
 from pruning_core.classifier import ModelLoadError, UnsupportedModelError
 from pruning_core.trace import ExampleTrace
@@ -186,9 +187,18 @@ def demo_section(shown: list[ModelEntry]) -> None:
     build_section(jobs.demo_job(paths.artifacts_dir()), shown, BuildTexts(
         title="Demo models", button="Build the demo models", key="do_build_demo",
         pitch="Train small demo models on IMDb and AG News (6 to 14 minutes on 2 CPU cores, depending on the CPU). "
-              "The build runs in the background: every page keeps working meanwhile.",
+              "The build runs in the background: every page keeps working meanwhile." + downloads_note(jobs.TEXT_DATASETS),
         unavailable="Live text still works with the packaged MiniLM-L6.",
         built="The demo models are built: pick one on Live text."))
+
+
+def downloads_note(datasets: tuple[str, ...]) -> str:
+    """What a build will fetch from the Hugging Face hub first, when the data are not in a local folder."""
+    notes = download_notes(datasets, sizes=False)
+    if not notes:
+        return ""
+    listed = "\n".join(f"- {note}" for note in notes)
+    return f"\n\nNo local copy of the data was found, so the build first downloads (once, into the hub cache):\n{listed}"
 
 
 @dataclass(frozen=True)
