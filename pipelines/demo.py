@@ -1,4 +1,4 @@
-"""A profile end to end for both datasets: train, trace, analyze, benchmark (`quick` by default).
+"""A profile end to end for both datasets: train, trace, analyze, benchmark, faithfulness (`quick` by default).
 
     python -m pipelines.demo [--progress-file PATH] [--datasets imdb,ag_news]   # 6-14 minutes on 2 cores
     python -m pipelines.demo --profile cpu     # the study (LTP, TS-DTP, top-k trained, an equally trained
@@ -7,12 +7,15 @@
 
 Models land in artifacts/models/<dataset>-quick/<stage>/, everything else in the DuckDB file. Finished
 training stages are skipped, so a second run only re-traces and re-analyses. With --progress-file, the
-file holds {"fraction": 0..1, "message": "...", "done": bool, "error": str|null}, rewritten atomically
-as the demo goes; when it stops, "done" is true and "error" holds the reason if it failed.
+file holds {"fraction": 0..1, "message": "...", "done": bool, "error": str|null, "started": epoch seconds,
+"skipped": the share of the fraction found already done}, rewritten atomically as the demo goes (within a
+training stage step by step, at most about once a second); when it stops, "done" is true and "error" holds
+the reason if it failed.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 import traceback
@@ -30,15 +33,17 @@ from pruning_core.hub import download_notes  # noqa: E402
 
 from pruning_core.vision.profiles import VisionProfile  # noqa: E402
 
-from . import analyze, benchmark, train, trace, vision  # noqa: E402
+from . import analyze, benchmark, faithfulness, train, trace, vision  # noqa: E402
 from .common import IMAGE_DATASETS, add_common, clear_errors, write_json  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
 
 # Share of a dataset's work per step, roughly as the time goes on 2 cores; a method's soft and hard
 # stages weigh like LTP's. The ViT's steps (pipelines/vision.py) weigh about as much as a text dataset.
 STEP_WEIGHTS = {"baseline": 0.22, "soft": 0.13, "hard": 0.07, "control": 0.22, "trained": 0.1,
-                "trace": 0.1, "analyze": 0.12, "benchmark": 0.1}
+                "trace": 0.1, "analyze": 0.12, "benchmark": 0.1, "faithfulness": 0.03}
 IMAGE_WEIGHTS = {"warmup": 0.45, "pruned": 0.1, "unpruned": 0.15, "trace": 0.1, "benchmark": 0.2}
+WRITE_INTERVAL = 1.0       # seconds between progress-file writes within a stage (the Home page polls every second)
+FAITHFULNESS_LIMIT = 200   # test examples the demo measures faithfulness on (pipelines/faithfulness.py: any number)
 
 
 def dataset_weight(profile: Profile | VisionProfile) -> float:
@@ -46,7 +51,7 @@ def dataset_weight(profile: Profile | VisionProfile) -> float:
         return sum(IMAGE_WEIGHTS.values())
     stages = {stage for method in profile.methods for stage in train.stages_for(method)}
     return sum(_text_weight(stage) for stage in stages) + sum(STEP_WEIGHTS[step] for step in
-                                                              ("trace", "analyze", "benchmark"))
+                                                              ("trace", "analyze", "benchmark", "faithfulness"))
 
 
 def _text_weight(stage: str) -> float:
@@ -54,23 +59,51 @@ def _text_weight(stage: str) -> float:
 
 
 class Progress:
-    """Writes the progress JSON the Home page polls (no file: only prints)."""
+    """Writes the progress JSON the Home page polls (no file: only prints).
 
-    def __init__(self, path: str | Path | None, total: float):
-        self.path, self.total, self.done_weight = (Path(path) if path else None), total, 0.0
+    Steps begin and end with `update` (printed, always written); a running step reports how far it is with
+    `advance`, which moves the fraction within that step's weight and writes at most every `interval`
+    seconds. Weight counted for work found already done is `skipped`, so the page can tell the pace of
+    the work really done here (the time left) from the start."""
 
-    def update(self, message: str, weight: float = 0.0, done: bool = False, error: str | None = None) -> None:
+    def __init__(self, path: str | Path | None, total: float, clock: Callable[[], float] = time.monotonic,
+                 interval: float = WRITE_INTERVAL):
+        self.path, self.total, self.clock, self.interval = (Path(path) if path else None), total, clock, interval
+        self.done_weight = self.running_weight = self.skipped_weight = 0.0
+        self.message, self.started, self.last_write = "", time.time(), -math.inf
+
+    @property
+    def fraction(self) -> float:
+        return min((self.done_weight + self.running_weight) / self.total, 0.99)
+
+    def update(self, message: str, weight: float = 0.0, done: bool = False, error: str | None = None,
+               skipped: bool = False) -> None:
+        """A step ends (its `weight` counts in full; `skipped`: found already done) or the next one begins."""
         self.done_weight += weight
-        fraction = 1.0 if done and error is None else min(self.done_weight / self.total, 0.99)
+        self.skipped_weight += weight if skipped else 0.0
+        self.running_weight, self.message = 0.0, message
+        fraction = 1.0 if done and error is None else self.fraction
         print(f"[demo {100 * fraction:.0f}%] {message}", flush=True)
+        self._write(fraction, message, done, error)
+
+    def advance(self, weight: float, done: int, total: int, detail: str = "") -> None:
+        """The running step, of `weight`, has done `done` of its `total` units (steps)."""
+        self.running_weight = weight * min(max(done / max(total, 1), 0.0), 1.0)
+        if self.clock() - self.last_write >= self.interval:
+            self._write(self.fraction, self.message + detail)
+
+    def _write(self, fraction: float, message: str, done: bool = False, error: str | None = None) -> None:
+        self.last_write = self.clock()
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_json(self.path, {"fraction": round(fraction, 4), "message": message, "done": done, "error": error})
+            write_json(self.path, {"fraction": round(fraction, 4), "message": message, "done": done, "error": error,
+                                   "started": self.started, "skipped": round(self.skipped_weight / self.total, 4)})
 
 
 class StageProgress:
-    """Turns training's on_stage(stage, what) calls into progress: a stage's weight counts once, when it
-    ends or is found already trained (the baseline is met once per method)."""
+    """Turns training's on_stage(stage, what) and on_step(done, total) calls into progress: the running
+    stage moves within its weight step by step; its weight counts in full once, when it ends or is found
+    already trained (the baseline is met once per method)."""
 
     def __init__(self, progress: Progress, name: str, weight_of: Callable[[str], float]):
         self.progress, self.name, self.weight_of = progress, name, weight_of
@@ -81,11 +114,15 @@ class StageProgress:
         self.finish()
         if what.startswith("skipped"):
             if stage not in self.counted:
-                self.progress.update(f"{self.name}: {stage} already trained", self.weight_of(stage))
+                self.progress.update(f"{self.name}: {stage} already trained", self.weight_of(stage), skipped=True)
         else:
             self.progress.update(f"{self.name}: training {stage.replace('_', ' ')}")
             self.running = stage
         self.counted.add(stage)
+
+    def step(self, done: int, total: int) -> None:
+        if self.running:
+            self.progress.advance(self.weight_of(self.running), done, total, f", step {done} of {total}")
 
     def finish(self) -> None:
         if self.running:
@@ -100,7 +137,7 @@ def demo_dataset(dataset: str, profile: Profile, progress: Progress, data_dir: s
     stages = StageProgress(progress, name, _text_weight)
     for method in profile.methods:
         train.run(dataset, profile, run_name, data_dir=data_dir, artifacts=artifacts, on_stage=stages,
-                  method=method)
+                  method=method, on_step=stages.step)
         stages.finish()
     folder = models_dir(artifacts) / run_name
     progress.update(f"{name}: tracing the test split")
@@ -112,17 +149,19 @@ def demo_dataset(dataset: str, profile: Profile, progress: Progress, data_dir: s
     analyze.run(trace.default_run_id(folder / analyzed, "test"), profile, db, data_dir)
     progress.update(f"{name}: benchmarking speed and accuracy", STEP_WEIGHTS["analyze"])
     benchmark.run(dataset, profile, run_name, db, data_dir, artifacts)
-    progress.update(f"{name}: done", STEP_WEIGHTS["benchmark"])
+    progress.update(f"{name}: faithfulness of the pruned models to their unpruned weights", STEP_WEIGHTS["benchmark"])
+    faithfulness.run(dataset, run_name, tuple(final_stages), FAITHFULNESS_LIMIT, profile, db, data_dir, artifacts)
+    progress.update(f"{name}: done", STEP_WEIGHTS["faithfulness"])
 
 
 def demo_images(profile: VisionProfile, progress: Progress, data_dir: str | None, artifacts: str | None,
                 db: Path) -> None:
     """The ViT on CIFAR-10: train (unpruned and pruned), trace, benchmark."""
     stages = StageProgress(progress, "CIFAR-10", IMAGE_WEIGHTS.get)
-    vision.train(profile, data_dir, artifacts, on_stage=stages)
+    vision.train(profile, data_dir, artifacts, on_stage=stages, on_step=stages.step)
     stages.finish()
     if "warmup" not in stages.counted:
-        progress.update("CIFAR-10: both ViTs already trained", IMAGE_WEIGHTS["warmup"])
+        progress.update("CIFAR-10: both ViTs already trained", IMAGE_WEIGHTS["warmup"], skipped=True)
     progress.update("CIFAR-10: tracing test images")
     vision.trace(profile, db, data_dir, artifacts)
     progress.update("CIFAR-10: benchmarking speed and accuracy", IMAGE_WEIGHTS["trace"])

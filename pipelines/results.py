@@ -11,8 +11,12 @@ fastest pruned setting of the sweep within 1 point of the control, and TS-DTP ag
 measured speed (interpolated over LTP's threshold scales).
 Images: the latest CIFAR-10 sweep of the profile: the unpruned ViT, the schedule applied to it at
 inference, and the ViT trained with pruning, each with accuracy and measured throughput.
-`--write` replaces the blocks between `<!-- results:start -->` / `<!-- results:end -->` and
-`<!-- vision-results:start -->` / `<!-- vision-results:end -->`.
+Faithfulness: per dataset, each trained pruned model's stored faithfulness set (pipelines/faithfulness.py):
+agreement with the same weights unpruned and the flip rate by true class, the share of tokens reaching the
+classifier, and ERASER's sufficiency and comprehensiveness of those tokens, with 95% bootstrap intervals.
+`--write` replaces the blocks between `<!-- results:start -->` / `<!-- results:end -->`,
+`<!-- vision-results:start -->` / `<!-- vision-results:end -->` and `<!-- faithfulness:start -->` /
+`<!-- faithfulness:end -->`.
 """
 from __future__ import annotations
 
@@ -33,6 +37,10 @@ from .common import clear_errors
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 VISION_START, VISION_END = "<!-- vision-results:start -->", "<!-- vision-results:end -->"
+FAITHFULNESS_START, FAITHFULNESS_END = "<!-- faithfulness:start -->", "<!-- faithfulness:end -->"
+# The trained pruned models pipelines/faithfulness.py measures, named by stage as pipelines/benchmark.py's
+# STAGE_LABELS names them (not imported from there: it loads torch, which this table does not need).
+STAGE_MODELS = {"ltp_hard": "LTP", "topk_trained": "top-k, trained with pruning", "ts_dtp_hard": "TS-DTP"}
 VISION_MODELS = {"unpruned": "unpruned ViT", "inference": "unpruned ViT, pruned at inference",
                  "pruned": "ViT trained with pruning"}
 # {model: setting} of each trained model at its trained setting, for sweeps whose config does not say.
@@ -219,6 +227,35 @@ def fastest_within_note(rows: pd.DataFrame, unpruned: float, points: float = 1.0
             f"{best['speedup_b32']:.2f}× the unpruned throughput.")
 
 
+def _interval(mean: float, low: float, high: float, scale: float = 1.0, digits: int = 3) -> str:
+    return f"{scale * mean:.{digits}f} [{scale * low:.{digits}f}, {scale * high:.{digits}f}]"
+
+
+def faithfulness_table(db: str | Path | None = None, profile: str = "cpu") -> str:
+    """A markdown table of the stored faithfulness sets of the profile's models: per dataset and trained model, the
+    test examples, agreement with the unpruned model (95% bootstrap CI), the flip rate overall and by true class, the
+    share of tokens reaching the classifier, and mean sufficiency and comprehensiveness (95% CI)."""
+    summary = store.faithfulness_summary(profile=profile, db=db)
+    if summary.empty:
+        return (f"_No `{profile}` faithfulness figures yet: run `python -m pipelines.faithfulness --dataset imdb "
+                f"--run imdb-{profile}` (and the same for ag_news)._")
+    flips = store.faithfulness_by_class(profile=profile, db=db)
+    lines = ["| dataset | model | test examples | agrees with unpruned (%, 95% CI) | flip rate (by true class) "
+             "| tokens kept | sufficiency (95% CI) | comprehensiveness (95% CI) |",
+             "|---|---|---:|---:|---|---:|---:|---:|"]
+    order = {dataset: number for number, dataset in enumerate(DATASETS)}
+    summary = summary.assign(order=summary["dataset"].map(order).fillna(len(order))).sort_values(["order", "stage"])
+    for row in summary.itertuples(index=False):
+        per_class = flips[flips["faith_id"] == row.faith_id]
+        by_class = ", ".join(f"{c.class_name} {100 * c.flip_rate:.1f}%" for c in per_class.itertuples(index=False))
+        lines.append(f"| {row.dataset} | {STAGE_MODELS.get(row.stage, row.stage)} | {int(row.n_examples):,} | "
+                     f"{_interval(row.agreement, row.agreement_low, row.agreement_high, 100, 1)} | "
+                     f"{100 * row.flip_rate:.1f}% ({by_class}) | {100 * row.kept_share:.0f}% | "
+                     f"{_interval(row.sufficiency, row.sufficiency_low, row.sufficiency_high)} | "
+                     f"{_interval(row.comprehensiveness, row.comprehensiveness_low, row.comprehensiveness_high)} |")
+    return "\n".join(lines)
+
+
 def rewrite_block(readme: Path, table: str, start: str = START, end: str = END) -> None:
     text = readme.read_text()
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
@@ -238,11 +275,18 @@ def main(argv: list[str] | None = None) -> None:
     with clear_errors():
         database = db_path(args.db, args.artifacts)
         table, images = results_table(database, args.profile), vision_table(database, args.profile)
-    print(table, images, sep="\n\n")
+        faithfulness = faithfulness_table(database, args.profile)
+    print(table, images, faithfulness, sep="\n\n")
     if args.write:   # a block with nothing in the database yet keeps what it had (another machine's run)
-        for block, start, end in ((table, START, END), (images, VISION_START, VISION_END)):
-            if not block.startswith("_No "):
-                rewrite_block(Path(args.write), block, start, end)
+        blocks = [(block, start, end) for block, start, end in (
+            (table, START, END), (images, VISION_START, VISION_END),
+            (faithfulness, FAITHFULNESS_START, FAITHFULNESS_END)) if not block.startswith("_No ")]
+        text = Path(args.write).read_text()
+        missing = [f"{start} ... {end}" for _, start, end in blocks if start not in text or end not in text]
+        if missing:   # checked before writing any block, so the file is never left half rewritten
+            raise SystemExit(f"{args.write} has no {' or '.join(missing)} block to rewrite; nothing was written.")
+        for block, start, end in blocks:
+            rewrite_block(Path(args.write), block, start, end)
 
 
 if __name__ == "__main__":

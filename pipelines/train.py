@@ -5,9 +5,10 @@
     accelerate launch --multi_gpu --num_processes 2 -m pipelines.train --dataset imdb --profile cpu
 
 Under a distributed launcher every process trains on its shard of the data (CPU processes join as
-gloo ranks when there is no GPU); only the main process evaluates and writes. Note that
-`accelerate launch --cpu --num_processes N` starts N processes only through MPI (--mpirun_hostfile);
-without it, it runs one.
+gloo ranks when there is no GPU), so N processes each run 1/N of the steps one process would (the
+profile's `max_steps` and `--max-steps` count one process's steps too); only the main process evaluates
+and writes. Note that `accelerate launch --cpu --num_processes N` starts N processes only through MPI
+(--mpirun_hostfile); without it, it runs one.
 
 Stages: `baseline` (fine-tune the backbone, no pruning), `ltp_soft` (from the baseline: learn the
 thresholds with soft masks, starting from thresholds calibrated to the profile's keep schedule),
@@ -43,8 +44,8 @@ from pruning_core.methods import (LearnedTokenPruning, NoPruning, PruningMethod,
                                   geometric_keep)
 from pruning_core.metrics import evaluate  # noqa: E402
 from pruning_core.text import load_text_classifier  # noqa: E402
-from pruning_core.training import (TrainConfig, calibrate_thresholds, fine_tune, hard_stage,  # noqa: E402
-                                   soft_stage, train_baseline)
+from pruning_core.training import (StepCallback, TrainConfig, calibrate_thresholds, fine_tune,  # noqa: E402
+                                   hard_stage, soft_stage, train_baseline)
 
 from . import vision  # noqa: E402
 from .common import IMAGE_DATASETS, add_common, clear_errors, publish_model, read_json  # noqa: E402
@@ -110,14 +111,18 @@ def _prepare(stage: str, run_folder: Path, base_model: str | None, train: TextDa
 
 
 STAGE_FUNCTIONS = {"baseline": train_baseline, "soft": soft_stage, "hard": hard_stage,
-                   "trained": lambda *args: fine_tune(*args, description="top-k trained"),
-                   "control": lambda *args: fine_tune(*args, description="control")}
+                   "trained": lambda *args, **kw: fine_tune(*args, description="top-k trained", **kw),
+                   "control": lambda *args, **kw: fine_tune(*args, description="control", **kw)}
 
 
 def run(dataset: str, profile: Profile, run_name: str | None = None, base_model: str | None = None,
         data_dir: str | None = None, artifacts: str | None = None, stages: tuple[str, ...] | None = None,
-        on_stage: Callable[[str, str], None] | None = None, method: str = "ltp") -> dict[str, dict]:
-    """Train the stages in order, skipping those already complete. Returns each stage's metrics."""
+        on_stage: Callable[[str, str], None] | None = None, method: str = "ltp",
+        on_step: StepCallback | None = None) -> dict[str, dict]:
+    """Train the stages in order, skipping those already complete. Returns each stage's metrics.
+
+    on_stage(stage, what) says when a stage starts or is skipped; on_step(done, total) follows the
+    running stage step by step (both on the main process only)."""
     # Without a GPU, processes started by a distributed launcher must join as CPU (gloo) ranks.
     state = PartialState(cpu=not torch.cuda.is_available())
     run_folder = models_dir(artifacts) / (run_name or f"{dataset}-{profile.name}")
@@ -135,17 +140,19 @@ def run(dataset: str, profile: Profile, run_name: str | None = None, base_model:
             continue
         if on_stage and state.is_main_process:
             on_stage(stage, "training")
-        results[stage] = _train_stage(stage, run_folder, base_model, train, test, profile, state)
+        results[stage] = _train_stage(stage, run_folder, base_model, train, test, profile, state,
+                                      on_step if state.is_main_process else None)
         state.wait_for_everyone()
     return results
 
 
 def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: TextDataset, test: TextDataset,
-                 profile: Profile, state: PartialState) -> dict:
+                 profile: Profile, state: PartialState, on_step: StepCallback | None = None) -> dict:
     set_seed(profile.seed)  # a new classification head is initialised while loading
     classifier = _prepare(stage, run_folder, base_model, train, profile)
     started = time.perf_counter()
-    result = STAGE_FUNCTIONS[_kind(stage)](classifier, train.texts, train.labels, stage_config(profile, stage))
+    result = STAGE_FUNCTIONS[_kind(stage)](classifier, train.texts, train.labels, stage_config(profile, stage),
+                                           on_step=on_step)
     seconds = time.perf_counter() - started
     if not state.is_main_process:
         return {}
@@ -174,7 +181,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stages", help="comma-separated subset of the method's stages (default: all)")
     parser.add_argument("--train-limit", type=int, help="override the profile's number of training examples")
     parser.add_argument("--eval-limit", type=int, help="override the profile's number of evaluation examples")
-    parser.add_argument("--max-steps", type=int, help="stop each stage after this many steps (quick checks)")
+    parser.add_argument("--max-steps", type=int, help="stop each stage after this many steps (quick checks; "
+                                                      "counted for one process, N processes share them)")
     parser.add_argument("--keep-lambda", type=float, help="override LTP's keep-rate weight lambda (0.01..0.2)")
     args = parser.parse_args(argv)
     if args.dataset in IMAGE_DATASETS:

@@ -32,6 +32,7 @@ from pruning_core import store
 from pruning_core.analysis.flops import encoder_flops, model_dims
 from pruning_core.methods import NoPruning, PruningMethod, TopK, schedule_counts
 from pruning_core.metrics import classification_metrics
+from pruning_core.training import StepCallback
 from pruning_core.vision import (CIFAR10_CLASSES, ImageDataset, PrunedVisionClassifier, VisionTrainer,
                                  load_cifar10, load_vision_classifier, vision_accuracy)
 from pruning_core.vision.profiles import PROFILES, VisionProfile
@@ -69,8 +70,10 @@ def schedule(profile: VisionProfile, alpha: float | None = None) -> TopK:
 # ----------------------------------------------------------------------------------------------- train
 
 def train(profile: VisionProfile, data_dir: str | None = None, artifacts: str | Path | None = None,
-          on_stage: Callable[[str, str], None] | None = None) -> dict[str, dict]:
-    """Train the missing models of the profile's run; returns each model's metrics."""
+          on_stage: Callable[[str, str], None] | None = None, on_step: StepCallback | None = None
+          ) -> dict[str, dict]:
+    """Train the missing models of the profile's run; returns each model's metrics. on_stage(stage, what)
+    says when a stage (warmup, pruned, unpruned) starts or is skipped, on_step(done, total) follows it."""
     folder = run_folder(profile, artifacts)
     missing = [stage for stage in STAGES if not (folder / stage / METRICS_FILE).is_file()]
     for stage in (stage for stage in STAGES if stage not in missing):
@@ -85,20 +88,22 @@ def train(profile: VisionProfile, data_dir: str | None = None, artifacts: str | 
         if on_stage:
             on_stage("warmup", "training")
         began = time.perf_counter()
-        trainer.train_until(profile.prune_after_epochs, prune=False, description="warm-up, every patch")
+        trainer.train_until(profile.prune_after_epochs, prune=False, description="warm-up, every patch",
+                            on_step=on_step)
         warmup_seconds = time.perf_counter() - began
         for stage in missing:
             if on_stage:
                 on_stage(stage, "training")
             branch = trainer.fork(schedule(profile) if stage == "pruned" else NoPruning())
-            _finish_stage(stage, branch, folder, profile, train_set, test, warmup_seconds)
+            _finish_stage(stage, branch, folder, profile, train_set, test, warmup_seconds, on_step)
     return {stage: read_json(folder / stage / METRICS_FILE) for stage in STAGES}
 
 
 def _finish_stage(stage: str, trainer: VisionTrainer, folder: Path, profile: VisionProfile,
-                  train_set: ImageDataset, test: ImageDataset, warmup_seconds: float) -> None:
+                  train_set: ImageDataset, test: ImageDataset, warmup_seconds: float,
+                  on_step: StepCallback | None = None) -> None:
     began = time.perf_counter()
-    result = trainer.train_until(description=f"{stage} after the warm-up")
+    result = trainer.train_until(description=f"{stage} after the warm-up", on_step=on_step)
     seconds = time.perf_counter() - began
     classifier = trainer.classifier
     accuracy = vision_accuracy(classifier, test.pixels, test.labels)
@@ -136,7 +141,7 @@ def trace(profile: VisionProfile, db: Path, data_dir: str | None = None, artifac
                "method_config": json.dumps(classifier.method.config()),
                "config": json.dumps({"batch_size": batch_size, "limit": len(test), "source": test.source}),
                "label_names": list(CIFAR10_CLASSES), "num_layers": classifier.num_layers}
-        rows.append(traced.write(row, test.labels.tolist(), list(CIFAR10_CLASSES), db))
+        rows.append(traced.write(row, list(CIFAR10_CLASSES), db))
     return rows
 
 

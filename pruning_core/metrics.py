@@ -1,5 +1,5 @@
 """Classification metrics as plain JSON-friendly values: accuracy, macro P/R/F1, confusion, per-class report,
-and a paired bootstrap interval for the accuracy difference of two models on the same examples."""
+a bootstrap interval for a mean, and a paired one for the accuracy difference of two models on the same examples."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -54,15 +54,23 @@ def paired_bootstrap(correct_a, correct_b, resamples: int = 10_000, seed: int = 
                          f"{a.shape} and {b.shape}.")
     if len(a) == 0:
         raise ValueError("paired_bootstrap needs at least one example.")
-    difference = a - b   # per example -1, 0 or 1: a resample's mean is its accuracy difference
+    return bootstrap_mean(a - b, resamples, seed)   # per example -1, 0 or 1: a resample's mean is its difference
+
+
+def bootstrap_mean(values, resamples: int = 10_000, seed: int = 0) -> tuple[float, float, float]:
+    """The mean of values (n,) with the 2.5% and 97.5% percentiles of the mean over resamples of the values
+    drawn with replacement."""
+    values = np.asarray(values)
+    if values.ndim != 1 or len(values) == 0:
+        raise ValueError(f"bootstrap_mean needs a non-empty 1-D array, got shape {values.shape}.")
     rng = np.random.default_rng(seed)
-    rows = max(1, BOOTSTRAP_CHUNK // len(difference))
+    rows = max(1, BOOTSTRAP_CHUNK // len(values))
     means = []
     for start in range(0, resamples, rows):
-        indices = rng.integers(0, len(difference), (min(rows, resamples - start), len(difference)))
-        means.append(difference[indices].mean(axis=1))
+        indices = rng.integers(0, len(values), (min(rows, resamples - start), len(values)))
+        means.append(values[indices].mean(axis=1))
     low, high = np.percentile(np.concatenate(means), [2.5, 97.5])
-    return float(difference.mean()), float(low), float(high)
+    return float(values.mean()), float(low), float(high)
 
 
 @dataclass

@@ -31,6 +31,13 @@ Readers for the dashboard (each takes `db=None`: the default is `paths.db_path()
                                           predictions (list per example, NA when not stored), and the sweep's
                                           labels (list) and config (JSON)
   export_run(run_id, folder)              every table's rows of a run as parquet files; returns their paths
+  faithfulness_summary(dataset=None, training_run=None, profile=None)
+                                          per stored faithfulness set (a trained pruned model on a test sample):
+                                          agreement with its unpruned weights, flip_rate, mean sufficiency and
+                                          comprehensiveness, each with a 95% bootstrap interval; kept_share
+  faithfulness_by_class(dataset=None, training_run=None, profile=None)
+                                          per set and true class: examples, flips, flip_rate
+  faithfulness_rows(dataset=None, training_run=None, profile=None)   the per-example rows of those sets
 Errors: `StoreBusy` (a pipeline is writing), `RunNotFound` (no database or no such run yet, or not analysed
 yet), `StoreUnreadable` (a damaged, empty, foreign or newer database file: never written to).
 """
@@ -51,6 +58,7 @@ import pyarrow.parquet as pq
 
 from . import paths
 from .analysis.keywords import keyword_stats
+from .metrics import bootstrap_mean
 
 FACETS = ("pos", "entity", "stopword", "punctuation", "frequency")
 BUSY_MESSAGE = "The database is being updated; retry in a moment."
@@ -100,6 +108,16 @@ MIGRATIONS: list[str] = [
     # Each example's own cut-off per layer (TS-DTP's differs from text to text), as the trace recorded it.
     """
     ALTER TABLE examples ADD COLUMN thresholds DOUBLE[];
+    """,
+    # Faithfulness of a trained pruned model to its unpruned weights over a test sample (pipelines/faithfulness.py):
+    # one set per (training run, stage), one row per example.
+    """
+    CREATE TABLE faithfulness_sets (faith_id VARCHAR PRIMARY KEY, dataset VARCHAR, training_run VARCHAR,
+        stage VARCHAR, profile VARCHAR, method VARCHAR, method_config VARCHAR, model_path VARCHAR,
+        label_names VARCHAR[], n_examples INTEGER, config VARCHAR, seconds DOUBLE, created_at TIMESTAMP);
+    CREATE TABLE faithfulness (faith_id VARCHAR, example_id INTEGER, label INTEGER, pruned_prediction INTEGER,
+        unpruned_prediction INTEGER, pruned_confidence DOUBLE, unpruned_confidence DOUBLE, full_probability DOUBLE,
+        sufficiency DOUBLE, comprehensiveness DOUBLE, n_kept INTEGER, n_tokens INTEGER);
     """,
 ]
 RUN_TABLES = ("runs", "class_metrics", "confusion", "examples", "tokens")
@@ -349,6 +367,17 @@ def write_benchmark(sweep: dict, rows: pd.DataFrame, db: str | Path | None = Non
         _insert(con, "benchmarks", rows.assign(bench_id=sweep["bench_id"], dataset=sweep["dataset"]))
 
 
+def write_faithfulness(faith_set: dict, rows: pd.DataFrame, db: str | Path | None = None) -> None:
+    """Store one faithfulness set (its row in `faithfulness_sets`, one row per example in `faithfulness`) in one
+    transaction, replacing the set of the same faith_id."""
+    faith_set = dict(faith_set, created_at=faith_set.get("created_at") or _now())
+    with _writer(db) as con:
+        con.execute("DELETE FROM faithfulness WHERE faith_id = ?", [faith_set["faith_id"]])
+        con.execute("DELETE FROM faithfulness_sets WHERE faith_id = ?", [faith_set["faith_id"]])
+        _insert(con, "faithfulness_sets", pd.DataFrame([faith_set]))
+        _insert(con, "faithfulness", rows.assign(faith_id=faith_set["faith_id"]))
+
+
 # ----------------------------------------------------------------------------------------------- readers
 
 def runs(db: str | Path | None = None) -> pd.DataFrame:
@@ -572,6 +601,71 @@ def benchmarks(dataset: str | None = None, bench_id: str | None = None, profile:
                    c.config, c.created_at
             FROM benchmarks b JOIN chosen c USING (bench_id)
             ORDER BY b.dataset, b.flops DESC""", [dataset, dataset, bench_id, bench_id, profile, profile, bench_id]).df()
+
+
+FAITHFULNESS_SUMMARY_COLUMNS = [
+    "faith_id", "dataset", "training_run", "stage", "profile", "method", "n_examples", "agreement", "agreement_low",
+    "agreement_high", "flip_rate", "sufficiency", "sufficiency_low", "sufficiency_high", "comprehensiveness",
+    "comprehensiveness_low", "comprehensiveness_high", "kept_share", "label_names", "config", "created_at"]
+
+
+def faithfulness_rows(dataset: str | None = None, training_run: str | None = None, profile: str | None = None,
+                      db: str | Path | None = None) -> pd.DataFrame:
+    """Every stored example of the chosen faithfulness sets with its set's dataset, training_run, stage, profile,
+    method, label_names and config (an empty frame when there is no database yet)."""
+    if not _path(db).is_file():
+        return pd.DataFrame(columns=["faith_id", "dataset", "training_run", "stage", "example_id", "label"])
+    with _reader(db) as con:
+        return con.execute("""
+            SELECT s.faith_id, s.dataset, s.training_run, s.stage, s.profile, s.method, s.label_names, s.config,
+                   s.created_at, f.example_id, f.label, f.pruned_prediction, f.unpruned_prediction,
+                   f.pruned_confidence, f.unpruned_confidence, f.full_probability, f.sufficiency,
+                   f.comprehensiveness, f.n_kept, f.n_tokens
+            FROM faithfulness_sets s JOIN faithfulness f USING (faith_id)
+            WHERE (? IS NULL OR s.dataset = ?) AND (? IS NULL OR s.training_run = ?) AND (? IS NULL OR s.profile = ?)
+            ORDER BY s.dataset, s.training_run, s.stage, f.example_id""",
+                           [dataset, dataset, training_run, training_run, profile, profile]).df()
+
+
+def faithfulness_summary(dataset: str | None = None, training_run: str | None = None, profile: str | None = None,
+                         db: str | Path | None = None) -> pd.DataFrame:
+    """One row per faithfulness set: how often the pruned model agrees with its unpruned weights (flip_rate =
+    1 - agreement), mean sufficiency and comprehensiveness, each with a 95% bootstrap interval (10,000 resamples of
+    the examples), and kept_share, the share of the tokens read that reached the classifier."""
+    rows = faithfulness_rows(dataset, training_run, profile, db)
+    summaries = []
+    for faith_id, group in rows.groupby("faith_id", sort=False):
+        first = group.iloc[0]
+        agreement = bootstrap_mean((group["pruned_prediction"] == group["unpruned_prediction"]).to_numpy(np.int8))
+        sufficiency = bootstrap_mean(group["sufficiency"].to_numpy())
+        comprehensiveness = bootstrap_mean(group["comprehensiveness"].to_numpy())
+        summaries.append({
+            "faith_id": faith_id, "dataset": first["dataset"], "training_run": first["training_run"],
+            "stage": first["stage"], "profile": first["profile"], "method": first["method"], "n_examples": len(group),
+            **dict(zip(("agreement", "agreement_low", "agreement_high"), agreement)), "flip_rate": 1 - agreement[0],
+            **dict(zip(("sufficiency", "sufficiency_low", "sufficiency_high"), sufficiency)),
+            **dict(zip(("comprehensiveness", "comprehensiveness_low", "comprehensiveness_high"), comprehensiveness)),
+            "kept_share": group["n_kept"].sum() / max(int(group["n_tokens"].sum()), 1),
+            "label_names": list(first["label_names"]), "config": first["config"], "created_at": first["created_at"]})
+    return pd.DataFrame(summaries, columns=FAITHFULNESS_SUMMARY_COLUMNS)
+
+
+def faithfulness_by_class(dataset: str | None = None, training_run: str | None = None, profile: str | None = None,
+                          db: str | Path | None = None) -> pd.DataFrame:
+    """Per faithfulness set and true class: examples, flips (pruned and unpruned predictions differ), flip_rate."""
+    rows = faithfulness_rows(dataset, training_run, profile, db)
+    columns = ["faith_id", "dataset", "training_run", "stage", "method", "class_index", "class_name", "examples",
+               "flips", "flip_rate"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    rows = rows.assign(flip=rows["pruned_prediction"] != rows["unpruned_prediction"])
+    frame = (rows.groupby(["faith_id", "dataset", "training_run", "stage", "method", "label"], sort=False)
+             .agg(examples=("flip", "size"), flips=("flip", "sum")).reset_index()
+             .rename(columns={"label": "class_index"}))
+    names = rows.groupby("faith_id")["label_names"].first()
+    frame["class_name"] = [list(names[f])[int(i)] for f, i in zip(frame["faith_id"], frame["class_index"])]
+    frame["flip_rate"] = frame["flips"] / frame["examples"]
+    return frame.sort_values(["dataset", "training_run", "stage", "class_index"], ignore_index=True)[columns]
 
 
 def export_run(run_id: str, folder: str | Path, db: str | Path | None = None) -> list[Path]:

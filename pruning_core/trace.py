@@ -79,6 +79,11 @@ class ExampleTrace:
             "drop_layer": self.drop_layer[index],
         })
 
+    def _repr_html_(self) -> str:
+        """A notebook shows the answer and the layers: token rows for a text, patch grids for a picture."""
+        from .render import trace_html   # render imports this module
+        return trace_html(self)
+
     def words(self) -> list[Word]:
         """Sub-word tokens grouped into words: a word is alive at a layer while any of its pieces is."""
         groups: dict[int, list[int]] = {}

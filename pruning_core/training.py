@@ -8,12 +8,15 @@ whatever method the classifier holds, so a fixed schedule (`TopK`) trains prunin
 Batches group texts of similar length (shuffled within and across groups), so little time goes to padding.
 
 The loop runs through `accelerate`, so the same code runs on one CPU, one GPU, or several processes
-under `accelerate launch`. CPU by default, CUDA when present.
+under `accelerate launch`. CPU by default, CUDA when present. With N processes the work is divided: each
+rank sees its shard of every epoch and runs 1/N of the steps one process would, and the learning-rate
+schedule, counted in those per-rank steps, ends exactly at the last one. One process trains as before.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -38,7 +41,7 @@ class TrainConfig:
     warmup_ratio: float = 0.1
     max_length: int = DEFAULT_MAX_LENGTH
     seed: int = 0
-    max_steps: int | None = None         # stop early (tests, demos)
+    max_steps: int | None = None         # stop early (tests, demos): steps of one process, shared by N
 
 
 @dataclass
@@ -53,9 +56,14 @@ class TrainResult:
                 "keep_fractions": self.keep_fractions}
 
 
+StepCallback = Callable[[int, int], None]   # on_step(steps done, total steps), after every optimizer step
+
+
 def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[int], config: TrainConfig,
-              description: str = "train") -> TrainResult:
-    """Train the classifier (backbone and method parameters) in whatever mode its method is in."""
+              description: str = "train", on_step: StepCallback | None = None) -> TrainResult:
+    """Train the classifier (backbone and method parameters) in whatever mode its method is in.
+
+    `on_step(done, total)` is called after every step with this process's counts (keep it cheap)."""
     set_seed(config.seed)
     accelerator = Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
     loader = DataLoader(list(zip(texts, labels)), collate_fn=_collator(classifier, config.max_length),
@@ -63,9 +71,11 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
                                                            config.seed))
     optimizer = torch.optim.AdamW(parameter_groups(classifier, config.learning_rate, config.method_learning_rate,
                                                    config.weight_decay))
-    total = _total_steps(len(loader), config)
+    total = rank_steps(len(loader), config, accelerator.num_processes)
+    # Not handed to accelerate: its wrapper steps the schedule once per process at every step, which
+    # would end it after 1/N of the training. Counted in this rank's steps, it ends at the last one.
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
-    model, optimizer, loader, scheduler = accelerator.prepare(classifier, optimizer, loader, scheduler)
+    model, optimizer, loader = accelerator.prepare(classifier, optimizer, loader)
     model.train()
     losses, keep_history, step = [], [], 0
     progress = tqdm(total=total, desc=description, disable=not accelerator.is_local_main_process)
@@ -74,7 +84,8 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
             output = model(**batch)
             accelerator.backward(output.loss)
             optimizer.step()
-            scheduler.step()
+            if not accelerator.optimizer_step_was_skipped:   # fp16 overflow: no step, so no schedule step
+                scheduler.step()
             optimizer.zero_grad()
             losses.append(output.loss.item())
             if output.loop.keep_fractions:
@@ -82,6 +93,8 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
             step += 1
             progress.update()
             progress.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}")
+            if on_step is not None:
+                on_step(step, total)
             if step >= total:
                 break
     progress.close()
@@ -91,23 +104,33 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
     return TrainResult(step, sum(losses) / max(len(losses), 1), losses[-1] if losses else math.nan, keep)
 
 
+def rank_steps(batches_per_epoch: int, config: TrainConfig, num_processes: int = 1) -> int:
+    """Optimizer steps each of `num_processes` ranks runs: one process's count (epochs of batches, capped
+    at max_steps), divided among them. Every rank runs the same number, so DDP's gradient exchanges pair up."""
+    return max(1, math.ceil(_total_steps(batches_per_epoch, config) / num_processes))
+
+
 class LengthGroupedBatches(torch.utils.data.Sampler):
     """Batches of texts of similar length: shuffle, sort each run of 50 batches' worth by length, cut it into
-    batches, shuffle the batches. A new order every epoch, the same for the same seed."""
+    batches, shuffle the batches. A new order every epoch, the same for the same seed.
+
+    The one short batch can come anywhere in an epoch, so this sampler advertises no `batch_size`:
+    accelerate then shards the batches among processes as batches of varying size (given a batch size,
+    it would drop every round of batches that ends in a short one)."""
 
     def __init__(self, lengths: list[int], batch_size: int, seed: int = 0, group_batches: int = 50):
-        self.lengths, self.batch_size, self.group = lengths, batch_size, batch_size * group_batches
+        self.lengths, self.size, self.group = lengths, batch_size, batch_size * group_batches
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
-        return math.ceil(len(self.lengths) / self.batch_size)
+        return math.ceil(len(self.lengths) / self.size)
 
     def __iter__(self):
         order = torch.randperm(len(self.lengths), generator=self.generator).tolist()
         batches = []
         for start in range(0, len(order), self.group):
             group = sorted(order[start:start + self.group], key=self.lengths.__getitem__, reverse=True)
-            batches += [group[i:i + self.batch_size] for i in range(0, len(group), self.batch_size)]
+            batches += [group[i:i + self.size] for i in range(0, len(group), self.size)]
         for index in torch.randperm(len(batches), generator=self.generator).tolist():
             yield batches[index]
 
@@ -136,19 +159,19 @@ def calibrate_thresholds(classifier: PrunedTextClassifier, texts: list[str], kee
 
 
 def train_baseline(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
-                   config: TrainConfig) -> TrainResult:
+                   config: TrainConfig, on_step: StepCallback | None = None) -> TrainResult:
     """Plain fine-tuning, no pruning."""
     classifier.method = NoPruning()
-    return fine_tune(classifier, texts, labels, config, description="baseline")
+    return fine_tune(classifier, texts, labels, config, description="baseline", on_step=on_step)
 
 
 def soft_stage(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
-               config: TrainConfig) -> TrainResult:
+               config: TrainConfig, on_step: StepCallback | None = None) -> TrainResult:
     """Stage 1: learn the method's parameters (and the weights) with soft masks and its regulariser."""
     method = _trainable(classifier)
     method.mode = "soft"
     method.requires_grad_(True)
-    return fine_tune(classifier, texts, labels, config, description=f"{method.name} soft")
+    return fine_tune(classifier, texts, labels, config, description=f"{method.name} soft", on_step=on_step)
 
 
 def binarize(classifier: PrunedTextClassifier) -> list[float]:
@@ -162,10 +185,11 @@ def binarize(classifier: PrunedTextClassifier) -> list[float]:
 
 
 def hard_stage(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
-               config: TrainConfig) -> TrainResult:
+               config: TrainConfig, on_step: StepCallback | None = None) -> TrainResult:
     """Stage 3: binarize, then fine-tune the weights with the tokens the fixed method drops removed."""
     binarize(classifier)
-    return fine_tune(classifier, texts, labels, config, description=f"{classifier.method.name} hard")
+    return fine_tune(classifier, texts, labels, config, description=f"{classifier.method.name} hard",
+                     on_step=on_step)
 
 
 def train_stages(classifier: PrunedTextClassifier, texts: list[str], labels: list[int], soft: TrainConfig,

@@ -3,7 +3,8 @@
 Built with the real pipelines (trace, analyze) on tiny models and made-up data (tests/pipeline_data.py),
 without training and without spaCy: a fixed-tag annotator stands in for it, and UMAP (whose first fit
 JIT-compiles for ~12 s) is replaced by a PCA projection. Benchmark rows are written through the store's
-own writer with made-up but plausible figures, TS-DTP included for IMDb and left out for AG News.
+own writer with made-up but plausible figures, TS-DTP included for IMDb and left out for AG News; the IMDb
+models' faithfulness comes from the real pipeline (none for AG News).
 `scripts/with-env .venv/bin/python tests/app_data.py FOLDER` builds one to browse with
 `LENS_ARTIFACTS=FOLDER/artifacts make run`.
 """
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from conftest import make_bert, make_tokenizer  # noqa: E402
 from pipeline_data import make_data_dir, tiny_profile  # noqa: E402
-from pipelines import analyze, trace  # noqa: E402
+from pipelines import analyze, faithfulness, trace  # noqa: E402
 from pruning_core import store  # noqa: E402
 from pruning_core.analysis.linguistics import Annotation  # noqa: E402
 from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, build_method  # noqa: E402
@@ -115,6 +116,7 @@ def build_lens(root: Path) -> Path:
     for dataset, with_ts_dtp in (("imdb", True), ("ag_news", False)):
         store.write_benchmark({"bench_id": f"{dataset}-tiny", "dataset": dataset, "profile": "tiny", "config": "{}"},
                               benchmark_rows(dataset, with_ts_dtp), db)
+    faithfulness.run("imdb", "imdb-tiny", ("ltp_hard", "ts_dtp"), db=db, data_dir=data_dir, artifacts=artifacts)
     return artifacts
 
 

@@ -1,6 +1,8 @@
 """Tiny random models (hidden 32, a few layers) and a tiny tokenizer, built in memory: no downloads."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from transformers import (BertConfig, BertForSequenceClassification, BertTokenizer, DistilBertConfig,
@@ -14,6 +16,18 @@ WORDS = ("the a an this that it is was are be not very really so and but or of t
          "stocks oil prices bank profit shares iraq president minister troops linux google internet space "
          "i you he she we they one two first last new old time life people world . , ! ? ' \" ( )").split()
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS + ["##s", "##ing", "##ed", "##ly", "##er"]
+
+
+@pytest.fixture
+def artifacts(tmp_path, monkeypatch) -> Path:
+    """An empty artifacts folder the dashboard reads (LENS_ARTIFACTS), with Streamlit's model cache cleared."""
+    import streamlit as st
+    root = tmp_path / "artifacts"
+    monkeypatch.setenv("LENS_ARTIFACTS", str(root))
+    st.cache_resource.clear()
+    threads = torch.get_num_threads()     # the app sets torch's process-wide thread count
+    yield root
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -6,8 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
-import torch
 from streamlit.testing.v1 import AppTest
 
 from lens_helpers import save_tiny_model
@@ -17,16 +15,6 @@ from dashboard.live import EXAMPLES
 
 HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
 LIVE = "views/1_Live_text.py"
-
-
-@pytest.fixture
-def artifacts(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "artifacts"
-    monkeypatch.setenv("LENS_ARTIFACTS", str(root))
-    st.cache_resource.clear()
-    threads = torch.get_num_threads()     # the app sets torch's process-wide thread count
-    yield root
-    torch.set_num_threads(threads)
 
 
 def run_page(page: str | None = None) -> AppTest:

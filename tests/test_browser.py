@@ -149,6 +149,72 @@ def test_home_and_live_text_in_a_real_browser(app_url, screenshots):
     assert (screenshots / "live_text.png").stat().st_size > 10_000
 
 
+PROJECTOR = {"width": 1920, "height": 1080}
+
+
+def test_classroom_on_a_projector_in_a_real_browser(app_url, screenshots):
+    """The Classroom page at projector size: the arrow keys and Next step through MiniLM-L6's six layers, Play runs
+    to the last one, the share link reopens the same view, and a round of the guessing game is scored."""
+    from playwright.sync_api import sync_playwright
+
+    def step_is(page, label: str) -> None:
+        page.locator(".tpc-step", has_text=label).wait_for(timeout=60_000)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=PROJECTOR)
+            page.goto(f"{app_url}/Classroom?text={REVIEW}&method=topk&keep=0.3", wait_until="domcontentloaded")
+            step_is(page, "Input")
+            _assert_no_exception(page)
+            page.screenshot(path=str(screenshots / "classroom_input.png"))
+            page.keyboard.press("ArrowRight")                           # the buttons' shortcuts
+            step_is(page, "Layer 1 of 6")
+            page.keyboard.press("ArrowRight")
+            step_is(page, "Layer 2 of 6")
+            page.get_by_role("button", name="Next").click()
+            step_is(page, "Layer 3 of 6")
+            page.keyboard.press("ArrowLeft")
+            step_is(page, "Layer 2 of 6")
+            assert page.locator(".tpc-words .tpc-gone").count() > 0      # earlier drops are faint
+            page.screenshot(path=str(screenshots / "classroom_layer.png"))
+            page.get_by_role("button", name="Play").click()              # autoplay runs to the last layer
+            step_is(page, "Layer 6 of 6")
+            page.get_by_role("button", name="Play").wait_for(timeout=30_000)   # and stops there
+            assert "layer=6" in page.url
+            words = page.locator(".tpc-words").inner_html()
+            page.screenshot(path=str(screenshots / "classroom_last.png"))
+
+            page.get_by_text("Share this view").click()
+            link = page.locator('[data-testid="stCode"] code').inner_text().strip()
+            assert link.startswith(f"{app_url}/Classroom?") and "layer=6" in link
+            page.get_by_role("img", name="Scan with a phone").or_(
+                page.locator('[data-testid="stImage"] img')).first.wait_for(timeout=30_000)   # the QR code
+            other = browser.new_page(viewport=PROJECTOR)
+            other.goto(link, wait_until="domcontentloaded")
+            step_is(other, "Layer 6 of 6")
+            assert other.locator(".tpc-words").inner_html() == words       # the link opens the same view
+            other.close()
+
+            page.get_by_text("Guessing game: pick the words").click()
+            pills = page.locator('[data-testid="stButtonGroup"] button')
+            pills.first.wait_for(timeout=60_000)
+            page.locator(".tpc-head").first.wait_for(state="detached", timeout=30_000)   # layers wait for the reveal
+            for word in ("acting", "soundtrack", "rushed"):
+                pills.filter(has_text=word).first.click()
+                page.wait_for_timeout(300)
+            page.screenshot(path=str(screenshots / "classroom_guess.png"))
+            page.get_by_role("button", name="Reveal the layers").click()
+            page.locator(".tpc-score", has_text="Overlap").wait_for(timeout=60_000)
+            page.get_by_text("1 round played").wait_for(timeout=30_000)
+            _assert_no_exception(page)
+            page.screenshot(path=str(screenshots / "classroom_score.png"))
+        finally:
+            browser.close()
+    for name in ("input", "layer", "last", "guess", "score"):
+        assert (screenshots / f"classroom_{name}.png").stat().st_size > 10_000
+
+
 # Each dataset page, the text that shows it has drawn, and a view to click first (Compare's second view).
 DATASET_PAGES = [("Token_patterns", "Words most often kept to the classifier", None),
                  ("Embeddings", "One text, layer by layer", None),

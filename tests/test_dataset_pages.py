@@ -21,6 +21,7 @@ from pruning_core.data import load_dataset
 from dashboard.live import classify_live
 from pruning_core.methods import LearnedTokenPruning
 from dashboard.stored_trace import trace_from_store
+from dashboard.navigation import PAGES
 from dashboard.tables import MAX_KEYWORDS
 from pruning_core.text import load_text_classifier
 
@@ -91,7 +92,8 @@ def test_home_lists_the_stored_runs_and_links_every_page(lens):
     assert runs.set_index("run").loc[IMDB_LTP_RUN, "analysed"]
     assert not runs.set_index("run").loc["imdb-tiny-ts_dtp-test", "analysed"]
     links = [link.proto.page for link in app.get("page_link")]
-    assert len(links) == 7 and any("Compare" in link for link in links) and any("Image" in link for link in links)
+    assert len(links) == len(PAGES) - 1                                  # every page but Home itself
+    assert any("Compare" in link for link in links) and any("Image" in link for link in links)
 
 
 def test_home_without_a_database_says_what_to_run(empty):
@@ -299,6 +301,26 @@ def test_compare_methods_over_a_dataset_notes_missing_methods(lens):
     app.selectbox(key="compare_dataset").set_value("ag_news").run()
     assert "TS-DTP" not in {trace["name"] for trace in charts(app)[0]["data"]}
     assert "No stored benchmark rows for TS-DTP" in infos(app)
+
+
+def test_compare_over_a_dataset_shows_the_stored_faithfulness_or_the_command_that_builds_it(lens):
+    app = run_page(COMPARE)
+    app.segmented_control(key="compare_view").set_value("dataset").run()
+    app.selectbox(key="compare_dataset").set_value("imdb").run()
+    assert "Faithfulness to the unpruned model" in [header.value for header in app.subheader]
+    table = next(frame.value for frame in app.dataframe if "agrees %" in frame.value.columns)
+    stored = store.faithfulness_summary("imdb", db=lens / "lens.duckdb")
+    assert list(table["model"]) == ["imdb-tiny/ltp_hard", "imdb-tiny/ts_dtp"] and list(table["method"]) == [
+        "LTP", "TS-DTP"]
+    assert table["agrees %"].tolist() == pytest.approx((100 * stored["agreement"]).round(1).tolist())
+    assert table["sufficiency"].tolist() == pytest.approx(stored["sufficiency"].round(3).tolist())
+    by_class = store.faithfulness_by_class("imdb", db=lens / "lens.duckdb")
+    first = by_class[by_class["stage"] == "ltp_hard"]
+    assert table["flips by true class"][0] == ", ".join(f"{name} {100 * rate:.1f}%" for name, rate in
+                                                      zip(first["class_name"], first["flip_rate"]))
+    app.selectbox(key="compare_dataset").set_value("ag_news").run()
+    assert not app.exception and ("No faithfulness figures for ag_news yet: run `python -m pipelines.faithfulness "
+                                  "--dataset ag_news --run ag_news-tiny`") in infos(app)
 
 
 # --- Live text with a TS-DTP model -----------------------------------------------------------------------

@@ -11,8 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
-import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -46,16 +44,6 @@ def noise(size: tuple[int, int] = (32, 32), seed: int = 0, mode: str = "RGB") ->
     channels = {"RGB": 3, "RGBA": 4}[mode]
     pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
     return Image.fromarray(pixels, mode)
-
-
-@pytest.fixture
-def artifacts(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "artifacts"
-    monkeypatch.setenv("LENS_ARTIFACTS", str(root))
-    st.cache_resource.clear()
-    threads = torch.get_num_threads()     # the app sets torch's process-wide thread count
-    yield root
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -11,12 +11,13 @@ import pytest
 
 from dashboard import jobs
 
-# A stand-in for `python -m pipelines.demo --progress-file PATH`: reports halfway, waits until the test
-# creates the release file, then reports done (or an error, or dies, as asked).
+# A stand-in for `python -m pipelines.demo --progress-file PATH`: reports halfway (with any extra keys given),
+# waits until the test creates the release file, then reports done (or an error, or dies, as asked).
 FAKE = """
 import json, pathlib, sys, time
 progress, release, ending = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
-progress.write_text(json.dumps({"fraction": 0.5, "message": "Training IMDb", "done": False, "error": None}))
+extra = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+progress.write_text(json.dumps({"fraction": 0.5, "message": "Training IMDb", "done": False, "error": None, **extra}))
 while not release.exists():
     time.sleep(0.05)
 if ending == "crash":
@@ -26,10 +27,10 @@ progress.write_text(json.dumps({"fraction": 1.0, "message": "Finished", "done": 
 """
 
 
-def fake_job(folder: Path, ending: str = "done") -> tuple[jobs.BackgroundJob, Path]:
+def fake_job(folder: Path, ending: str = "done", **extra) -> tuple[jobs.BackgroundJob, Path]:
     release = folder / "release"
-    job = jobs.BackgroundJob("demo", folder / "jobs",
-                             lambda progress: [sys.executable, "-c", FAKE, str(progress), str(release), ending])
+    job = jobs.BackgroundJob("demo", folder / "jobs", lambda progress: [sys.executable, "-c", FAKE, str(progress),
+                                                                       str(release), ending, json.dumps(extra)])
     return job, release
 
 
@@ -137,3 +138,37 @@ def test_a_job_started_by_another_server_process_is_seen_running(tmp_path, clean
         job.pid_file.write_text(str(pid))
         jobs._children[pid] = process
         release.touch()
+
+
+def test_a_running_job_estimates_the_time_left_from_the_work_done_so_far(tmp_path, cleanup):
+    # Started 100 s ago; half done, of which 0.1 was found already done: 0.4 took 100 s, 0.5 is left.
+    job, release = fake_job(tmp_path, started=1_000.0, skipped=0.1)
+    cleanup.append(job)
+    job.start()
+    wait_until(lambda: job.progress().fraction == 0.5)
+    progress = job.progress(now=1_100.0)
+    assert progress.eta_seconds == pytest.approx(125.0)
+    assert jobs.progress_text(progress) == "Training IMDb (50%, about 2 min left)"
+    release.touch()
+    wait_until(lambda: not job.running())
+    assert job.progress(now=1_200.0).eta_seconds is None, "finished: nothing left to estimate"
+
+
+def test_a_job_that_does_not_say_when_it_started_shows_no_estimate(tmp_path, cleanup):
+    job, release = fake_job(tmp_path)
+    cleanup.append(job)
+    job.start()
+    wait_until(lambda: job.progress().fraction == 0.5)
+    assert job.progress().eta_seconds is None and jobs.progress_text(job.progress()) == "Training IMDb (50%)"
+    release.touch()
+
+
+def test_time_left_arithmetic():
+    assert jobs.seconds_left(0.25, elapsed=60) == pytest.approx(180)
+    assert jobs.seconds_left(0.6, elapsed=60, skipped=0.5) == pytest.approx(240), "only the work done here counts"
+    assert jobs.seconds_left(0.02, elapsed=60) is None, "too little done to know the pace"
+    assert jobs.seconds_left(0.52, elapsed=60, skipped=0.5) is None, "skipped work says nothing about the pace"
+    assert jobs.seconds_left(1.0, elapsed=60) is None and jobs.seconds_left(0.5, elapsed=0) is None
+    assert [jobs.describe_left(s) for s in (20, 29, 31, 240, 5369, 5400, 4 * 3600 + 20 * 60)] == [
+        "less than a minute left", "less than a minute left", "about 1 min left", "about 4 min left",
+        "about 89 min left", "about 1 h 30 min left", "about 4 h 20 min left"]

@@ -116,6 +116,41 @@ def test_trace_drop_layers_agree_with_the_models_own_trace(built, tmp_path):
     assert survival["tokens"].iloc[0] == sum(len(t.tokens) for t in expected)
 
 
+def _stored_run(db, run_id: str) -> dict[str, pd.DataFrame]:
+    """Every table of a stored trace, without what depends on the clock."""
+    tables = {table: _table(db, table, run_id) for table in ("runs", "class_metrics", "confusion", "examples", "tokens")}
+    tables["runs"] = tables["runs"].drop(columns=["created_at", "seconds_model", "seconds_write"])
+    return tables
+
+
+def test_two_shards_merged_store_the_same_run_as_one_trace(built, tmp_path):
+    model, data_dir = built["folder"] / "ltp_hard", str(built["data_dir"])
+    whole, sharded = tmp_path / "whole.duckdb", tmp_path / "sharded.duckdb"
+    trace.run(model, db=whole, data_dir=data_dir, limit=21, batch_size=4)
+    for index in (1, 0):                                             # in any order
+        trace.main(["--model", str(model), "--db", str(sharded), "--data-dir", data_dir, "--limit", "21",
+                    "--batch-size", "4", "--shard", f"{index}/2"])
+    assert not sharded.exists(), "a shard writes no database"
+    trace.main(["--model", str(model), "--db", str(sharded), "--merge"])
+    expected, got = _stored_run(whole, "imdb-tiny-ltp_hard-test"), _stored_run(sharded, "imdb-tiny-ltp_hard-test")
+    assert got["examples"]["example_id"].tolist() == list(range(21))
+    for table in expected:
+        pd.testing.assert_frame_equal(got[table], expected[table], check_exact=False, rtol=1e-5, obj=table)
+    assert not trace.shard_folder(sharded, "imdb-tiny-ltp_hard-test").exists(), "merged shards are removed"
+
+
+def test_a_merge_with_a_shard_missing_says_which(built, tmp_path):
+    model, db = built["folder"] / "ltp_hard", tmp_path / "lens.duckdb"
+    trace.run(model, db=db, data_dir=str(built["data_dir"]), shard=(2, 3))
+    with pytest.raises(SystemExit, match="error: Shards 0, 1 of 3 are missing"):
+        trace.main(["--model", str(model), "--db", str(db), "--merge"])
+    with pytest.raises(SystemExit, match="error: No trace shards"):
+        trace.main(["--run-id", "nothing-traced", "--db", str(db), "--merge"])
+    assert [trace.shard_range(10, i, 3) for i in range(3)] == [(0, 3), (3, 6), (6, 10)]
+    with pytest.raises(SystemExit):
+        trace.main(["--model", str(model), "--shard", "3/3"])
+
+
 def test_retention_rates_recompute_from_the_raw_rows(built):
     db, run_id = built["db"], "imdb-tiny-ltp_hard-test"
     _, tokens = store.read_trace_rows(run_id, db)
@@ -225,7 +260,8 @@ def test_demo_writes_progress_and_builds_both_datasets(tmp_path, monkeypatch):
     progress_file = tmp_path / "progress.json"
     demo.run(("imdb", "ag_news"), progress_file, str(data_dir), str(tmp_path / "artifacts"), profiles=profiles)
     final = json.loads(progress_file.read_text())
-    assert final == {"fraction": 1.0, "message": final["message"], "done": True, "error": None}
+    assert {key: final[key] for key in ("fraction", "done", "error")} == {"fraction": 1.0, "done": True, "error": None}
+    assert final["skipped"] == 0.0 and isinstance(final["started"], float)
     runs = store.runs(tmp_path / "artifacts" / "lens.duckdb")
     assert set(runs["dataset"]) == {"imdb", "ag_news"} and runs["analysed"].sum() == 2
     assert set(runs.loc[runs["dataset"] == "imdb", "stage"]) == {"baseline", "ltp_hard", "ts_dtp_hard"}
@@ -234,6 +270,44 @@ def test_demo_writes_progress_and_builds_both_datasets(tmp_path, monkeypatch):
     assert {"unpruned", "ltp-x1.0", "ts_dtp"} <= settings
     ag_news = runs[runs["dataset"] == "ag_news"].iloc[0]
     assert list(ag_news["label_names"]) == ["World", "Sports", "Business", "Sci/Tech"]
+
+
+def test_training_progress_moves_within_each_stage_at_most_once_a_second(tmp_path):
+    """A fake two-stage training, 10 steps of 0.4 s per stage: the file, read after every step, moves within
+    the running stage's weight, never back, and is rewritten at most once a second in between."""
+    now = [0.0]
+    path = tmp_path / "progress.json"
+    progress = demo.Progress(path, total=1.0, clock=lambda: now[0])
+    stages = demo.StageProgress(progress, "IMDb", {"baseline": 0.6, "ltp_soft": 0.4}.__getitem__)
+    read = {}
+    for stage in ("baseline", "ltp_soft"):
+        stages(stage, "training")
+        for step in range(1, 11):
+            now[0] += 0.4
+            stages.step(step, 10)
+            read.setdefault(stage, []).append(json.loads(path.read_text())["fraction"])
+    stages.finish()
+    everything = read["baseline"] + read["ltp_soft"] + [json.loads(path.read_text())["fraction"]]
+    assert everything == sorted(everything), "never backwards"
+    # Written at 1.2, 2.4 and 3.6 s into each stage (steps 3, 6, 9): the share of the stage's steps done by then.
+    assert sorted(set(read["baseline"])) == pytest.approx([0.0, 0.18, 0.36, 0.54])
+    assert sorted(set(read["ltp_soft"])) == pytest.approx([0.6, 0.72, 0.84, 0.96])
+    assert everything[-1] == 0.99 and "ltp_soft done" in json.loads(path.read_text())["message"]
+    stages("baseline", "skipped (already complete)")                 # met again for the next method: counted once
+    assert json.loads(path.read_text())["skipped"] == 0.0
+
+
+def test_progress_counts_stages_found_trained_as_skipped_work(tmp_path):
+    path, now = tmp_path / "progress.json", [0.0]
+    stages = demo.StageProgress(demo.Progress(path, total=2.0, clock=lambda: now[0]), "IMDb",
+                                {"baseline": 0.5, "ltp_soft": 0.3}.get)
+    stages("baseline", "skipped (already complete)")
+    stages("ltp_soft", "training")
+    now[0] += 1.0
+    stages.step(1, 2)
+    saved = json.loads(path.read_text())
+    assert saved["fraction"] == pytest.approx(0.325) and saved["skipped"] == pytest.approx(0.25)
+    assert saved["message"] == "IMDb: training ltp soft, step 1 of 2"
 
 
 def test_demo_failure_is_reported_in_the_progress_file(tmp_path, monkeypatch):

@@ -11,8 +11,8 @@ from conftest import make_bert, make_tokenizer
 from pruning_core.methods import LearnedTokenPruning, NoPruning, geometric_keep
 from pruning_core.metrics import evaluate
 from pruning_core.text import DEFAULT_MAX_LENGTH, PrunedTextClassifier
-from pruning_core.training import (LengthGroupedBatches, TrainConfig, binarize, calibrate_thresholds, soft_stage,
-                                   train_baseline, train_stages)
+from pruning_core.training import (LengthGroupedBatches, TrainConfig, binarize, calibrate_thresholds, hard_stage,
+                                   soft_stage, train_baseline, train_stages)
 
 POSITIVE = "great good love amazing excellent best fun funny".split()
 NEGATIVE = "bad awful hate worst terrible boring waste".split()
@@ -104,3 +104,16 @@ def test_calibrated_thresholds_keep_about_the_wanted_share_from_layer_0():
     traces = classifier.trace(texts)
     kept = np.sum([t.keep_counts for t in traces], axis=0) / sum(len(t.tokens) for t in traces)
     assert kept == pytest.approx(wanted, abs=0.05)
+
+
+def test_every_stage_reports_each_step_done_of_its_total():
+    texts, labels = made_up_reviews(12)
+    classifier = PrunedTextClassifier(make_bert(num_layers=2), make_tokenizer(),
+                                      LearnedTokenPruning(2, temperature=0.01, mode="soft"))
+    config = TrainConfig(epochs=2, batch_size=4)
+    seen = {}
+    for name, stage in (("soft", soft_stage), ("hard", hard_stage)):
+        result = stage(classifier, texts, labels, config, on_step=lambda done, total: seen.setdefault(name, []).append(
+            (done, total)))
+        assert result.steps == 6
+    assert seen["soft"] == seen["hard"] == [(k, 6) for k in range(1, 7)]

@@ -82,6 +82,15 @@ def test_a_fork_shares_the_warm_up_and_leaves_the_original_untouched():
     assert pruned.scheduler.get_last_lr() == original.scheduler.get_last_lr()
 
 
+def test_each_stretch_reports_its_steps_done_of_its_length():
+    pixels, labels = two_colour_dataset(32)
+    trainer = VisionTrainer(make_vit(num_labels=2), pixels, labels, VisionTrainConfig(epochs=3, batch_size=16))
+    warm_up, rest = [], []
+    trainer.train_until(1, prune=False, on_step=lambda done, total: warm_up.append((done, total)))
+    trainer.train_until(on_step=lambda done, total: rest.append((done, total)))
+    assert warm_up == [(1, 2), (2, 2)] and rest == [(k, 4) for k in range(1, 5)]
+
+
 def test_methods_with_learned_parameters_cannot_be_forked_in():
     trainer = VisionTrainer(make_vit(), random_pixels(4), torch.tensor([0, 1, 2, 0]), VisionTrainConfig())
     with pytest.raises(ValueError, match="learned parameters"):

@@ -1,12 +1,12 @@
 """The Compare page's three views (Streamlit): two stored runs side by side, the methods on one typed text, and
-the methods' accuracy against speed over a dataset."""
+the methods' accuracy against speed (and their faithfulness to the unpruned model) over a dataset."""
 from __future__ import annotations
 
 import streamlit as st
 
 from pruning_core.methods import TopK
 
-from . import catalog, figures, reads, ui
+from . import catalog, faithfulness_ui, figures, reads, ui
 from .figures import compare, tradeoff
 from .live import EXAMPLES
 from .side_by_side import compare_on_text
@@ -99,6 +99,7 @@ def methods_over_dataset() -> None:
     missing = missing_methods(rows)
     if missing:
         st.info(tradeoff.missing_methods_note(missing))
+    faithfulness_ui.dataset_section(dataset)
 
 
 def show(view: str) -> None:

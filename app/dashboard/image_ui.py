@@ -95,6 +95,14 @@ def picture_input() -> pictures.Picture | None:
     return _uploaded() if source == "upload" else _test_picture()
 
 
+def share_note() -> str | None:
+    """What a link to the view cannot carry: an uploaded picture."""
+    if st.session_state.get("image_source") == "upload":
+        return ("An uploaded picture cannot travel in a link: the link opens the same model and settings, with the "
+                "upload box.")
+    return None
+
+
 def _uploaded() -> pictures.Picture | None:
     upload = st.file_uploader("A PNG, JPEG or WebP picture", type=UPLOAD_TYPES, key="upload_image",
                               max_upload_size=MAX_FILE_BYTES // 2**20)

@@ -1,9 +1,10 @@
 """Long jobs the dashboard starts in the background (building the demo models), followed by a file.
 
 The job is a separate process (niced, in its own session) that writes
-`{"fraction": 0..1, "message": str, "done": bool, "error": str|null}` to its progress file. Its pid
-lives in a file beside it, so any page, rerun or browser tab sees the same job, and a second start
-while it runs is refused. Output goes to a log file beside it.
+`{"fraction": 0..1, "message": str, "done": bool, "error": str|null}` to its progress file, and may add
+`"started"` (epoch seconds) and `"skipped"` (the share of the fraction found already done) for an
+estimate of the time left. Its pid lives in a file beside it, so any page, rerun or browser tab sees
+the same job, and a second start while it runs is refused. Output goes to a log file beside it.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -25,6 +27,7 @@ DEMO_MODULE = "pipelines.demo"
 _children: dict[int, subprocess.Popen] = {}      # jobs this process started, to reap them
 _last_good: dict[Path, dict] = {}                # last readable progress, for half-written files
 _start_lock = threading.Lock()
+MIN_WORKED = 0.03   # the share done before the pace says anything about the time left
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class JobProgress:
     message: str = ""
     done: bool = False
     error: str | None = None
+    eta_seconds: float | None = None   # the time left at the pace so far (None: not known yet)
 
     @property
     def state(self) -> str:
@@ -79,8 +83,9 @@ class BackgroundJob:
             return _children[pid].poll() is None
         return _is_our_process(pid, self.progress_file)
 
-    def progress(self) -> JobProgress:
-        """What the progress file says, and whether the process still runs."""
+    def progress(self, now: float | None = None) -> JobProgress:
+        """What the progress file says, and whether the process still runs (`now`: epoch seconds, for the
+        time left)."""
         running = self.running()
         saved = self._read_progress()
         if not saved and not running and not self.pid_file.exists():
@@ -90,8 +95,11 @@ class BackgroundJob:
         done = bool(saved.get("done"))
         if not running and not done and not error:
             error = f"The job stopped before it finished; its output is in {self.log_file}.{self._log_tail()}"
+        started, skipped = saved.get("started"), float(saved.get("skipped") or 0.0)
+        eta = (seconds_left(fraction, (time.time() if now is None else now) - started, skipped)
+               if running and isinstance(started, (int, float)) else None)
         return JobProgress(running, fraction, str(saved.get("message") or "Starting…"), done and not running,
-                           None if error is None else str(error))
+                           None if error is None else str(error), eta)
 
     def stop(self) -> None:
         """End the job and its children (used by tests and for a clean shutdown)."""
@@ -122,6 +130,31 @@ class BackgroundJob:
         except OSError:
             return ""
         return (" Last lines: " + " | ".join(tail)) if tail else ""
+
+
+def seconds_left(fraction: float, elapsed: float, skipped: float = 0.0) -> float | None:
+    """The time left if the rest goes at the pace so far: the share worked here (fraction less what was
+    found already done) took `elapsed` seconds. None until MIN_WORKED of it is done, or once finished."""
+    worked = fraction - skipped
+    if worked < MIN_WORKED or fraction >= 1.0 or elapsed <= 0:
+        return None
+    return elapsed * (1.0 - fraction) / worked
+
+
+def describe_left(seconds: float) -> str:
+    """'less than a minute left', 'about 4 min left', 'about 1 h 20 min left'."""
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "less than a minute left"
+    if minutes < 90:
+        return f"about {minutes} min left"
+    return f"about {minutes // 60} h {minutes % 60} min left"
+
+
+def progress_text(progress: JobProgress) -> str:
+    """The progress bar's text: 'Training IMDb (34%, about 4 min left)'."""
+    left = "" if progress.eta_seconds is None else f", {describe_left(progress.eta_seconds)}"
+    return f"{progress.message} ({progress.fraction:.0%}{left})"
 
 
 def _is_our_process(pid: int, progress_file: Path) -> bool:

@@ -42,6 +42,8 @@ PAGES = [
     PageInfo("views/7_Image.py", "Image", ":material/image:",
              "classify a CIFAR-10 test picture or your own with a Vision Transformer and see which patches each "
              "layer keeps."),
+    PageInfo("views/8_Classroom.py", "Classroom", ":material/school:",
+             "for a projector: one layer at a time in large type, and a game: guess which words survive."),
 ]
 
 

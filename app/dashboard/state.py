@@ -77,14 +77,22 @@ def load_from_url(view: str, params: Sequence[UrlParam]) -> list[str]:
     return ignored
 
 
-def save_to_url(view: str, params: Sequence[UrlParam]) -> None:
-    """Write the current value of each setting into the URL (leaving out those never set)."""
-    written = {}
+def url_values(params: Sequence[UrlParam]) -> tuple[dict[str, str], list[str]]:
+    """The URL text of each setting set (those never set stay out), and the names of those too long for a URL."""
+    written, too_long = {}, []
     for param in params:
         if param.key in st.session_state:
             text = param.format(st.session_state[param.key])
-            if text is not None:
+            if text is None:
+                too_long.append(param.name)
+            else:
                 written[param.name] = text
+    return written, too_long
+
+
+def save_to_url(view: str, params: Sequence[UrlParam]) -> None:
+    """Write the current value of each setting into the URL (leaving out those never set or too long)."""
+    written, _ = url_values(params)
     st.session_state[_written_key(view)] = written
     if dict(st.query_params) != written:
         st.query_params.from_dict(written)

@@ -245,5 +245,5 @@ def follow_job(job: jobs.BackgroundJob, shown: tuple[str, ...], kind: str) -> No
     saved = tuple(entry.key for entry in catalog.trained_models(catalog.discover_models(kind=kind)))
     if not progress.running or saved != shown:
         st.rerun()   # the whole page: show the outcome, or a model the build has just saved
-    st.progress(progress.fraction, text=f"{progress.message} ({progress.fraction:.0%})")
+    st.progress(progress.fraction, text=jobs.progress_text(progress))
     st.caption(f"Building in the background; you can use the other pages meanwhile. Log: `{job.log_file}`")

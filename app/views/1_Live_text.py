@@ -1,8 +1,9 @@
 """Live text: type a text and watch its tokens drop out, layer by layer."""
 import streamlit as st
 
-from dashboard import figures, state, ui
+from dashboard import figures, share_ui, state, ui
 from dashboard.live import EXAMPLES, classify_live
+from dashboard.faithfulness_ui import live_section as faithfulness_section
 
 st.title("Live text")
 st.caption("Type or paste a text, pick a model and a pruning method in the sidebar, and see which tokens "
@@ -34,6 +35,7 @@ st.subheader("Tokens, layer by layer")
 st.html(figures.layer_view_html(trace, unit, hide_gone))
 st.caption("Each row is one layer, top to bottom: highlighted tokens go on to the next layer, struck ones "
            "were removed there or earlier.")
+share_ui.text_downloads(trace, unit, hide_gone)
 left, right = st.columns(2)
 left.plotly_chart(figures.token_count_figure(trace), width="stretch")
 left.caption(figures.TOKEN_COUNT_CAPTION)
@@ -41,3 +43,5 @@ right.plotly_chart(figures.score_figure(trace), width="stretch")
 right.caption(figures.SCORE_CAPTION)
 if note := method.threshold_note:
     right.caption(note)
+faithfulness_section(classifier, method, text, trace)
+share_ui.share_view(ui.LIVE_URL, "Live_text")

@@ -1,7 +1,7 @@
 """Image: classify a picture with a pruned ViT and watch its patches drop out, layer by layer."""
 import streamlit as st
 
-from dashboard import catalog, figures, image_ui, pictures, state, ui
+from dashboard import catalog, figures, image_ui, pictures, share_ui, state, ui
 
 st.title("Image")
 st.caption("Pick a CIFAR-10 test picture or upload your own, choose how hard to prune in the sidebar, and see which "
@@ -44,6 +44,8 @@ else:
     st.image(result.layer_images[layer], caption=result.captions[layer])
 st.caption("What the model sees, then the same picture after each layer: greyed patches were dropped at that layer "
            "or before. Captions give the tokens kept (CLS included) out of those at the input.")
+share_ui.picture_downloads(result)
 expected = method.expected_counts(len(trace.tokens), trace.num_layers)
 st.plotly_chart(figures.patch_count_figure(trace, expected), width="stretch")
 st.caption(figures.PATCH_COUNT_CAPTION)
+share_ui.share_view(image_ui.IMAGE_URL, "Image", image_ui.share_note())

@@ -21,7 +21,7 @@ from transformers import get_cosine_schedule_with_warmup
 
 from ..methods import NoPruning, PruningMethod
 from ..optim import parameter_groups
-from ..training import TrainResult
+from ..training import StepCallback, TrainResult
 from .model import PrunedVisionClassifier
 
 
@@ -91,9 +91,11 @@ class VisionTrainer:
     def epoch(self) -> float:
         return self.step / self.steps_per_epoch
 
-    def train_until(self, epochs: float | None = None, prune: bool = True, description: str = "train vit"
-                    ) -> TrainResult:
-        """Train up to `epochs` (default: the configured total); prune=False runs this stretch on every patch."""
+    def train_until(self, epochs: float | None = None, prune: bool = True, description: str = "train vit",
+                    on_step: StepCallback | None = None) -> TrainResult:
+        """Train up to `epochs` (default: the configured total); prune=False runs this stretch on every patch.
+
+        on_step(done, total) follows this stretch: its steps done so far and its length."""
         end = self.total_steps if epochs is None else min(self.total_steps, math.ceil(epochs * self.steps_per_epoch))
         classifier, method = self.classifier, self.classifier.method
         classifier.train()
@@ -107,6 +109,8 @@ class VisionTrainer:
                 progress.update()
                 progress.set_postfix(loss=f"{sum(self.losses[-20:]) / len(self.losses[-20:]):.3f}",
                                      epoch=f"{self.epoch:.2f}")
+                if on_step is not None:
+                    on_step(self.step - first, end - first)
         finally:
             progress.close()
             classifier.method = method

@@ -9,8 +9,8 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
+from pruning_core.render import layer_cutoff
 from pruning_core.trace import ExampleTrace
-from .tokens import layer_cutoff
 
 BLUE, RED, GREY = "#2563eb", "#dc2626", "#0f172a"
 

@@ -1,10 +1,11 @@
-"""The per-layer token view: one row per layer, kept tokens highlighted, dropped ones struck.
+"""HTML of a trace, as plain strings: the per-layer token view (the dashboard's Live text, Embeddings and Compare,
+and exports) and what a notebook shows for an `ExampleTrace` (`trace_html`, its `_repr_html_`).
 
 Everything taken from the text or the tokenizer is HTML-escaped here, so a typed `<script>` shows
 as text. Tokens are plain inline spans separated by spaces inside a `dir="auto"` row, so the
 browser's bidi algorithm orders right-to-left words as it would the typed text (flex items or
 inline-blocks would pin them left to right). Hovering a token shows its score against the layer's
-threshold.
+threshold. No Streamlit, no plotting library: the library renders in a notebook on its own.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pruning_core.trace import ExampleTrace
+from .trace import ExampleTrace
 
 UNITS = ("words", "subwords")
 
@@ -112,15 +113,23 @@ def _strongest(trace: ExampleTrace, layer: int) -> float:
     return float(finite.max()) if finite.size and finite.max() > 0 else 1.0
 
 
+def unit_state(trace: ExampleTrace, positions: list[int], layer: int) -> str:
+    """"kept" when the unit goes on past `layer`, "dropped" when removed there, "gone" when removed before (a word
+    lives while any of its pieces does)."""
+    if bool(trace.kept[layer, positions].any()):
+        return "kept"
+    return "dropped" if layer == 0 or bool(trace.kept[layer - 1, positions].any()) else "gone"
+
+
 def _chip(trace: ExampleTrace, item: Unit, layer: int, cutoff: tuple[float | None, str], strongest: float,
           hide_gone: bool) -> str:
     positions = item.positions
-    present = layer == 0 or bool(trace.kept[layer - 1, positions].any())
-    if hide_gone and not present:
+    state = unit_state(trace, positions, layer)
+    if hide_gone and state == "gone":
         return ""
-    kept = bool(trace.kept[layer, positions].any())
+    kept, present = state == "kept", state != "gone"
     score = _max_score(trace.scores[layer, positions])
-    classes = ["tpl-tok", "tpl-kept" if kept else "tpl-dropped" if present else "tpl-gone"]
+    classes = ["tpl-tok", f"tpl-{state}"]
     classes += ["tpl-special"] * item.special + ["tpl-piece"] * item.continues
     style = ""
     if kept:
@@ -147,3 +156,50 @@ def _hover(trace: ExampleTrace, item: Unit, layer: int, kept: bool, present: boo
 def _max_score(values: np.ndarray) -> float:
     finite = values[~np.isnan(values)]
     return float(finite.max()) if finite.size else float("nan")
+
+
+# --- a whole trace, as a notebook shows it ----------------------------------------------------------------------
+
+TRACE_STYLE = """<style>
+.tpl-answer { font-size: 1rem; margin: 0 0 0.5rem; color: #0f172a; }
+.tpl-grids { display: flex; flex-wrap: wrap; gap: 0.9rem; }
+.tpl-grid { display: grid; gap: 1px; width: 7.5rem; background: #fff; }
+.tpl-grid-cell { aspect-ratio: 1; background: #2563eb; }
+.tpl-grid-gone { background: #e2e8f0; }
+.tpl-grid-caption { font-size: 0.8rem; color: #334155; margin-top: 0.2rem; }
+</style>"""
+
+
+def answer_parts(trace: ExampleTrace) -> tuple[str, str]:
+    """The model's answer, and its probability with the tokens kept: ("positive", "72.0% · 17 → 6 tokens")."""
+    counts = trace.keep_counts
+    left = counts[-1] if counts else len(trace.tokens)
+    return str(trace.predicted_name), f"{trace.probability:.1%} · {len(trace.tokens)} → {left} tokens"
+
+
+def answer_html(trace: ExampleTrace) -> str:
+    """The answer line, escaped (label names come from a model's config)."""
+    name, rest = answer_parts(trace)
+    return f'<div class="tpl-answer"><b>{html.escape(name)}</b> {html.escape(rest)}</div>'
+
+
+def patch_grids_html(trace: ExampleTrace) -> str:
+    """Images: one small grid of patches per layer, kept ones blue, dropped ones grey."""
+    rows, cols = trace.grid
+    total, grids = len(trace.tokens), []
+    for layer, count in enumerate(trace.keep_counts):
+        cells = "".join(f'<div class="tpl-grid-cell{"" if alive else " tpl-grid-gone"}"></div>'
+                        for alive in trace.patch_mask(layer).ravel())
+        grids.append(f'<div><div class="tpl-grid" style="grid-template-columns:repeat({cols},1fr)">{cells}</div>'
+                     f'<div class="tpl-grid-caption">layer {layer + 1} · {count}/{total}</div></div>')
+    return f'<div class="tpl-grids">{"".join(grids)}</div>'
+
+
+def trace_html(trace: ExampleTrace, unit: str | None = None, hide_gone: bool = False) -> str:
+    """The answer, then the layers: token rows for a text (words, or tokens one by one for a trace built without
+    word ids), patch grids for a picture. What a notebook shows for a trace, and what the HTML export holds."""
+    if trace.grid is not None:
+        layers = patch_grids_html(trace)
+    else:
+        layers = layer_view_html(trace, unit or ("words" if trace.word_ids else "subwords"), hide_gone)
+    return TRACE_STYLE + answer_html(trace) + layers
