@@ -44,3 +44,20 @@ def word_trace(words: list[str], kept: list[list[bool]], scores: list[list[float
                         thresholds=thresholds or [None] * layers, probabilities=[0.3, 0.7],
                         label_names=["negative", "positive"], text=text, offsets=offsets,
                         word_ids=[None, *range(len(words)), None])
+
+
+APP_ENTRY = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
+
+
+def open_page(page: str | None = None, **query: str):
+    """The dashboard headless (Streamlit's AppTest) on `page` ("views/..."; None: Home), opened from a link
+    carrying `query`; asserts the page ran without an exception."""
+    from streamlit.testing.v1 import AppTest
+    app = AppTest.from_file(APP_ENTRY, default_timeout=60)
+    if page:
+        app.switch_page(page)
+    for name, value in query.items():
+        app.query_params[name] = value
+    app.run()
+    assert not app.exception, app.exception
+    return app

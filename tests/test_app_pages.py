@@ -3,27 +3,16 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lens_helpers import save_tiny_model
+from lens_helpers import open_page, save_tiny_model
 from dashboard import jobs
 from pruning_core.methods import NoPruning
 from dashboard.live import EXAMPLES
 
-HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
 LIVE = "views/1_Live_text.py"
-
-
-def run_page(page: str | None = None) -> AppTest:
-    app = AppTest.from_file(HOME, default_timeout=60)
-    if page:
-        app.switch_page(page)
-    app.run()
-    assert not app.exception, app.exception
-    return app
 
 
 def html_of(app: AppTest) -> str:
@@ -34,7 +23,7 @@ def html_of(app: AppTest) -> str:
 
 def test_home_without_models_says_so_and_that_no_demo_builder_is_here(artifacts, monkeypatch):
     monkeypatch.setattr(jobs, "demo_available", lambda repo=None: False)
-    app = run_page()
+    app = open_page()
     assert app.title[0].value == "Token Pruning Lens"
     assert any("No trained models yet" in info.value for info in app.info)
     assert any("Demo builder not available" in info.value for info in app.info)
@@ -43,7 +32,7 @@ def test_home_without_models_says_so_and_that_no_demo_builder_is_here(artifacts,
 
 def test_home_lists_trained_models(artifacts):
     save_tiny_model(artifacts, "imdb-quick/ltp_hard", metrics={"dataset": "imdb", "accuracy": 0.81})
-    app = run_page()
+    app = open_page()
     table = app.dataframe[0].value
     assert list(table["model"]) == ["imdb-quick/ltp_hard"] and table["accuracy"][0] == pytest.approx(0.81)
     assert not any("Demo" in header.value for header in app.subheader)
@@ -70,7 +59,7 @@ def test_home_builds_demo_models_in_the_background_with_a_progress_bar(artifacts
                                                                              str(progress)])
     job = jobs.demo_job(artifacts)
     try:
-        app = run_page()
+        app = open_page()
         app.button(key="do_build_demo").click().run()
         assert not app.exception
         deadline = time.monotonic() + 30
@@ -96,7 +85,7 @@ def test_home_builds_demo_models_in_the_background_with_a_progress_bar(artifacts
 
 def test_live_text_shows_prediction_timing_layers_and_charts(artifacts):
     save_tiny_model(artifacts, metrics={"label_names": ["negative", "positive"]})
-    app = run_page(LIVE)
+    app = open_page(LIVE)
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics["Prediction"] in ("negative", "positive")
     assert metrics["Model time"].endswith(" ms") and "→" in metrics["Tokens"]
@@ -108,7 +97,7 @@ def test_live_text_shows_prediction_timing_layers_and_charts(artifacts):
 
 def test_live_text_method_controls_change_the_pruning(artifacts):
     save_tiny_model(artifacts)
-    app = run_page(LIVE)
+    app = open_page(LIVE)
     app.text_area(key="live_text").input("the movie was great , i love the story and the music .").run()
     app.radio(key="method_kind").set_value("none").run()
     assert app.metric[3].value == "15 → 15"               # 13 words, CLS and SEP
@@ -127,7 +116,7 @@ def test_live_text_method_controls_change_the_pruning(artifacts):
 
 def test_live_text_example_buttons_fill_the_box(artifacts):
     save_tiny_model(artifacts)
-    app = run_page(LIVE)
+    app = open_page(LIVE)
     name, text = list(EXAMPLES.items())[2]
     app.button(key=f"do_example_{name}").click().run()
     assert app.text_area(key="live_text").value == text and not app.exception
@@ -136,7 +125,7 @@ def test_live_text_example_buttons_fill_the_box(artifacts):
 @pytest.mark.parametrize("text", ["", "   "])
 def test_live_text_empty_text_gets_a_hint(artifacts, text):
     save_tiny_model(artifacts)
-    app = run_page(LIVE)
+    app = open_page(LIVE)
     app.text_area(key="live_text").input(text).run()
     assert not app.exception and not app.error and not app.metric
     assert any("Type or paste" in info.value for info in app.info)
@@ -144,7 +133,7 @@ def test_live_text_empty_text_gets_a_hint(artifacts, text):
 
 def test_live_text_huge_text_is_truncated_with_a_notice(artifacts):
     save_tiny_model(artifacts)
-    app = run_page(LIVE)
+    app = open_page(LIVE)
     app.text_area(key="live_text").input(("the film was fun . " * 6000)[:100_000]).run()
     assert not app.exception
     assert any("100,000 characters" in warning.value for warning in app.warning)
@@ -153,7 +142,7 @@ def test_live_text_huge_text_is_truncated_with_a_notice(artifacts):
 
 def test_live_text_typed_html_is_shown_as_text(artifacts):
     save_tiny_model(artifacts)
-    app = run_page(LIVE)
+    app = open_page(LIVE)
     app.text_area(key="live_text").input('<script>alert("x")</script> <img src=x onerror=alert(1)> great').run()
     body = html_of(app)
     assert not app.exception and "<script>" not in body and "<img" not in body
@@ -162,7 +151,7 @@ def test_live_text_typed_html_is_shown_as_text(artifacts):
 
 def test_live_text_emoji_and_right_to_left_text(artifacts):
     save_tiny_model(artifacts)
-    app = run_page(LIVE)
+    app = open_page(LIVE)
     app.text_area(key="live_text").input("great 😀 film שלום עולם مرحبا").run()
     body = html_of(app)
     assert not app.exception and "😀" in body and "שלום" in body and 'dir="auto"' in body
@@ -171,28 +160,17 @@ def test_live_text_emoji_and_right_to_left_text(artifacts):
 def test_live_text_a_broken_model_gives_a_clear_message(artifacts):
     folder = save_tiny_model(artifacts, "broken/ltp_hard")
     (folder / "model.safetensors").unlink()
-    app = run_page(LIVE)
+    app = open_page(LIVE)
     assert not app.exception and not app.metric
     assert "cannot be loaded" in app.error[0].value and "broken" in app.error[0].value
 
 
 # --- Links and state across pages -------------------------------------------------------------------------
 
-def open_with(page: str, **params: str) -> AppTest:
-    """The page opened from a link carrying these query parameters."""
-    app = AppTest.from_file(HOME, default_timeout=60)
-    app.switch_page(page)
-    for name, value in params.items():
-        app.query_params[name] = value
-    app.run()
-    assert not app.exception, app.exception
-    return app
-
-
 def test_live_text_opens_from_a_link_with_its_text_and_settings(artifacts):
     save_tiny_model(artifacts, "a/ltp_hard")
     save_tiny_model(artifacts, "b/baseline", method=NoPruning())
-    app = open_with(LIVE, text="the story was great & the music <b>fun</b>", model="b/baseline", method="topk",
+    app = open_page(LIVE, text="the story was great & the music <b>fun</b>", model="b/baseline", method="topk",
                     schedule="ratio", keep="0.5", score="received", unit="subwords", hide="1")
     assert app.text_area(key="live_text").value == "the story was great & the music <b>fun</b>"
     assert app.selectbox(key="model_key").value == "b/baseline"
@@ -206,19 +184,19 @@ def test_live_text_opens_from_a_link_with_its_text_and_settings(artifacts):
 
 def test_live_text_writes_its_settings_into_the_url_as_they_change(artifacts):
     save_tiny_model(artifacts)
-    app = run_page(LIVE)
+    app = open_page(LIVE)
     app.text_area(key="live_text").input("a great film").run()
     app.radio(key="method_kind").set_value("topk").run()
     app.slider(key="keep_ratio").set_value(0.25).run()
     assert app.query_params["text"] == "a great film" and app.query_params["method"] == "topk"
     assert app.query_params["keep"] == "0.25"
-    reopened = open_with(LIVE, **dict(app.query_params))
+    reopened = open_page(LIVE, **dict(app.query_params))
     assert reopened.metric[3].value == app.metric[3].value             # the link reopens the same view
 
 
 def test_a_link_with_bad_values_says_so_and_shows_the_defaults(artifacts):
     save_tiny_model(artifacts)
-    app = open_with(LIVE, method="magic", keep="7", hide="maybe", model="no/such-model", text="fine words")
+    app = open_page(LIVE, method="magic", keep="7", hide="maybe", model="no/such-model", text="fine words")
     assert any("`method`, `keep`, `hide` could not be used" in warning.value for warning in app.warning)
     assert any("not available here" in warning.value for warning in app.warning)
     assert app.radio(key="method_kind").value == "own" and app.text_area(key="live_text").value == "fine words"
@@ -226,7 +204,7 @@ def test_a_link_with_bad_values_says_so_and_shows_the_defaults(artifacts):
 
 def test_settings_survive_a_change_of_page(artifacts):
     save_tiny_model(artifacts)
-    app = run_page(LIVE)
+    app = open_page(LIVE)
     app.text_area(key="live_text").input("the music was fun").run()
     app.radio(key="method_kind").set_value("topk").run()
     app.slider(key="keep_ratio").set_value(0.75).run()
@@ -241,14 +219,14 @@ def test_live_text_starts_on_a_sentiment_model_and_says_what_it_does(artifacts):
     save_tiny_model(artifacts, "ag_news-quick/ltp_hard", metrics={"dataset": "ag_news", "accuracy": 0.9})
     save_tiny_model(artifacts, "imdb-quick/ltp_hard", metrics={"dataset": "imdb", "accuracy": 0.8,
                                                                "label_names": ["negative", "positive"]})
-    app = run_page(LIVE)
+    app = open_page(LIVE)
     assert app.selectbox(key="model_key").value == "imdb-quick/ltp_hard"     # the examples are reviews
     assert "Trained for movie-review sentiment (IMDb): answers one of negative, positive." in \
         [caption.value for caption in app.sidebar.caption]
 
 
 def test_live_text_moves_to_the_first_trained_model_as_soon_as_it_is_saved(artifacts):
-    app = run_page(LIVE)
+    app = open_page(LIVE)
     assert app.selectbox(key="model_key").value == "packaged/all-MiniLM-L6-v2" and app.warning
     save_tiny_model(artifacts, "imdb-quick/baseline", method=NoPruning(), metrics={"dataset": "imdb"})
     app.text_area(key="live_text").input("a fine film").run()                  # the next interaction
@@ -259,7 +237,7 @@ def test_home_says_which_hub_files_the_build_will_download_without_local_data(ar
     monkeypatch.setattr(jobs, "demo_available", lambda repo=None: True)
     monkeypatch.setenv("LENS_DATA_DIR", str(tmp_path / "no-data"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))                      # an empty hub cache
-    pitch = " ".join(markdown.value for markdown in run_page().markdown)
+    pitch = " ".join(markdown.value for markdown in open_page().markdown)
     assert "first downloads" in pitch
     for dataset, split in (("imdb", "train"), ("imdb", "test"), ("ag_news", "train"), ("ag_news", "test")):
         assert f"{dataset} {split}: will download hub file hf://datasets/" in pitch
@@ -269,5 +247,5 @@ def test_home_downloads_nothing_with_a_local_data_folder(artifacts, monkeypatch,
     from pipeline_data import make_data_dir
     monkeypatch.setattr(jobs, "demo_available", lambda repo=None: True)
     monkeypatch.setenv("LENS_DATA_DIR", str(make_data_dir(tmp_path / "data", train=4, test=4)))
-    pitch = " ".join(markdown.value for markdown in run_page().markdown)
+    pitch = " ".join(markdown.value for markdown in open_page().markdown)
     assert "Train small demo models" in pitch and "download" not in pitch

@@ -9,14 +9,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lens_helpers import save_tiny_model, word_trace
+from lens_helpers import APP_ENTRY, open_page, save_tiny_model, word_trace
 from dashboard import classroom, classroom_ui, share_ui
 from dashboard.figures import classroom as drawn
 from dashboard.live import EXAMPLES
 from pruning_core.methods import TopK
 from test_image_page import TOKENS as VIT_TOKENS, cifar, save_tiny_vit  # noqa: F401
 
-HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
 CLASSROOM = "views/8_Classroom.py"
 SENTENCE = "the movie was great , i love the story and the music ."
 LAYERS = 4          # the tiny BERT's
@@ -27,15 +26,9 @@ def model(artifacts) -> Path:
     return save_tiny_model(artifacts, metrics={"label_names": ["negative", "positive"]})
 
 
-def open_page(**params: str) -> AppTest:
+def open_classroom(**params: str) -> AppTest:
     """The Classroom page, opened from a link carrying `params` when given."""
-    app = AppTest.from_file(HOME, default_timeout=60)
-    app.switch_page(CLASSROOM)
-    for name, value in params.items():
-        app.query_params[name] = value
-    app.run()
-    assert not app.exception, app.exception
-    return app
+    return open_page(CLASSROOM, **params)
 
 
 def html_of(app: AppTest) -> str:
@@ -113,7 +106,7 @@ def test_the_projector_view_fades_words_layer_by_layer_and_escapes_them():
 # --- the page: stepping through the layers --------------------------------------------------------------------
 
 def test_the_stage_steps_through_the_layers_with_previous_and_next(model):
-    app = open_page(text=SENTENCE, method="topk", keep="0.3")
+    app = open_classroom(text=SENTENCE, method="topk", keep="0.3")
     assert shown_step(app) == "Input" and tokens_left(app) == 15 and set(word_classes(app).values()) == {"kept"}
     assert app.button(key="do_class_back").proto.disabled
     counts = []
@@ -133,13 +126,13 @@ def test_the_stage_steps_through_the_layers_with_previous_and_next(model):
 
 
 def test_the_buttons_have_the_arrow_keys_and_p_as_shortcuts(model):
-    app = open_page(text=SENTENCE)
+    app = open_classroom(text=SENTENCE)
     shortcuts = {key: app.button(key=key).proto.shortcut for key in ("do_class_back", "do_class_next", "do_class_play")}
     assert shortcuts == {"do_class_back": "left", "do_class_next": "right", "do_class_play": "p"}
 
 
 def test_play_steps_one_layer_per_tick_and_stops_at_the_last(model):
-    app = open_page(text=SENTENCE, layer="2")
+    app = open_classroom(text=SENTENCE, layer="2")
     step(app, "do_class_play")
     assert shown_step(app) == f"Layer 2 of {LAYERS}" and app.button(key="do_class_play").label == "Pause"
     app.run()                                    # a tick of the fragment's timer (AppTest runs the whole page)
@@ -158,7 +151,7 @@ def test_play_steps_one_layer_per_tick_and_stops_at_the_last(model):
 # --- the guessing game ----------------------------------------------------------------------------------------
 
 def test_the_game_hides_the_layers_scores_the_guess_and_keeps_a_running_score(model):
-    app = open_page(text=SENTENCE, method="topk", keep="0.3", game="1")
+    app = open_classroom(text=SENTENCE, method="topk", keep="0.3", game="1")
     assert 'class="tpc-head"' not in html_of(app)                                      # nothing revealed yet
     pills = app.pills(key="class_guess")
     assert pills.options == ["the", "movie", "was", "great", "i", "love", "story", "and", "music"]
@@ -184,14 +177,14 @@ def test_the_game_hides_the_layers_scores_the_guess_and_keeps_a_running_score(mo
 
 
 def test_a_guess_from_another_text_is_dropped_when_the_text_changes(model):
-    app = open_page(text=SENTENCE, game="1")
+    app = open_classroom(text=SENTENCE, game="1")
     app.pills(key="class_guess").set_value(["movie", "story"]).run()
     app.text_area(key="class_text").input("the story was bad").run()
     assert not app.exception and app.pills(key="class_guess").value == ["story"]
 
 
 def test_the_game_on_a_text_of_punctuation_only_says_so(model):
-    app = open_page(text="! ? , .", game="1")
+    app = open_classroom(text="! ? , .", game="1")
     assert any("no words to guess" in info.value for info in app.info) and 'class="tpc-head"' in html_of(app)
 
 
@@ -199,22 +192,22 @@ def test_the_game_on_a_text_of_punctuation_only_says_so(model):
 
 def test_the_share_link_reopens_the_same_view(model, monkeypatch):
     monkeypatch.setattr(share_ui, "current_address", lambda page: f"http://class.example:8501/{page}")
-    app = open_page(text="a great <b>film</b> & שלום 😀", method="topk", keep="0.5", layer="3")
+    app = open_classroom(text="a great <b>film</b> & שלום 😀", method="topk", keep="0.5", layer="3")
     link = app.code[0].value
     assert link.startswith("http://class.example:8501/Classroom?") and "%3Cb%3E" in link
     assert app.image[0].captions == ["Scan with a phone to open this view"]   # the QR code
-    reopened = open_page(**dict(parse_qsl(urlsplit(link).query)))
+    reopened = open_classroom(**dict(parse_qsl(urlsplit(link).query)))
     assert shown_step(reopened) == shown_step(app) == f"Layer 3 of {LAYERS}"
     assert word_classes(reopened) == word_classes(app) and tokens_left(reopened) == tokens_left(app)
     assert reopened.text_area(key="class_text").value == "a great <b>film</b> & שלום 😀"
 
 
 def test_a_link_with_wrong_values_says_so_and_the_page_still_works(model):
-    app = open_page(mode="movies", layer="-2", game="maybe", method="magic", model="no/such", text=SENTENCE)
+    app = open_classroom(mode="movies", layer="-2", game="maybe", method="magic", model="no/such", text=SENTENCE)
     assert any("`mode`, `layer`, `game`" in warning.value and "`method`" in warning.value for warning in app.warning)
     assert any("not available here" in warning.value for warning in app.warning)
     assert shown_step(app) == "Input"
-    deeper = open_page(text=SENTENCE, layer="9")                              # valid, but this model has 4 layers
+    deeper = open_classroom(text=SENTENCE, layer="9")                              # valid, but this model has 4 layers
     assert any("has 4 layers, so layer 9 cannot be shown" in warning.value for warning in deeper.warning)
     step(deeper, "do_class_next")
     assert shown_step(deeper) == f"Layer 1 of {LAYERS}"
@@ -224,7 +217,7 @@ def test_a_link_with_wrong_values_says_so_and_the_page_still_works(model):
                                          ('<script>alert(1)</script> <img src=x onerror=alert(1)> great', "&lt;"),
                                          ("great \u200b\u202e film שלום مرحبا 😀", "😀")])
 def test_empty_markup_and_odd_unicode_texts(model, text, shown):
-    app = open_page(text=text)
+    app = open_classroom(text=text)
     if shown is None:
         assert any("Type or paste" in info.value for info in app.info) and 'class="tpc-head"' not in html_of(app)
     else:
@@ -234,7 +227,7 @@ def test_empty_markup_and_odd_unicode_texts(model, text, shown):
 
 def test_a_long_text_is_cut_with_a_notice_and_gets_no_broken_link(model, monkeypatch):
     monkeypatch.setattr(share_ui, "current_address", lambda page: f"http://class.example/{page}")
-    app = open_page()
+    app = open_classroom()
     app.text_area(key="class_text").input("the film was fun . " * 200).run()      # 3,800 characters
     assert any(f"reads at most {classroom.MAX_TOKENS} tokens" in warning.value for warning in app.warning)
     assert tokens_left(app) == classroom.MAX_TOKENS
@@ -247,7 +240,7 @@ def test_a_long_text_is_cut_with_a_notice_and_gets_no_broken_link(model, monkeyp
 def test_a_picture_greys_its_patches_layer_by_layer(artifacts, cifar, monkeypatch):  # noqa: F811
     save_tiny_vit(artifacts)
     monkeypatch.setattr(share_ui, "current_address", lambda page: f"http://class.example/{page}")
-    app = open_page(mode="picture", picture="2", method="topk", r_max="0.9", alpha="1")
+    app = open_classroom(mode="picture", picture="2", method="topk", r_max="0.9", alpha="1")
     assert shown_step(app) == "Input" and tokens_left(app) == VIT_TOKENS
     first = app.image[0].proto.imgs[0].url
     step(app, "do_class_next")
@@ -261,18 +254,18 @@ def test_a_picture_greys_its_patches_layer_by_layer(artifacts, cifar, monkeypatc
 
 def test_picture_mode_without_a_vit_points_to_the_image_page(artifacts):
     save_tiny_model(artifacts)
-    app = open_page(mode="picture")
+    app = open_classroom(mode="picture")
     assert any("No trained Vision Transformer" in info.value for info in app.info)
     assert 'class="tpc-head"' not in html_of(app)
 
 
 def test_the_classroom_is_a_page_of_the_app(model):
-    app = AppTest.from_file(HOME, default_timeout=60)
+    app = AppTest.from_file(APP_ENTRY, default_timeout=60)
     app.run()
     assert any("Classroom" in link.proto.label for link in app.get("page_link"))
 
 
 def test_the_text_method_comes_from_live_texts_controls(model):
     """The Classroom's text method comes from Live text's controls: top-k to 50% ends where Live text does."""
-    app = open_page(text=SENTENCE, method="topk", keep="0.5", layer=str(LAYERS))
+    app = open_classroom(text=SENTENCE, method="topk", keep="0.5", layer=str(LAYERS))
     assert tokens_left(app) == 7 == TopK.geometric(0.5, LAYERS).expected_counts(15, LAYERS)[-1]

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_data import AG_NEWS_RUN, IMDB_LTP_RUN, build_lens, save_model
 from pipelines import trace
+from lens_helpers import open_page
 from pipeline_data import make_data_dir
 from pruning_core import store
 from pruning_core.data import load_dataset
@@ -25,7 +26,6 @@ from dashboard.navigation import PAGES
 from dashboard.tables import MAX_KEYWORDS
 from pruning_core.text import load_text_classifier
 
-HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
 PATTERNS, EMBEDDINGS, KEYWORDS = "views/2_Token_patterns.py", "views/3_Embeddings.py", "views/4_Domain_keywords.py"
 SPEED, COMPARE, LIVE = "views/5_Accuracy_vs_speed.py", "views/6_Compare.py", "views/1_Live_text.py"
 DATASET_PAGES = (PATTERNS, EMBEDDINGS, KEYWORDS, SPEED, COMPARE)
@@ -55,15 +55,6 @@ def empty(tmp_path, monkeypatch) -> Path:
     return use_artifacts(monkeypatch, tmp_path / "artifacts")
 
 
-def run_page(page: str | None = None) -> AppTest:
-    app = AppTest.from_file(HOME, default_timeout=60)
-    if page:
-        app.switch_page(page)
-    app.run()
-    assert not app.exception, app.exception
-    return app
-
-
 def values(data: list | dict) -> list:
     """A Plotly JSON array: a plain list, or {"dtype", "bdata"} (base64) for numpy arrays."""
     if isinstance(data, dict):
@@ -86,7 +77,7 @@ def infos(app: AppTest) -> str:
 # --- Home ------------------------------------------------------------------------------------------------
 
 def test_home_lists_the_stored_runs_and_links_every_page(lens):
-    app = run_page()
+    app = open_page()
     runs = app.dataframe[1].value
     assert set(runs["run"]) == {IMDB_LTP_RUN, AG_NEWS_RUN, "imdb-tiny-baseline-test", "imdb-tiny-ts_dtp-test"}
     assert runs.set_index("run").loc[IMDB_LTP_RUN, "analysed"]
@@ -97,7 +88,7 @@ def test_home_lists_the_stored_runs_and_links_every_page(lens):
 
 
 def test_home_without_a_database_says_what_to_run(empty):
-    app = run_page()
+    app = open_page()
     assert "No runs in the database yet" in infos(app) and "pipelines.demo" in infos(app)
 
 
@@ -105,7 +96,7 @@ def test_home_without_a_database_says_what_to_run(empty):
 
 @pytest.mark.parametrize("page", DATASET_PAGES)
 def test_an_empty_database_gives_each_page_what_to_run(empty, page):
-    app = run_page(page)
+    app = open_page(page)
     assert "pipelines.demo" in infos(app) or "pipelines.benchmark" in infos(app)
     assert not app.get("plotly_chart") and not app.error
 
@@ -116,7 +107,7 @@ def test_runs_not_analysed_yet_name_the_analysis_to_run(tmp_path, monkeypatch, p
     data_dir = make_data_dir(tmp_path / "data", train=8, test=8)
     folder = save_model(artifacts, "imdb-tiny/ltp_hard", "imdb", LearnedTokenPruning(4, [0.02, 0.05, 0.08, 0.1]))
     trace.run(folder, db=artifacts / "lens.duckdb", data_dir=str(data_dir))
-    app = run_page(page)
+    app = open_page(page)
     assert f"python -m pipelines.analyze --run {IMDB_LTP_RUN}" in infos(app)
 
 
@@ -124,9 +115,9 @@ def test_a_busy_store_says_retry(lens, monkeypatch):
     def busy(*args, **kwargs):
         raise store.StoreBusy()
     monkeypatch.setattr(store, "runs", busy)
-    app = run_page(PATTERNS)
+    app = open_page(PATTERNS)
     assert "being updated" in infos(app) and app.button(key="do_retry")
-    home = run_page()                              # Home shows the notice and keeps working
+    home = open_page()                              # Home shows the notice and keeps working
     assert "being updated" in infos(home) and home.get("page_link")
 
 
@@ -152,7 +143,7 @@ def test_every_data_page_explains_an_unusable_database_and_leaves_it_alone(empty
     path = write_unusable_database(empty, kind)
     before = path.read_bytes()
     for page in (None, *DATASET_PAGES):
-        app = run_page(page)                                   # run_page asserts no exception (no traceback)
+        app = open_page(page)                                   # run_page asserts no exception (no traceback)
         errors = " ".join(error.value for error in app.error)
         assert says in errors and "pipelines.demo" in errors, (page, errors)
     assert path.read_bytes() == before                         # nothing was written to it
@@ -163,14 +154,14 @@ def test_an_empty_but_valid_database_says_there_are_no_runs(empty):
     empty.mkdir(parents=True)
     duckdb.connect(str(empty / "lens.duckdb")).close()
     for page in (None, *DATASET_PAGES):
-        app = run_page(page)
+        app = open_page(page)
         assert "no runs yet" in infos(app) or "No runs" in infos(app), page
 
 
 # --- Token patterns --------------------------------------------------------------------------------------
 
 def test_token_patterns_filters_by_run_class_layer_and_facet(lens):
-    app = run_page(PATTERNS)
+    app = open_page(PATTERNS)
     assert app.selectbox(key="run_id").value in (IMDB_LTP_RUN, AG_NEWS_RUN)
     app.selectbox(key="run_id").set_value(IMDB_LTP_RUN).run()
     assert titles(app)[:2] == ["Share of words kept after layer 4, by part of speech",
@@ -199,7 +190,7 @@ def test_token_patterns_filters_by_run_class_layer_and_facet(lens):
 
 
 def test_token_patterns_without_a_class_asks_for_one(lens):
-    app = run_page(PATTERNS)
+    app = open_page(PATTERNS)
     app.multiselect(key=f"classes_{app.selectbox(key='run_id').value}").set_value([]).run()
     assert not app.exception and "pick a class" in infos(app)
 
@@ -207,7 +198,7 @@ def test_token_patterns_without_a_class_asks_for_one(lens):
 # --- Embeddings ------------------------------------------------------------------------------------------
 
 def test_embeddings_show_both_maps_with_the_retained_tokens_on_hover(lens):
-    app = run_page(EMBEDDINGS)
+    app = open_page(EMBEDDINGS)
     app.selectbox(key="run_id").set_value(IMDB_LTP_RUN).run()
     assert titles(app) == ["t-SNE of texts, coloured by true class", "UMAP of texts, coloured by true class"]
     points = store.projections(IMDB_LTP_RUN, "example", "umap", db=lens / "lens.duckdb")
@@ -223,7 +214,7 @@ def test_embeddings_show_both_maps_with_the_retained_tokens_on_hover(lens):
 # --- Domain keywords -------------------------------------------------------------------------------------
 
 def test_domain_keywords_table_sources_and_custom_words(lens):
-    app = run_page(KEYWORDS)
+    app = open_page(KEYWORDS)
     app.selectbox(key="run_id").set_value(IMDB_LTP_RUN).run()
     study = app.dataframe[0].value
     stored = store.keyword_table(IMDB_LTP_RUN, "study", db=lens / "lens.duckdb")
@@ -248,7 +239,7 @@ def test_domain_keywords_table_sources_and_custom_words(lens):
 # --- Accuracy vs speed -----------------------------------------------------------------------------------
 
 def test_accuracy_vs_speed_plots_every_setting_with_the_pareto_front(lens):
-    app = run_page(SPEED)
+    app = open_page(SPEED)
     app.selectbox(key="bench_dataset").set_value("imdb").run()
     assert titles(app) == ["Accuracy against measured throughput", "Accuracy against analytic FLOPs",
                            "Mean tokens kept after each layer", "Learned per-layer values"]
@@ -266,7 +257,7 @@ def test_accuracy_vs_speed_plots_every_setting_with_the_pareto_front(lens):
 # --- Compare ---------------------------------------------------------------------------------------------
 
 def test_compare_two_runs_side_by_side(lens):
-    app = run_page(COMPARE)
+    app = open_page(COMPARE)
     assert {app.selectbox(key="run_a").value, app.selectbox(key="run_b").value} == {IMDB_LTP_RUN, AG_NEWS_RUN}
     assert [m.label for m in app.metric] == ["Accuracy", "Macro-F1", "Tokens kept"] * 2
     assert titles(app) == ["Share of tokens alive after each layer",
@@ -278,7 +269,7 @@ def test_compare_two_runs_side_by_side(lens):
 
 
 def test_compare_methods_on_one_text(lens):
-    app = run_page(COMPARE)
+    app = open_page(COMPARE)
     app.segmented_control(key="compare_view").set_value("text").run()
     assert [m.label for m in app.metric] == ["LTP", "Top-k", "TS-DTP"]
     body = "".join(element.proto.body for element in app.html)
@@ -293,7 +284,7 @@ def test_compare_methods_on_one_text(lens):
 
 
 def test_compare_methods_over_a_dataset_notes_missing_methods(lens):
-    app = run_page(COMPARE)
+    app = open_page(COMPARE)
     app.segmented_control(key="compare_view").set_value("dataset").run()
     app.selectbox(key="compare_dataset").set_value("imdb").run()
     names = {trace["name"] for trace in charts(app)[0]["data"]}
@@ -304,7 +295,7 @@ def test_compare_methods_over_a_dataset_notes_missing_methods(lens):
 
 
 def test_compare_over_a_dataset_shows_the_stored_faithfulness_or_the_command_that_builds_it(lens):
-    app = run_page(COMPARE)
+    app = open_page(COMPARE)
     app.segmented_control(key="compare_view").set_value("dataset").run()
     app.selectbox(key="compare_dataset").set_value("imdb").run()
     assert "Faithfulness to the unpruned model" in [header.value for header in app.subheader]
@@ -326,7 +317,7 @@ def test_compare_over_a_dataset_shows_the_stored_faithfulness_or_the_command_tha
 # --- Live text with a TS-DTP model -----------------------------------------------------------------------
 
 def test_live_text_offers_the_ts_dtp_models_own_offset_shift(lens):
-    app = run_page(LIVE)
+    app = open_page(LIVE)
     app.slider(key="adjustment").set_value(2.0).run()                  # the LTP model's threshold scale
     app.selectbox(key="model_key").set_value("imdb-tiny/ts_dtp").run()
     assert app.radio(key="method_kind").value == "own"
@@ -342,7 +333,7 @@ def test_live_text_offers_the_ts_dtp_models_own_offset_shift(lens):
 
 
 def test_embeddings_show_one_stored_text_layer_by_layer(lens):
-    app = run_page(EMBEDDINGS)
+    app = open_page(EMBEDDINGS)
     app.selectbox(key="run_id").set_value(IMDB_LTP_RUN).run()
     ids = app.selectbox(key=f"example_{IMDB_LTP_RUN}").options
     app.selectbox(key=f"example_{IMDB_LTP_RUN}").set_value(int(ids[-1].split(" ")[0][1:])).run()

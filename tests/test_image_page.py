@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from lens_helpers import save_tiny_model
+from lens_helpers import open_page, save_tiny_model
 from dashboard import catalog, figures, jobs
 from pruning_core.methods import NoPruning, TopK, schedule_counts
 from pruning_core.classifier import ModelLoadError
@@ -25,7 +25,6 @@ from dashboard import pictures
 from test_vision_images import png_claiming_size
 from vision_helpers import encode, make_vit
 
-HOME = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
 IMAGE = "views/7_Image.py"
 LAYERS, TOKENS = 4, 145
 OWN = TopK(r_max=0.9, alpha=1.0)            # the saved "pruned" model's schedule, unlike the sliders' default
@@ -69,13 +68,7 @@ def no_cifar(tmp_path, monkeypatch) -> None:
 
 def run_page(**query: str) -> AppTest:
     """The Image page, opened from a link carrying `query` when given."""
-    app = AppTest.from_file(HOME, default_timeout=60)
-    app.switch_page(IMAGE)
-    for name, value in query.items():
-        app.query_params[name] = value
-    app.run()
-    assert not app.exception, app.exception
-    return app
+    return open_page(IMAGE, **query)
 
 
 def metrics(app: AppTest) -> dict[str, str]:

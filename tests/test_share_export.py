@@ -16,7 +16,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from conftest import make_bert, make_tokenizer
-from lens_helpers import save_tiny_model, word_trace
+from lens_helpers import open_page, save_tiny_model, word_trace
 from dashboard import export, pictures, share, share_ui
 from dashboard.figures import layer_view_html
 from pruning_core.methods import TopK
@@ -26,7 +26,6 @@ from test_image_page import LAYERS as VIT_LAYERS, cifar, noise, save_tiny_vit  #
 from vision_helpers import make_vit
 
 ROOT = Path(__file__).resolve().parents[1]
-HOME = str(ROOT / "app" / "Home.py")
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -34,16 +33,6 @@ SVG = "{http://www.w3.org/2000/svg}"
 def address(monkeypatch) -> None:
     """The app as a browser at http://lens.example:8501 sees it."""
     monkeypatch.setattr(share_ui, "current_address", lambda page: f"http://lens.example:8501/{page}")
-
-
-def open_with(page: str, **params: str) -> AppTest:
-    app = AppTest.from_file(HOME, default_timeout=60)
-    app.switch_page(page)
-    for name, value in params.items():
-        app.query_params[name] = value
-    app.run()
-    assert not app.exception, app.exception
-    return app
 
 
 def text_trace(text: str = "this movie was great , i love the story and the music .", keep: float = 0.3):
@@ -97,12 +86,12 @@ def test_the_qr_code_is_the_link_itself():
 
 def test_live_text_shares_a_link_that_reopens_the_same_view(artifacts, address):
     save_tiny_model(artifacts)
-    app = open_with("views/1_Live_text.py", text="the story was great & the music <b>fun</b>", method="topk",
+    app = open_page("views/1_Live_text.py", text="the story was great & the music <b>fun</b>", method="topk",
                     keep="0.5", unit="subwords", hide="1")
     link = app.code[0].value
     assert link.startswith("http://lens.example:8501/Live_text?") and "keep=0.5" in link
     assert app.image[0].captions == ["Scan with a phone to open this view"]
-    reopened = open_with("views/1_Live_text.py", **dict(parse_qsl(urlsplit(link).query)))
+    reopened = open_page("views/1_Live_text.py", **dict(parse_qsl(urlsplit(link).query)))
     assert reopened.text_area(key="live_text").value == "the story was great & the music <b>fun</b>"
     assert reopened.metric[3].value == app.metric[3].value
     body = lambda page: "".join(element.proto.body for element in page.html)   # noqa: E731
@@ -113,17 +102,17 @@ def test_live_text_shares_a_link_that_reopens_the_same_view(artifacts, address):
 
 def test_live_text_with_a_text_too_long_for_a_link_says_so(artifacts, address):
     save_tiny_model(artifacts)
-    app = open_with("views/1_Live_text.py")
+    app = open_page("views/1_Live_text.py")
     app.text_area(key="live_text").input("a fine film . " * 200).run()
     assert not app.code and any("longer than a link can carry" in info.value for info in app.info)
 
 
 def test_the_image_page_shares_its_picture_and_says_an_upload_cannot_travel(artifacts, cifar, address):  # noqa: F811
     save_tiny_vit(artifacts)
-    app = open_with("views/7_Image.py", picture="3", method="topk", r_max="0.5")
+    app = open_page("views/7_Image.py", picture="3", method="topk", r_max="0.5")
     link = app.code[0].value
     assert link.startswith("http://lens.example:8501/Image?") and "picture=3" in link and "r_max=0.5" in link
-    reopened = open_with("views/7_Image.py", **dict(parse_qsl(urlsplit(link).query)))
+    reopened = open_page("views/7_Image.py", **dict(parse_qsl(urlsplit(link).query)))
     assert reopened.image[0].captions == app.image[0].captions
     assert [button.proto.label for button in app.download_button] == ["Download HTML", "Download PNG"]
     app.radio(key="image_source").set_value("upload").run()

@@ -154,15 +154,12 @@ def test_text_model_menus_leave_the_vits_out(built):
 
 def test_accuracy_vs_speed_page_shows_the_vit_rows(built, monkeypatch):
     import streamlit as st
-    from streamlit.testing.v1 import AppTest
 
-    from test_dataset_pages import HOME, SPEED
+    from lens_helpers import open_page
+    from test_dataset_pages import SPEED
     monkeypatch.setenv("LENS_ARTIFACTS", str(built["artifacts"]))
     st.cache_data.clear()
-    app = AppTest.from_file(HOME, default_timeout=60)
-    app.switch_page(SPEED)
-    app.run()
-    assert not app.exception, app.exception
+    app = open_page(SPEED)
     assert app.selectbox(key="bench_dataset").value == "cifar10"
     table = app.dataframe[0].value
     assert sorted(table["setting"]) == sorted(store.benchmarks("cifar10", db=built["db"])["setting"])
