@@ -41,7 +41,7 @@ from .profiles import Profile, profile_for  # noqa: E402
 # stages weigh like LTP's. The ViT's steps (pipelines/vision.py) weigh about as much as a text dataset.
 STEP_WEIGHTS = {"baseline": 0.22, "soft": 0.13, "hard": 0.07, "control": 0.22, "trained": 0.1,
                 "trace": 0.1, "analyze": 0.12, "benchmark": 0.1, "faithfulness": 0.03}
-IMAGE_WEIGHTS = {"warmup": 0.45, "pruned": 0.1, "unpruned": 0.15, "trace": 0.1, "benchmark": 0.2}
+IMAGE_WEIGHTS = {"plan": 0.02, "warmup": 0.48, "forks": 0.2, "trace": 0.1, "benchmark": 0.2}
 WRITE_INTERVAL = 1.0       # seconds between progress-file writes within a stage (the Home page polls every second)
 FAITHFULNESS_LIMIT = 200   # test examples the demo measures faithfulness on (pipelines/faithfulness.py: any number)
 
@@ -156,12 +156,12 @@ def demo_dataset(dataset: str, profile: Profile, progress: Progress, data_dir: s
 
 def demo_images(profile: VisionProfile, progress: Progress, data_dir: str | None, artifacts: str | None,
                 db: Path) -> None:
-    """The ViT on CIFAR-10: train (unpruned and pruned), trace, benchmark."""
+    """The ViT on CIFAR-10: train (unpruned, pruned and distilled), trace, benchmark."""
     stages = StageProgress(progress, "CIFAR-10", IMAGE_WEIGHTS.get)
     vision.train(profile, data_dir, artifacts, on_stage=stages, on_step=stages.step)
     stages.finish()
-    if "warmup" not in stages.counted:
-        progress.update("CIFAR-10: both ViTs already trained", IMAGE_WEIGHTS["warmup"], skipped=True)
+    if "plan" not in stages.counted:   # a profile without a budget times nothing
+        progress.update("CIFAR-10: sized in epochs", IMAGE_WEIGHTS["plan"], skipped=True)
     progress.update("CIFAR-10: tracing test images")
     vision.trace(profile, db, data_dir, artifacts)
     progress.update("CIFAR-10: benchmarking speed and accuracy", IMAGE_WEIGHTS["trace"])

@@ -5,20 +5,23 @@
     python -m pipelines.benchmark --dataset cifar10 --profile quick|cpu
     python -m pipelines.demo --datasets cifar10          # all three on the quick profile (~5 minutes)
 
-Training (profiles in pruning_core/vision/profiles.py) runs once on every patch up to the profile's
-`prune_after_epochs`, forks, and finishes one copy with the cascading schedule at `train_alpha`
-(`pruned`) and one without pruning (`unpruned`), saved under artifacts/models/cifar10-<profile>/.
-Each model folder appears only when complete; a re-run skips finished models (the shared warm-up is
-trained again if one is missing). Tracing stores the pruned model and the unpruned model pruned at
-inference (per image and layer: the kept patches and their scores). The benchmark measures, side by
-side, the unpruned model, the schedule applied at inference to it, and the pruned model, over the
-alpha sweep at the profile's r_max.
+Training (profiles in pruning_core/vision/profiles.py) first sizes the run to the profile's budget
+from a few timed steps, runs once on every patch up to the profile's `prune_after_epochs`, forks,
+and trains three copies together on the same batches: `unpruned` (no pruning, the teacher), `pruned`
+(the cascading schedule at `train_alpha`) and `distilled` (the same schedule, learning the teacher's
+predictions too), saved under artifacts/models/cifar10-<profile>/. Each model folder appears only when
+complete; a re-run with every model present trains nothing, otherwise the run is trained again and
+only the missing models are written. Tracing stores the pruned and distilled models and the unpruned
+model pruned at inference (per image and layer: the kept patches and their scores). The benchmark
+measures, side by side, the unpruned model, the schedule applied at inference to it, and the pruned
+models, over the alpha sweep at the profile's r_max.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import time
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -28,13 +31,15 @@ import torch
 from tqdm.auto import tqdm
 
 from pruning_core.paths import METRICS_FILE, models_dir
+from pruning_core.runtime import cpu_name
 from pruning_core import store
 from pruning_core.analysis.flops import encoder_flops, model_dims
 from pruning_core.methods import NoPruning, PruningMethod, TopK, schedule_counts
 from pruning_core.metrics import classification_metrics
-from pruning_core.training import StepCallback
+from pruning_core.training import StepCallback, TrainResult
 from pruning_core.vision import (CIFAR10_CLASSES, ImageDataset, PrunedVisionClassifier, VisionTrainer,
-                                 load_cifar10, load_vision_classifier, vision_accuracy)
+                                 load_cifar10, load_vision_classifier, train_alongside, vision_accuracy)
+from pruning_core.vision.budget import measure_step_seconds
 from pruning_core.vision.profiles import PROFILES, VisionProfile
 
 from .common import publish_model, read_json
@@ -42,7 +47,8 @@ from .timing import speed_columns, time_side_by_side
 from .trace_store import TracedRun
 
 DATASET = "cifar10"
-STAGES = ("pruned", "unpruned")   # trained in this order after the shared warm-up (pruned is quicker)
+STAGES = ("unpruned", "pruned", "distilled")   # trained together after the shared warm-up
+PHASES = ("plan", "warmup", "forks")            # what on_stage reports: timing, the shared epochs, the forks
 
 
 def vision_profile(name: str) -> VisionProfile:
@@ -63,6 +69,10 @@ def run_folder(profile: VisionProfile, artifacts: str | Path | None = None) -> P
     return models_dir(artifacts) / f"{DATASET}-{profile.name}"
 
 
+def stages(profile: VisionProfile) -> tuple[str, ...]:
+    return STAGES if profile.distillation else STAGES[:2]
+
+
 def schedule(profile: VisionProfile, alpha: float | None = None) -> TopK:
     return TopK(r_max=profile.r_max, alpha=profile.train_alpha if alpha is None else alpha, score=profile.score)
 
@@ -72,50 +82,75 @@ def schedule(profile: VisionProfile, alpha: float | None = None) -> TopK:
 def train(profile: VisionProfile, data_dir: str | None = None, artifacts: str | Path | None = None,
           on_stage: Callable[[str, str], None] | None = None, on_step: StepCallback | None = None
           ) -> dict[str, dict]:
-    """Train the missing models of the profile's run; returns each model's metrics. on_stage(stage, what)
-    says when a stage (warmup, pruned, unpruned) starts or is skipped, on_step(done, total) follows it."""
+    """Train the profile's run unless all its models exist; returns each model's metrics.
+
+    With a budget, a few steps of each stretch are timed first and the epochs sized to fit. Then the
+    warm-up on every patch, and the forks together: `unpruned` teaches, `pruned` and `distilled` learn
+    (models already complete are not overwritten). on_stage(phase, what) says when a phase (plan, warmup,
+    forks) starts or is skipped; on_step(done, total) follows it."""
     folder = run_folder(profile, artifacts)
-    missing = [stage for stage in STAGES if not (folder / stage / METRICS_FILE).is_file()]
-    for stage in (stage for stage in STAGES if stage not in missing):
-        if on_stage:
-            on_stage(stage, "skipped (already complete)")
-    if missing:
-        train_set = load_cifar10("train", data_dir, limit=profile.train_limit, seed=profile.train.seed)
-        test = load_cifar10("test", data_dir, limit=profile.eval_limit, seed=profile.train.seed)
-        config = profile.model_config()
-        classifier = PrunedVisionClassifier.from_config(config, NoPruning(), seed=profile.train.seed)
-        trainer = VisionTrainer(classifier, train_set.pixels, train_set.labels, profile.train)
-        if on_stage:
-            on_stage("warmup", "training")
-        began = time.perf_counter()
-        trainer.train_until(profile.prune_after_epochs, prune=False, description="warm-up, every patch",
-                            on_step=on_step)
-        warmup_seconds = time.perf_counter() - began
-        for stage in missing:
+    wanted = stages(profile)
+    missing = [stage for stage in wanted if not (folder / stage / METRICS_FILE).is_file()]
+    if not missing:
+        for phase in PHASES:
             if on_stage:
-                on_stage(stage, "training")
-            branch = trainer.fork(schedule(profile) if stage == "pruned" else NoPruning())
-            _finish_stage(stage, branch, folder, profile, train_set, test, warmup_seconds, on_step)
-    return {stage: read_json(folder / stage / METRICS_FILE) for stage in STAGES}
-
-
-def _finish_stage(stage: str, trainer: VisionTrainer, folder: Path, profile: VisionProfile,
-                  train_set: ImageDataset, test: ImageDataset, warmup_seconds: float,
-                  on_step: StepCallback | None = None) -> None:
+                on_stage(phase, "skipped (already complete)")
+        return {stage: read_json(folder / stage / METRICS_FILE) for stage in wanted}
     began = time.perf_counter()
-    result = trainer.train_until(description=f"{stage} after the warm-up", on_step=on_step)
-    seconds = time.perf_counter() - began
-    classifier = trainer.classifier
+    train_set = load_cifar10("train", data_dir, limit=profile.train_limit, seed=profile.train.seed)
+    test = load_cifar10("test", data_dir, limit=profile.eval_limit, seed=profile.train.seed)
+    classifier = PrunedVisionClassifier.from_config(profile.model_config(), NoPruning(), seed=profile.train.seed)
+    forks = [(schedule(profile), None), (schedule(profile), profile.distillation)][:len(wanted) - 1]
+    plan = {}
+    if profile.budget_minutes is not None:
+        if on_stage:
+            on_stage("plan", "timing a few steps of each stretch")
+        seconds = measure_step_seconds(classifier, train_set.pixels, train_set.labels, profile.train, forks)
+        budget = profile.budget_minutes
+        profile = profile.fit(len(train_set) // profile.train.batch_size, seconds, time.perf_counter() - began)
+        plan = {"budget_minutes": budget, "step_seconds": asdict(seconds), "epochs": profile.train.epochs,
+                "low_res_epochs": profile.train.low_res_epochs, "prune_after_epochs": profile.prune_after_epochs}
+    trainer = VisionTrainer(classifier, train_set.pixels, train_set.labels, profile.train)
+    if plan:
+        plan["planned_minutes"] = round((time.perf_counter() - began + profile.seconds(trainer.steps_per_epoch, seconds)
+                                         + profile.evaluation_seconds(seconds)) / 60, 1)
+        print(f"Plan for {budget:g} minutes on {cpu_name()}: "
+              f"{profile.describe_plan(trainer.steps_per_epoch, seconds, 'bf16' if trainer.bf16 else 'fp32')}",
+              flush=True)
+    if on_stage:
+        on_stage("warmup", "training")
+    trainer.train_until(profile.prune_after_epochs, prune=False, description="warm-up, every patch", on_step=on_step)
+    students = [trainer.fork(method, distillation) for method, distillation in forks]
+    if on_stage:
+        on_stage("forks", "training")
+    results = train_alongside(trainer, students, description=" and ".join(wanted), on_step=on_step)
+    seconds_taken = time.perf_counter() - began
+    for stage, run, result in zip(wanted, [trainer, *students], results):
+        if stage in missing:
+            _publish(stage, run.classifier, result, folder, profile, train_set, test, seconds_taken, plan,
+                     "bf16" if trainer.bf16 else "fp32")
+    if plan:
+        print(f"Planned {plan['planned_minutes']:g} minutes, took {(time.perf_counter() - began) / 60:.1f} "
+              "(training and evaluation).", flush=True)
+    return {stage: read_json(folder / stage / METRICS_FILE) for stage in wanted}
+
+
+def _publish(stage: str, classifier: PrunedVisionClassifier, result: TrainResult, folder: Path,
+             profile: VisionProfile, train_set: ImageDataset, test: ImageDataset, train_seconds: float, plan: dict,
+             precision: str) -> None:
     accuracy = vision_accuracy(classifier, test.pixels, test.labels)
     metrics = {"dataset": DATASET, "profile": profile.name, "stage": stage, "accuracy": accuracy,
                "method": classifier.method.name, "r_max": profile.r_max, "train_alpha": profile.train_alpha,
                "score": profile.score, "prune_after_epochs": profile.prune_after_epochs,
+               "low_res_epochs": profile.train.low_res_epochs if profile.train.low_res_size else 0.0,
                "epochs": profile.train.epochs, "n_train": len(train_set), "n_eval": len(test),
-               "eval_source": test.source, "label_names": list(CIFAR10_CLASSES),
-               "train_seconds": warmup_seconds + seconds, "train": result.as_dict()}
+               "distillation": asdict(profile.distillation) if stage == "distilled" else None,
+               "eval_source": test.source, "label_names": list(CIFAR10_CLASSES), "cpu": cpu_name(),
+               "precision": precision, "plan": plan or None, "train_seconds": train_seconds,
+               "train": result.as_dict()}
     publish_model(classifier, metrics, folder / stage)
     print(f"{stage}: accuracy {accuracy:.4f} on {len(test):,} test images "
-          f"({(warmup_seconds + seconds) / 60:.1f} min with the warm-up)", flush=True)
+          f"(trained in {train_seconds / 60:.1f} min, the forks together)", flush=True)
 
 
 # ----------------------------------------------------------------------------------------------- trace
@@ -127,7 +162,9 @@ def trace(profile: VisionProfile, db: Path, data_dir: str | None = None, artifac
     test = load_cifar10("test", data_dir, limit=limit or profile.trace_limit, seed=profile.train.seed)
     names = [f"{DATASET} test #{index}" for index in test.split_indices().tolist()]
     rows = []
-    for stage, method, label in (("pruned", None, "pruned"), ("unpruned", schedule(profile), "unpruned_inference")):
+    traced_models = [("pruned", None, "pruned"), ("unpruned", schedule(profile), "unpruned_inference")]
+    traced_models += [("distilled", None, "distilled")] if "distilled" in stages(profile) else []
+    for stage, method, label in traced_models:
         classifier = load_vision_classifier(folder / stage, method)
         run_id = f"{folder.name}-{label}-test"
         traced = TracedRun(run_id)
@@ -149,13 +186,15 @@ def trace(profile: VisionProfile, db: Path, data_dir: str | None = None, artifac
 
 def sweep(profile: VisionProfile, artifacts: str | Path | None = None
           ) -> list[tuple[str, PrunedVisionClassifier, PruningMethod, str]]:
-    """(setting, model, method, model path): unpruned; the schedule at inference on it; the pruned model."""
+    """(setting, model, method, model path): unpruned; the schedule at inference on it; the pruned models."""
     folder = run_folder(profile, artifacts)
-    unpruned, pruned = (load_vision_classifier(folder / stage) for stage in ("unpruned", "pruned"))
+    unpruned = load_vision_classifier(folder / "unpruned")
     settings = [("unpruned", unpruned, NoPruning(), folder / "unpruned")]
     settings += [(f"inference-a{alpha}", unpruned, schedule(profile, alpha), folder / "unpruned")
                  for alpha in profile.alphas]
-    settings += [(f"pruned-a{alpha}", pruned, schedule(profile, alpha), folder / "pruned") for alpha in profile.alphas]
+    for stage in stages(profile)[1:]:
+        model = load_vision_classifier(folder / stage)
+        settings += [(f"{stage}-a{alpha}", model, schedule(profile, alpha), folder / stage) for alpha in profile.alphas]
     return [(name, model, method, str(path.resolve())) for name, model, method, path in settings]
 
 

@@ -14,3 +14,29 @@ def ensure_fast_malloc() -> None:
     if sys.platform.startswith("linux") and "GLIBC_TUNABLES" not in os.environ:
         os.environ["GLIBC_TUNABLES"] = FAST_MALLOC
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
+def cpu_name() -> str:
+    """This machine's CPU in words, with what matters for speed: 'Intel(R) Xeon(R) ... (2 cores, AVX-512, no AMX)'."""
+    import platform
+    model, flags = platform.processor() or "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    if "amx_bf16" in flags:
+        kind = "AMX"
+    elif "avx512f" in flags:
+        kind = "AVX-512" + (" with BF16" if "avx512_bf16" in flags else ", no AMX")
+    elif "avx2" in flags:
+        kind = "AVX2 only"
+    else:
+        kind = "no AVX2" if flags else "instruction set unknown"
+    return f"{model} ({os.cpu_count()} cores, {kind})"

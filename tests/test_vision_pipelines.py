@@ -39,16 +39,18 @@ def built(tmp_path_factory):
                 traced=traced, rows=rows)
 
 
-def test_training_saves_an_unpruned_and_a_pruned_vit(built):
-    assert built["stages"] == ["warmup", "pruned", "unpruned"]
+def test_training_saves_an_unpruned_a_pruned_and_a_distilled_vit(built):
+    assert built["stages"] == ["warmup", "forks"], "no budget: nothing to time"
     folder = built["artifacts"] / "models" / "cifar10-quick"
-    for stage in ("unpruned", "pruned"):
+    for stage in vision.STAGES:
         metrics = json.loads((folder / stage / "metrics.json").read_text())
         assert metrics["dataset"] == "cifar10" and metrics["stage"] == stage and 0 <= metrics["accuracy"] <= 1
         assert metrics["n_train"] == 40 and metrics["r_max"] == 0.6 and metrics["train_alpha"] == 1.2
     assert load_vision_classifier(folder / "unpruned").method.name == "none"
-    pruned = load_vision_classifier(folder / "pruned").method
-    assert (pruned.name, pruned.r_max, pruned.alpha) == ("topk", 0.6, 1.2)
+    for stage in ("pruned", "distilled"):
+        pruned = load_vision_classifier(folder / stage).method
+        assert (pruned.name, pruned.r_max, pruned.alpha) == ("topk", 0.6, 1.2)
+    assert json.loads((folder / "distilled" / "metrics.json").read_text())["distillation"]["weight"] == 0.5
     assert not (built["artifacts"] / "tmp" / "cifar10-quick-pruned").exists(), "finished folders are moved in place"
 
 
@@ -56,7 +58,7 @@ def test_a_rerun_skips_trained_models_and_retrains_only_a_missing_one(built, mon
     stages = []
     vision.train(built["profile"], str(built["data_dir"]), str(built["artifacts"]),
                  on_stage=lambda stage, what: stages.append((stage, what)))
-    assert stages == [("pruned", "skipped (already complete)"), ("unpruned", "skipped (already complete)")]
+    assert stages == [(phase, "skipped (already complete)") for phase in vision.PHASES]
 
     artifacts = tmp_path / "artifacts"
     source = built["artifacts"] / "models" / "cifar10-quick" / "unpruned"
@@ -64,15 +66,18 @@ def test_a_rerun_skips_trained_models_and_retrains_only_a_missing_one(built, mon
     target.mkdir(parents=True)
     for file in source.iterdir():
         (target / file.name).write_bytes(file.read_bytes())
+    before = (target / "model.safetensors").read_bytes()
     stages.clear()
     vision.train(built["profile"], str(built["data_dir"]), str(artifacts), on_stage=lambda s, w: stages.append(s))
-    assert stages == ["unpruned", "warmup", "pruned"]
+    assert stages == ["warmup", "forks"]
     assert (artifacts / "models" / "cifar10-quick" / "pruned" / "metrics.json").is_file()
+    assert (target / "model.safetensors").read_bytes() == before, "a complete model is not overwritten"
 
 
 def test_traces_match_the_models_own_traces_and_follow_the_schedule(built):
     runs = store.runs(built["db"]).set_index("run_id")
-    assert set(runs.index) == {"cifar10-quick-pruned-test", "cifar10-quick-unpruned_inference-test"}
+    assert set(runs.index) == {"cifar10-quick-pruned-test", "cifar10-quick-unpruned_inference-test",
+                               "cifar10-quick-distilled-test"}
     test = load_cifar10("test", built["data_dir"], limit=12)
     profile = built["profile"]
     expected = schedule_counts(145, profile.num_layers, profile.r_max, profile.train_alpha)
@@ -94,7 +99,8 @@ def test_traces_match_the_models_own_traces_and_follow_the_schedule(built):
 
 def test_benchmark_sweeps_unpruned_inference_and_trained_pruning_side_by_side(built):
     rows = store.benchmarks("cifar10", db=built["db"]).set_index("setting")
-    assert set(rows.index) == {"unpruned", "inference-a1.0", "inference-a2.0", "pruned-a1.0", "pruned-a2.0"}
+    assert set(rows.index) == {"unpruned", "inference-a1.0", "inference-a2.0", "pruned-a1.0", "pruned-a2.0",
+                               "distilled-a1.0", "distilled-a2.0"}
     assert rows.loc["unpruned", "speedup_b32"] == pytest.approx(1.0)
     assert (rows["throughput_b32"] > 0).all() and (rows["latency_b1_ms"] > 0).all()
     assert rows.loc["inference-a1.0", "flops"] < rows.loc["inference-a2.0", "flops"] < rows.loc["unpruned", "flops"]

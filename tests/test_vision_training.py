@@ -12,8 +12,9 @@ from PIL import Image
 
 from pruning_core.classifier import ModelLoadError
 from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK
-from pruning_core.vision import (DatasetUnavailableError, VisionTrainConfig, VisionTrainer, augment, load_cifar10,
-                                 load_vision_classifier, save_vision_classifier, train_vit, vision_accuracy)
+from pruning_core.vision import (DatasetUnavailableError, Distillation, StepOutput, VisionTrainConfig, VisionTrainer, augment,
+                                 distillation_loss, load_cifar10, load_vision_classifier, save_vision_classifier,
+                                 train_alongside, train_vit, vision_accuracy)
 from pruning_core.vision import data as vision_data
 from vision_helpers import make_vit, random_pixels
 
@@ -202,3 +203,74 @@ def test_images_read_the_data_directory_from_the_environment(tmp_path, monkeypat
     monkeypatch.setattr("huggingface_hub.hf_hub_download", _offline)
     with pytest.raises(DatasetUnavailableError, match=str(tmp_path)):
         vision_data.load_cifar10("test")
+
+
+# ----------------------------------------------------------------------------------------------- distillation
+
+def test_the_distillation_loss_reaches_the_student_and_not_the_teacher():
+    pixels = random_pixels(6)
+    teacher, student = make_vit(seed=1), make_vit(seed=2, method=TopK(r_max=0.6, alpha=1.2))
+    student_logits = student(student.pixel_values(pixels)).logits
+    teacher_logits = teacher(teacher.pixel_values(pixels)).logits
+    loss = distillation_loss(student_logits, teacher_logits, temperature=2.0)
+    assert loss.item() > 0 and distillation_loss(teacher_logits, teacher_logits).item() == pytest.approx(0.0, abs=1e-6)
+    loss.backward()
+    assert all(p.grad is None for p in teacher.parameters()), "no gradient flows into the teacher"
+    assert sum(float(p.grad.abs().sum()) for p in student.parameters() if p.grad is not None) > 0
+
+
+def test_a_student_learns_what_its_teacher_says_rather_than_the_labels():
+    pixels, labels = two_colour_dataset(32)   # balanced labels
+    config = VisionTrainConfig(epochs=4, batch_size=16, learning_rate=3e-3, warmup_epochs=0.5, augment=False)
+    student = VisionTrainer(make_vit(num_labels=2), pixels, labels, config, Distillation(weight=1.0))
+    says_one = StepOutput(logits=torch.tensor([[-3.0, 3.0]]).repeat(16, 1), feature=torch.zeros(16, 32))
+    for _ in range(8):
+        student.train_step(says_one)
+    with torch.no_grad():
+        predictions = student.classifier.predict(pixels)
+    assert (predictions == 1).all(), "a teacher that always says class 1 outweighs the labels at weight 1"
+
+
+def test_trainers_advanced_together_see_the_same_batches_as_alone():
+    pixels, labels = two_colour_dataset(32)
+    config = VisionTrainConfig(epochs=3, batch_size=16, warmup_epochs=0.5)
+    teacher = VisionTrainer(make_vit(num_labels=2), pixels, labels, config)
+    teacher.train_until(1)
+    alone, together = (teacher.fork(TopK(r_max=0.6, alpha=1.2)) for _ in range(2))
+    alone.train_until()
+    results = train_alongside(teacher, [together])
+    assert [result.steps for result in results] == [6, 6]
+    for a, b in zip(alone.classifier.parameters(), together.classifier.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="same step"):
+        train_alongside(teacher, [teacher.fork(NoPruning()), VisionTrainer(make_vit(num_labels=2), pixels, labels,
+                                                                            config)])
+    with pytest.raises(ValueError, match="distils exactly when"):
+        alone.train_step(teacher.train_step())
+
+
+def test_a_distilled_model_saves_and_loads_exactly(tmp_path):
+    pixels, labels = two_colour_dataset(32)
+    teacher = VisionTrainer(make_vit(num_labels=2, stem="conv"), pixels, labels,
+                            VisionTrainConfig(epochs=2, batch_size=16, warmup_epochs=0.5))
+    teacher.train_until(1)
+    student = teacher.fork(TopK(r_max=0.6, alpha=1.0), Distillation(weight=0.7, temperature=2.0, feature_weight=0.5))
+    train_alongside(teacher, [student])
+    restored = load_vision_classifier(save_vision_classifier(student.classifier, tmp_path / "distilled"))
+    inputs = student.classifier.pixel_values(pixels[:8])
+    with torch.no_grad():
+        assert torch.equal(student.classifier(inputs).logits, restored(inputs).logits)
+    assert restored.method.config() == student.classifier.method.config()
+
+
+def test_the_first_epochs_can_train_on_a_cheaper_grid():
+    pixels, labels = two_colour_dataset(32)
+    config = VisionTrainConfig(epochs=2, batch_size=16, augment=False, low_res_size=32, low_res_epochs=1)
+    trainer = VisionTrainer(make_vit(num_labels=2), pixels, labels, config)
+    assert trainer.picture_size() == 32 and trainer.low_res_steps == 2
+    cheap = trainer.classifier(trainer.classifier.pixel_values(pixels[:2], size=32))
+    assert cheap.loop.hidden.shape[1] == 1 + 8 * 8, "32px pictures: an 8 x 8 grid, position embeddings resized"
+    trainer.train_until(1)
+    assert trainer.picture_size() is None
+    trainer.train_until()
+    assert trainer.classifier(trainer.classifier.pixel_values(pixels[:2])).loop.hidden.shape[1] == 145

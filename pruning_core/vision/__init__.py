@@ -5,10 +5,11 @@ from .images import MAX_PIXELS, ImageError, ImageTooLargeError, images_to_pixels
     square_image
 from .io import load_vision_classifier, save_vision_classifier
 from .model import CIFAR10_CLASSES, PrunedVisionClassifier, vit_config
-from .training import VisionTrainConfig, VisionTrainer, augment, train_vit, vision_accuracy
+from .training import (Distillation, StepOutput, VisionTrainConfig, VisionTrainer, augment, distillation_loss,
+                       train_alongside, train_vit, vision_accuracy)
 
-__all__ = ["CIFAR10_CLASSES", "MAX_PIXELS", "DatasetUnavailableError", "ImageDataset", "ImageError",
+__all__ = ["CIFAR10_CLASSES", "MAX_PIXELS", "DatasetUnavailableError", "Distillation", "StepOutput", "ImageDataset", "ImageError",
            "ImageTooLargeError", "PrunedVisionClassifier", "VisionTrainConfig", "VisionTrainer",
            "augment", "images_to_pixels", "load_cifar10",
            "load_vision_classifier", "normalize_pixels", "read_image", "save_vision_classifier", "square_image",
-           "train_vit", "vision_accuracy", "vit_config"]
+           "distillation_loss", "train_alongside", "train_vit", "vision_accuracy", "vit_config"]

@@ -80,10 +80,19 @@ def vit_blocks(model: ViTForImageClassification) -> list[ViTBlock]:
 
 
 def vit_embed(model: ViTForImageClassification, pixel_values: Tensor) -> Tensor:
-    """(B, 3, H, W) normalised pixels -> (B, 1 + patches, D): CLS row first, position embeddings added."""
-    return model.vit.embeddings(pixel_values)
+    """(B, 3, H, W) normalised pixels -> (B, 1 + patches, D): CLS row first, position embeddings added.
+
+    Pictures smaller than the config's image_size (a cheaper grid, used early in training) get the
+    position embeddings resized to their grid."""
+    return model.vit.embeddings(pixel_values, interpolate_pos_encoding=pixel_values.shape[-1] != model.config.image_size)
+
+
+def vit_feature(model: ViTForImageClassification, hidden: Tensor) -> Tensor:
+    """(B, K, D) final rows -> (B, D) the normed CLS row, what the head reads (LayerNorm is row-wise, so the
+    other rows need not be normed)."""
+    return model.vit.layernorm(hidden[:, 0])
 
 
 def vit_head(model: ViTForImageClassification, hidden: Tensor) -> Tensor:
-    """Final norm on the CLS row (LayerNorm is row-wise, so the other rows need not be normed) -> logits."""
-    return model.classifier(model.vit.layernorm(hidden[:, 0]))
+    """(B, K, D) final rows -> (B, C) logits."""
+    return model.classifier(vit_feature(model, hidden))

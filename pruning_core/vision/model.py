@@ -17,7 +17,7 @@ from transformers import ViTConfig, ViTForImageClassification
 from ..classifier import ClassifierOutput, PrunedClassifier
 from ..methods import PruningMethod
 from ..trace import ExampleTrace
-from .backbone import StemViT, vit_blocks, vit_embed, vit_head
+from .backbone import StemViT, vit_blocks, vit_embed, vit_feature, vit_head
 from .images import images_to_pixels, normalize_pixels
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -71,14 +71,19 @@ class PrunedVisionClassifier(PrunedClassifier):
         """Side of the square picture the model reads (pixels are resized from it to image_size)."""
         return int(getattr(self.config, "source_size", self.config.image_size))
 
-    def pixel_values(self, images: Sequence[Image.Image] | Tensor) -> Tensor:
-        """PIL images (any size) or uint8 pixels (B, 3, S, S) -> normalised model input on the model's device."""
+    def pixel_values(self, images: Sequence[Image.Image] | Tensor, size: int | None = None) -> Tensor:
+        """PIL images (any size) or uint8 pixels (B, 3, S, S) -> normalised model input on the model's device,
+        size x size (default the config's image_size)."""
         pixels = images if isinstance(images, Tensor) else images_to_pixels(images, self.source_size)
-        return normalize_pixels(pixels.to(self.device), self.config.image_size, self.config.image_mean,
+        return normalize_pixels(pixels.to(self.device), size or self.config.image_size, self.config.image_mean,
                                 self.config.image_std)
 
     def head(self, hidden: Tensor) -> Tensor:
         return vit_head(self.model, hidden)
+
+    def feature(self, output: ClassifierOutput) -> Tensor:
+        """(B, D) the final normed CLS row of a forward pass, which the head turns into logits."""
+        return vit_feature(self.model, output.loop.hidden)
 
     def forward(self, pixel_values: Tensor, labels: Tensor | None = None, record: bool = False) -> ClassifierOutput:
         hidden = vit_embed(self.model, pixel_values)

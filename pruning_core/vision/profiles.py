@@ -1,30 +1,36 @@
-"""Run sizes for the CIFAR-10 ViT: `quick` (a demo in minutes on 2 CPU cores) and `cpu` (about 1.5 hours
-on 2 cores with native bf16, see below).
+"""Run sizes for the CIFAR-10 ViT: `quick` (a demo in about 10 minutes on any 2 CPU cores) and `cpu`
+(the study, about 80 minutes on 2 cores), both sized to a wall-clock budget on the machine they run on.
 
-The model follows the vision study: 8 layers, 145 tokens (32x32 pictures resized to 48x48, 4x4
-patches: a 12 x 12 grid plus CLS), pruned by the schedule keep(l) = 1 - r_max * ((l + 1) / L) ** alpha
-with r_max 0.6 and alpha swept over ALPHAS. Both profiles use the same architecture, so the speed
-benchmark and the pages see the model the profiles train: hidden 128, 2 heads, a wide MLP (768,
-ratio 6) and a convolutional stem in place of the linear patch embedding (backbone.py). A layer
-attends over the patches it received but runs its MLP only on those it keeps, so the MLP's share of
-the work is what pruning saves most of: at r_max 0.6, alpha 1.2, batch 64 on 2 quiet cores, MLP 512
-gave 1.61-1.68x and MLP 768 1.72-1.79x, for ~8% slower training.
+The `cpu` model follows the vision study: 8 layers, 145 tokens (32x32 pictures resized to 48x48,
+4x4 patches: a 12 x 12 grid plus CLS), pruned by the schedule keep(l) = 1 - r_max * ((l + 1) / L) ** alpha
+with r_max 0.6 and alpha swept over ALPHAS. Hidden 128, 2 heads, a wide MLP (768, ratio 6) and a
+convolutional stem in place of the linear patch embedding (backbone.py). A layer attends over the
+patches it received but runs its MLP only on those it keeps, so the MLP's share of the work is what
+pruning saves most of. The `quick` model is the same at 32x32 (an 8 x 8 grid, 65 tokens): about 2x
+cheaper per step, so a demo of a few minutes sees more pictures.
 
-Why the stem: see backbone.py. After 300 steps (batch 128) on CIFAR-10, the linear patch embedding
-reached 35.0% and the conv stem 39.2% (2,000 test pictures), at the same step time.
+A run trains once on every patch up to `prune_after_epochs` (the `cpu` run's first `low_res_epochs` on
+the cheaper 8 x 8 grid, then on the full one), forks, and continues three copies on the same batches:
+`unpruned`, `pruned` (the train_alpha schedule) and `distilled` (the same schedule, also learning the
+unpruned copy's predictions: `Distillation`); every model is then evaluated under every alpha.
 
-A run trains once on every patch up to `prune_after_epochs`, forks (VisionTrainer.fork), and
-continues one copy unpruned and one pruned with the train_alpha schedule; both models are then
-evaluated under every alpha at inference.
+Budgets: `budget_minutes` scales the profile's epochs, low-resolution and fork points together so that
+training and evaluation fit, from a few timed steps of each stretch (budget.py). Training uses bf16
+autocast where the CPU computes bf16 natively (AMX, AVX512-BF16) and fp32 elsewhere: an 80-minute run
+covers about 3x more epochs on the former. Measured step times at batch 128, 2 quiet cores:
+Intel Xeon (Ice Lake, AVX-512, fp32): 0.93 s on the 8 x 8 grid, 1.90 s on the 12 x 12 grid, 3.38 s for
+the three forks together; Intel with AMX, bf16: 0.72 s on the 12 x 12 grid.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from transformers import ViTConfig
 
+from .budget import StepSeconds, run_seconds
 from .model import vit_config
-from .training import VisionTrainConfig
+from .training import Distillation, VisionTrainConfig
 
 ALPHAS = (0.8, 1.0, 1.2, 1.5, 2.0)
 
@@ -39,42 +45,78 @@ class VisionProfile:
     eval_limit: int | None                # test images scored per setting; None = all 10,000
     trace_limit: int                      # test images traced into the database
     train: VisionTrainConfig
-    prune_after_epochs: float             # warm-up epochs on every patch; the pruned model forks off here
+    prune_after_epochs: float             # warm-up epochs on every patch; the pruned models fork off here
+    image_size: int = 48                  # the model's picture size: 48 -> 12 x 12 patches, 32 -> 8 x 8
     num_layers: int = 8
     stem: str = "conv"
     r_max: float = 0.6
-    train_alpha: float = 1.2              # the schedule the pruned model is trained with
-    alphas: tuple[float, ...] = ALPHAS    # swept at inference, on both models
+    train_alpha: float = 1.2              # the schedule the pruned models are trained with
+    alphas: tuple[float, ...] = ALPHAS    # swept at inference, on every model
     score: str = "cls"
+    distillation: Distillation | None = Distillation()   # None: no `distilled` model
+    budget_minutes: float | None = None   # scale the epochs to fit this much training and evaluation
     bench_speed_batches: int = 4          # batches of 32 test images timed per round
     bench_latency_examples: int = 16      # single images timed per round
     bench_rounds: int = 3
 
     def model_config(self) -> ViTConfig:
         return vit_config(hidden_size=self.hidden_size, num_layers=self.num_layers, num_heads=self.num_heads,
-                          intermediate_size=self.intermediate_size, stem=self.stem)
+                          intermediate_size=self.intermediate_size, image_size=self.image_size, stem=self.stem)
 
     def with_overrides(self, **changes) -> "VisionProfile":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def seconds(self, steps_per_epoch: int, step_seconds: StepSeconds) -> float:
+        """Predicted training time, as sized now."""
+        low_res = self.train.low_res_epochs if self.train.low_res_size else 0.0
+        return run_seconds(steps_per_epoch, self.train.epochs, low_res, self.prune_after_epochs, step_seconds)
+
+    def evaluation_seconds(self, step_seconds: StepSeconds) -> float:
+        """Rough time to score every trained model on the evaluation set (a forward pass: ~1/3 of a step)."""
+        models = 3 if self.distillation else 2
+        return models * math.ceil((self.eval_limit or 10_000) / self.train.batch_size) * step_seconds.full / 3
+
+    def fit(self, steps_per_epoch: int, step_seconds: StepSeconds, spent_seconds: float = 0.0) -> "VisionProfile":
+        """This profile with its epochs, low-resolution and fork points scaled together so that training and
+        evaluation take what is left of `budget_minutes` after `spent_seconds` (loading, timing) at the measured
+        speed (unchanged without a budget)."""
+        if self.budget_minutes is None:
+            return self
+        training = self.budget_minutes * 60 - spent_seconds - self.evaluation_seconds(step_seconds)
+        scale = max(training, 0.0) / self.seconds(steps_per_epoch, step_seconds)
+        if self.train.epochs * scale * steps_per_epoch < 10:
+            raise ValueError(f"A budget of {self.budget_minutes:g} minutes allows fewer than 10 training steps on "
+                             f"this machine ({step_seconds.describe()}); give it more time.")
+        train = replace(self.train, epochs=round(self.train.epochs * scale, 2),
+                        low_res_epochs=round(self.train.low_res_epochs * scale, 2))
+        return replace(self, train=train, prune_after_epochs=round(self.prune_after_epochs * scale, 2),
+                       budget_minutes=None)
+
+    def describe_plan(self, steps_per_epoch: int, step_seconds: StepSeconds, precision: str) -> str:
+        """The run's stretches in epochs and predicted minutes."""
+        low = self.train.low_res_epochs if self.train.low_res_size else 0.0
+        parts = [f"{low:g} epochs on the cheaper {self.train.low_res_size}px grid"] if low else []
+        parts += [f"{self.prune_after_epochs - low:g} on every patch of the full grid",
+                  f"{self.train.epochs - self.prune_after_epochs:g} for the forks together"]
+        minutes = (self.seconds(steps_per_epoch, step_seconds) + self.evaluation_seconds(step_seconds)) / 60
+        return (f"{self.train.epochs:g} epochs of {steps_per_epoch * self.train.batch_size:,} pictures: "
+                f"{', '.join(parts)}; about {minutes:.0f} minutes with the evaluation "
+                f"({step_seconds.describe()}; {precision}).")
+
 
 PROFILES: dict[str, VisionProfile] = {
-    # ~3 minutes on 2 AMX cores (measured 2.8 with tracing and the benchmark; 12.2 on 2 AVX2-only cores):
-    # 5,000 pictures x 3 epochs, a pruned fork for the last 1.5 epochs, then 1,000 test pictures per
-    # setting. About 34% accuracy: a demo, not a result.
+    # A demo: the 8 x 8 grid (65 tokens), all 50,000 pictures, sized to about 8 minutes of training and
+    # evaluation, then tracing 200 pictures and the benchmark.
     "quick": VisionProfile(
-        name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=5000, eval_limit=1000,
-        trace_limit=200, train=VisionTrainConfig(epochs=3, batch_size=128, warmup_epochs=0.3),
-        prune_after_epochs=1.5),
-    # About 1.5 hours on 2 cores (measured 91.8 min: 85.5 training, 6 loading, tracing and benchmarking):
-    # 16 epochs of 50,000 pictures, 12 of them shared on every patch (56.5 min), then the pruned fork's
-    # last 4 (9.3 min) and the unpruned one's (19.7 min). 11 epochs (65 min) reached 68.5%, 16 71.1%. Measured
-    # on the project's machine, 2 quiet cores, bf16 autocast (AMX): 0.72 s per batch of 128 unpruned
-    # (eager attention; see pruning_core/attention.py). Without native bf16 it trains in fp32, much slower:
-    # 4.35 s per batch on 2 AVX2-only AMD EPYC cores, which makes this run about 9 hours there.
-    # The pruned model trains at alpha 0.8, the sweep's fastest setting.
+        name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
+        trace_limit=200, image_size=32, budget_minutes=8,
+        train=VisionTrainConfig(epochs=2, batch_size=128, learning_rate=2e-3, warmup_epochs=0.2),
+        prune_after_epochs=1.7),
+    # The study: 60% of the epochs on the 8 x 8 grid, then the full 12 x 12 grid; the forks train the
+    # last 15%, the pruned and distilled models at alpha 0.8, the sweep's fastest setting.
     "cpu": VisionProfile(
         name="cpu", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
-        trace_limit=1000, train=VisionTrainConfig(epochs=16, batch_size=128, warmup_epochs=0.5),
-        prune_after_epochs=12, train_alpha=0.8, bench_rounds=5),
+        trace_limit=1000, budget_minutes=80,
+        train=VisionTrainConfig(epochs=10, batch_size=128, warmup_epochs=0.5, low_res_size=32, low_res_epochs=6),
+        prune_after_epochs=8.5, train_alpha=0.8, bench_rounds=5),
 }
