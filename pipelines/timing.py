@@ -44,3 +44,19 @@ def speed_columns(frame: pd.DataFrame, speeds: dict[str, tuple[float, float]], r
                          latency_b1_ms=[speeds[name][1] for name in frame["setting"]])
     return frame.assign(speedup_b32=frame["throughput_b32"] / speeds[reference][0],
                         speedup_b1=speeds[reference][1] / frame["latency_b1_ms"])
+
+
+def wait_for_quiet(busy_percent: float = 25.0, limit_seconds: float = 300.0) -> float:
+    """Wait until other processes leave the CPUs mostly idle (system load under `busy_percent` over 2 s),
+    at most `limit_seconds`: a speed measured on a busy machine sizes runs and speed-ups wrongly. Returns
+    the load last seen."""
+    import psutil
+    waited, load = 0.0, psutil.cpu_percent(interval=2.0)
+    while load > busy_percent and waited < limit_seconds:
+        if waited == 0:
+            print(f"Other processes keep the CPUs {load:.0f}% busy: waiting up to {limit_seconds / 60:.0f} min for "
+                  "them to finish before timing.", flush=True)
+        time.sleep(3.0)
+        waited += 5.0
+        load = psutil.cpu_percent(interval=2.0)
+    return load

@@ -43,7 +43,7 @@ from pruning_core.vision.budget import measure_step_seconds
 from pruning_core.vision.profiles import PROFILES, VisionProfile
 
 from .common import publish_model, read_json
-from .timing import speed_columns, time_side_by_side
+from .timing import speed_columns, time_side_by_side, wait_for_quiet
 from .trace_store import TracedRun
 
 DATASET = "cifar10"
@@ -105,6 +105,7 @@ def train(profile: VisionProfile, data_dir: str | None = None, artifacts: str | 
     if profile.budget_minutes is not None:
         if on_stage:
             on_stage("plan", "timing a few steps of each stretch")
+        wait_for_quiet()
         seconds = measure_step_seconds(classifier, train_set.pixels, train_set.labels, profile.train, forks)
         budget = profile.budget_minutes
         profile = profile.fit(len(train_set) // profile.train.batch_size, seconds, time.perf_counter() - began)

@@ -41,17 +41,21 @@ def run_seconds(steps_per_epoch: int, epochs: float, low_res_epochs: float, fork
 
 
 def time_steps(trainers: Sequence[VisionTrainer], steps: int) -> float:
-    """Seconds per step of the trainers stepping together (the first one teaches), after one untimed step."""
+    """Seconds per step of the trainers stepping together (the first one teaches): the fastest of `steps`
+    timed steps after one untimed one, so that another process busy for a moment does not shrink the run."""
     teacher, *students = trainers
     train_alongside(teacher, students, (teacher.step + 1) / teacher.steps_per_epoch, description="warming up")
-    began = time.perf_counter()
-    train_alongside(teacher, students, (teacher.step + steps) / teacher.steps_per_epoch, description="timing")
-    return (time.perf_counter() - began) / steps
+    times = []
+    for _ in range(steps):
+        began = time.perf_counter()
+        train_alongside(teacher, students, (teacher.step + 1) / teacher.steps_per_epoch, description="timing")
+        times.append(time.perf_counter() - began)
+    return min(times)
 
 
 def measure_step_seconds(classifier: PrunedVisionClassifier, pixels: Tensor, labels: Tensor,
                          config: VisionTrainConfig, forks: Sequence[tuple[PruningMethod, Distillation | None]],
-                         steps: int = 3) -> StepSeconds:
+                         steps: int = 4) -> StepSeconds:
     """Time a few steps of each stretch on copies of the classifier (left untouched) with this run's batches."""
     room = 3 * (steps + 1) / max(1, len(labels) // config.batch_size) + 1   # epochs enough for every stretch
     probe = replace(config, epochs=room, max_steps=None, low_res_epochs=room)
