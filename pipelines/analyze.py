@@ -9,7 +9,8 @@
 - keywords: the study's lists plus keywords found by log-odds with an informative Dirichlet prior, each
   with occurrences, retention by layer, and accuracy where it survived versus where it was dropped;
 - embeddings: retained-token representations of a sample of examples and tokens, projected with
-  t-SNE and UMAP.
+  t-SNE and UMAP; the examples' vectors are stored too (`--representations-only` adds them, alone, to a run
+  analysed before they were).
 Everything is computed first and written in one transaction.
 """
 from __future__ import annotations
@@ -29,7 +30,8 @@ import pandas as pd  # noqa: E402
 from spacy.lang.en.stop_words import STOP_WORDS  # noqa: E402
 
 from pruning_core import store  # noqa: E402
-from pruning_core.analysis.embeddings import PROJECTIONS, project, retained_representations  # noqa: E402
+from pruning_core.analysis.embeddings import (PROJECTIONS, Representations, project,  # noqa: E402
+                                              retained_representations)
 from pruning_core.analysis.frequency import model_words, top_retained_words  # noqa: E402
 from pruning_core.analysis.keywords import discover_keywords, keyword_stats, study_keywords  # noqa: E402
 from pruning_core.analysis.linguistics import (Annotator, FrequencyBands, retention_table,  # noqa: E402
@@ -60,29 +62,54 @@ def keyword_rows(dataset: str, words: pd.DataFrame, examples: pd.DataFrame, labe
     return chosen.merge(stats, on="keyword", how="left")
 
 
-def projection_rows(info: dict, examples: pd.DataFrame, profile: Profile, methods: tuple[str, ...],
-                    progress: bool) -> pd.DataFrame:
-    """Project a sample of examples and of their retained tokens with each method."""
+def embedded_sample(info: dict, examples: pd.DataFrame, profile: Profile,
+                    progress: bool) -> tuple[np.ndarray, Representations] | None:
+    """The retained-token representations of a seeded sample of the examples (None when the model cannot load)."""
     sample = examples.sample(n=min(profile.embed_limit, len(examples)), random_state=profile.seed)
     sample = sample.sort_values("example_id")
     try:
         classifier = load_text_classifier(info["model_path"])
     except ModelLoadError as error:
-        print(f"warning: no projections, the run's model cannot be loaded: {error}", flush=True)
-        return pd.DataFrame()
+        print(f"warning: no projections or representations, the run's model cannot be loaded: {error}", flush=True)
+        return None
     max_length = info["config"].get("max_length", 256)
     vectors = retained_representations(classifier, sample["text"].tolist(), max_length,
                                        profile.tokens_per_example, seed=profile.seed, progress=progress)
-    ids = sample["example_id"].to_numpy()
+    return sample["example_id"].to_numpy(), vectors
+
+
+def representation_rows(ids: np.ndarray, vectors: Representations) -> pd.DataFrame:
+    """One row per embedded example: example_id and its vector (the store's `representations` table)."""
+    return pd.DataFrame({"example_id": ids, "vector": list(vectors.examples.astype(np.float32))})
+
+
+def projection_rows(ids: np.ndarray, vectors: Representations, methods: tuple[str, ...],
+                    seed: int) -> pd.DataFrame:
+    """Project the embedded examples and their sampled retained tokens with each method."""
     frames = []
     for method in methods:
-        points = project(vectors.examples, method, profile.seed)
+        points = project(vectors.examples, method, seed)
         frames.append(pd.DataFrame({"level": "example", "method": method, "example_id": ids, "position": -1,
                                     "x": points[:, 0], "y": points[:, 1]}))
-        points = project(vectors.token_vectors, method, profile.seed)
+        points = project(vectors.token_vectors, method, seed)
         frames.append(pd.DataFrame({"level": "token", "method": method, "example_id": ids[vectors.token_examples],
                                     "position": vectors.token_positions, "x": points[:, 0], "y": points[:, 1]}))
     return pd.concat(frames, ignore_index=True)
+
+
+def store_representations(run_id: str, profile: Profile, db: str | Path | None = None,
+                          progress: bool = True) -> int:
+    """Compute and store only the representations of an analysed run (one analysed before they were stored), on
+    the same seeded sample its projections came from; returns how many were stored."""
+    info = store.run_info(run_id, db)
+    examples = store.examples(run_id, limit=max(int(info["n_examples"] or 0), 1), db=db)   # in example_id order
+    embedded = embedded_sample(info, examples, profile, progress)
+    if embedded is None:
+        return 0
+    rows = representation_rows(*embedded)
+    store.write_representations(run_id, rows, db)
+    print(f"{run_id}: {len(rows)} representations stored", flush=True)
+    return len(rows)
 
 
 def run(run_id: str, profile: Profile, db: str | Path | None = None, data_dir: str | None = None,
@@ -111,8 +138,11 @@ def run(run_id: str, profile: Profile, db: str | Path | None = None, data_dir: s
         "retention": retention,
         "top_words": top_retained_words(words, examples, num_layers, stopwords=exclude),
         "keywords": keyword_rows(info["dataset"], words, examples, label_names, num_layers, exclude),
-        "projections": projection_rows(info, examples, profile, projections, progress),
     }
+    embedded = embedded_sample(info, examples, profile, progress)
+    tables["projections"] = projection_rows(*embedded, projections, profile.seed) if embedded else pd.DataFrame()
+    tables["representations"] = representation_rows(*embedded) if embedded else pd.DataFrame()
+
     config = {"profile": profile.name, "linguistics_examples": len(annotated), "embed_limit": profile.embed_limit,
               "tokens_per_example": profile.tokens_per_example, "projections": list(projections)}
     store.write_analysis(run_id, tables, config, db)
@@ -127,12 +157,18 @@ def main(argv: list[str] | None = None) -> None:
     add_common(parser, dataset=False)
     parser.add_argument("--run", required=True, help="a run id from the database (see pruning_core.store.runs)")
     parser.add_argument("--embed-limit", type=int, help="override the profile's number of projected examples")
+    parser.add_argument("--representations-only", action="store_true",
+                        help="only compute and store the embedded examples' vectors (for a run analysed before "
+                             "they were stored; the same seeded sample as its projections)")
     args = parser.parse_args(argv)
     database = db_path(args.db, args.artifacts)
     with clear_errors():
         info = store.run_info(args.run, database)
         profile = profile_for(args.profile, info["dataset"]).with_overrides(embed_limit=args.embed_limit)
-        run(args.run, profile, database, args.data_dir)
+        if args.representations_only:
+            store_representations(args.run, profile, database)
+        else:
+            run(args.run, profile, database, args.data_dir)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Classification metrics as plain JSON-friendly values: accuracy, macro P/R/F1, confusion, per-class report,
-a bootstrap interval for a mean, and a paired one for the accuracy difference of two models on the same examples."""
+a bootstrap interval for a mean, a paired one for the accuracy difference of two models on the same examples, and
+the resampled column sums any statistic of sums takes its interval from."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -63,14 +64,32 @@ def bootstrap_mean(values, resamples: int = 10_000, seed: int = 0) -> tuple[floa
     values = np.asarray(values)
     if values.ndim != 1 or len(values) == 0:
         raise ValueError(f"bootstrap_mean needs a non-empty 1-D array, got shape {values.shape}.")
-    rng = np.random.default_rng(seed)
-    rows = max(1, BOOTSTRAP_CHUNK // len(values))
-    means = []
-    for start in range(0, resamples, rows):
-        indices = rng.integers(0, len(values), (min(rows, resamples - start), len(values)))
-        means.append(values[indices].mean(axis=1))
-    low, high = np.percentile(np.concatenate(means), [2.5, 97.5])
+    means = bootstrap_sums(values[:, None], resamples, seed)[:, 0] / len(values)
+    low, high = np.percentile(means, [2.5, 97.5])
     return float(values.mean()), float(low), float(high)
+
+
+def bootstrap_sums(columns, resamples: int = 10_000, seed: int = 0) -> np.ndarray:
+    """Column sums of columns (n, k) over resamples of its n rows drawn with replacement: (resamples, k).
+
+    Any statistic of sums (a mean, a share, a ratio of two rates, their difference between classes) gets its
+    bootstrap distribution by applying it to these rows; one seed gives the same resamples for every column."""
+    columns = np.asarray(columns, dtype=float)
+    if columns.ndim != 2 or len(columns) == 0:
+        raise ValueError(f"bootstrap_sums needs a non-empty (n, k) array, got shape {columns.shape}.")
+    n = len(columns)
+    rng = np.random.default_rng(seed)
+    rows = max(1, BOOTSTRAP_CHUNK // n)
+    sums = np.empty((resamples, columns.shape[1]))
+    for start in range(0, resamples, rows):
+        count = min(rows, resamples - start)
+        indices = rng.integers(0, n, (count, n))
+        if columns.shape[1] <= 2:     # gathering the drawn rows is cheaper for one or two columns
+            sums[start:start + count] = columns[indices].sum(axis=1)
+        else:                         # else count how often each row was drawn and multiply
+            drawn = np.bincount((indices + n * np.arange(count)[:, None]).ravel(), minlength=count * n)
+            sums[start:start + count] = drawn.reshape(count, n) @ columns
+    return sums
 
 
 @dataclass

@@ -22,6 +22,10 @@ Readers for the dashboard (each takes `db=None`: the default is `paths.db_path()
   keyword_table(run_id, source=None)      study lists and discovered keywords: occurrences, examples, retention
                                           (list per layer), kept_final, accuracy_kept, accuracy_dropped, ...
   custom_keywords(run_id, keywords)       the same columns for words a user types, computed from the stored trace
+  analysed_words(run_id)                  spaCy's words of the run: example_id, word, pos, entity, is_stop, is_punct,
+                                          frequency, drop_layer (one row per word; for per-example statistics)
+  representations(run_id)                 example_id, vector: the retained-token representation of each embedded
+                                          example (empty for runs analysed before it was stored)
   projections(run_id, level="example", method="umap")
                                           stored t-SNE/UMAP points with label, prediction, correct and the
                                           retained tokens as text (level "token": the token and its word)
@@ -119,9 +123,15 @@ MIGRATIONS: list[str] = [
         unpruned_prediction INTEGER, pruned_confidence DOUBLE, unpruned_confidence DOUBLE, full_probability DOUBLE,
         sufficiency DOUBLE, comprehensiveness DOUBLE, n_kept INTEGER, n_tokens INTEGER);
     """,
+    # The retained-token representation of each embedded example (the vectors the projections were made from), so
+    # cluster claims are measured in that space (pruning_core/analysis/findings.py), not on the 2-D map.
+    """
+    CREATE TABLE representations (run_id VARCHAR, example_id INTEGER, vector FLOAT[]);
+    """,
 ]
 RUN_TABLES = ("runs", "class_metrics", "confusion", "examples", "tokens")
-ANALYSIS_TABLES = ("analyses", "words", "spacy_words", "retention", "top_words", "keywords", "projections")
+ANALYSIS_TABLES = ("analyses", "words", "spacy_words", "retention", "top_words", "keywords", "projections",
+                   "representations")
 
 
 class StoreBusy(RuntimeError):
@@ -350,6 +360,16 @@ def write_analysis(run_id: str, tables: dict[str, pd.DataFrame], config: dict,
                                                 "created_at": _now()}]))
 
 
+def write_representations(run_id: str, rows: pd.DataFrame, db: str | Path | None = None) -> None:
+    """Replace the run's stored representations (example_id, vector) alone, in one transaction: for runs analysed
+    before they were stored (`pipelines.analyze --representations-only`)."""
+    with _writer(db) as con:
+        if con.execute("SELECT count(*) FROM analyses WHERE run_id = ?", [run_id]).fetchone()[0] == 0:
+            raise RunNotFound(f"Run {run_id!r} has not been analysed yet: python -m pipelines.analyze --run {run_id}")
+        con.execute("DELETE FROM representations WHERE run_id = ?", [run_id])
+        _insert(con, "representations", rows.assign(run_id=run_id))
+
+
 def set_write_seconds(run_id: str, seconds: float, db: str | Path | None = None) -> None:
     """Record how long writing the trace took (known only once the run's transaction has committed)."""
     with _writer(db) as con:
@@ -545,6 +565,23 @@ def custom_keywords(run_id: str, keywords: list[str], db: str | Path | None = No
                                                          AND list_contains(?, word))""",
                                    [run_id, run_id, wanted]).df()
     return keyword_stats(words, example_rows, wanted, info["num_layers"])
+
+
+def analysed_words(run_id: str, db: str | Path | None = None) -> pd.DataFrame:
+    """The run's spaCy words with their annotations and drop layer, one row per word."""
+    with _reader(db) as con:
+        _run_row(con, run_id, analysed=True)
+        return con.execute("""
+            SELECT example_id, word, pos, entity, is_stop, is_punct, frequency, drop_layer FROM spacy_words
+            WHERE run_id = ? ORDER BY example_id, word_index""", [run_id]).df()
+
+
+def representations(run_id: str, db: str | Path | None = None) -> pd.DataFrame:
+    """The stored retained-token representation of each embedded example: example_id, vector (list of floats)."""
+    with _reader(db) as con:
+        _run_row(con, run_id, analysed=True)
+        return con.execute("SELECT example_id, vector FROM representations WHERE run_id = ? ORDER BY example_id",
+                           [run_id]).df()
 
 
 def projections(run_id: str, level: str = "example", method: str = "umap",
