@@ -14,9 +14,11 @@ inference, and the ViT trained with pruning, each with accuracy and measured thr
 Faithfulness: per dataset, each trained pruned model's stored faithfulness set (pipelines/faithfulness.py):
 agreement with the same weights unpruned and the flip rate by true class, the share of tokens reaching the
 classifier, and ERASER's sufficiency and comprehensiveness of those tokens, with 95% bootstrap intervals.
+Findings: the study's claims checked on each analysed text run of the profile (pipelines/findings.py): the
+statistic with its 95% bootstrap interval over the run's examples, when it is supported, and the verdict.
 `--write` replaces the blocks between `<!-- results:start -->` / `<!-- results:end -->`,
-`<!-- vision-results:start -->` / `<!-- vision-results:end -->` and `<!-- faithfulness:start -->` /
-`<!-- faithfulness:end -->`.
+`<!-- vision-results:start -->` / `<!-- vision-results:end -->`, `<!-- faithfulness:start -->` /
+`<!-- faithfulness:end -->` and `<!-- findings:start -->` / `<!-- findings:end -->`.
 """
 from __future__ import annotations
 
@@ -34,10 +36,12 @@ from pruning_core.data import DATASETS
 from pruning_core.metrics import paired_bootstrap
 
 from .common import clear_errors
+from .findings import markdown_table, run_findings
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 VISION_START, VISION_END = "<!-- vision-results:start -->", "<!-- vision-results:end -->"
 FAITHFULNESS_START, FAITHFULNESS_END = "<!-- faithfulness:start -->", "<!-- faithfulness:end -->"
+FINDINGS_START, FINDINGS_END = "<!-- findings:start -->", "<!-- findings:end -->"
 # The trained pruned models pipelines/faithfulness.py measures, named by stage as pipelines/benchmark.py's
 # STAGE_LABELS names them (not imported from there: it loads torch, which this table does not need).
 STAGE_MODELS = {"ltp_hard": "LTP", "topk_trained": "top-k, trained with pruning", "ts_dtp_hard": "TS-DTP"}
@@ -256,6 +260,18 @@ def faithfulness_table(db: str | Path | None = None, profile: str = "cpu") -> st
     return "\n".join(lines)
 
 
+def findings_block(db: str | Path | None = None, profile: str = "cpu") -> str:
+    """The study's claims checked on each analysed text run of the profile, as one markdown table."""
+    runs = store.runs(db)
+    chosen = runs[runs["analysed"].astype(bool) & (runs["profile"] == profile) & runs["dataset"].isin(list(DATASETS))]
+    if chosen.empty:
+        return (f"_No analysed `{profile}` text run yet: run `python -m pipelines.demo --profile {profile}` "
+                f"(or pipelines.analyze on a traced run)._")
+    order = {dataset: number for number, dataset in enumerate(DATASETS)}
+    chosen = chosen.assign(order=chosen["dataset"].map(order)).sort_values(["order", "run_id"])
+    return markdown_table(run_findings(chosen["run_id"].tolist(), db).table)
+
+
 def rewrite_block(readme: Path, table: str, start: str = START, end: str = END) -> None:
     text = readme.read_text()
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
@@ -276,11 +292,13 @@ def main(argv: list[str] | None = None) -> None:
         database = db_path(args.db, args.artifacts)
         table, images = results_table(database, args.profile), vision_table(database, args.profile)
         faithfulness = faithfulness_table(database, args.profile)
-    print(table, images, faithfulness, sep="\n\n")
+        findings = findings_block(database, args.profile)
+    print(table, images, faithfulness, findings, sep="\n\n")
     if args.write:   # a block with nothing in the database yet keeps what it had (another machine's run)
         blocks = [(block, start, end) for block, start, end in (
             (table, START, END), (images, VISION_START, VISION_END),
-            (faithfulness, FAITHFULNESS_START, FAITHFULNESS_END)) if not block.startswith("_No ")]
+            (faithfulness, FAITHFULNESS_START, FAITHFULNESS_END), (findings, FINDINGS_START, FINDINGS_END))
+            if not block.startswith("_No ")]
         text = Path(args.write).read_text()
         missing = [f"{start} ... {end}" for _, start, end in blocks if start not in text or end not in text]
         if missing:   # checked before writing any block, so the file is never left half rewritten
