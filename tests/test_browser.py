@@ -221,7 +221,8 @@ DATASET_PAGES = [("Token_patterns", "Words most often kept to the classifier", N
                  ("Domain_keywords", "Your own keywords", None),
                  ("Accuracy_vs_speed", "Every setting", None),
                  ("Compare", "Share of tokens alive after each layer", None),
-                 ("Compare", "Overlap of the kept tokens", "Methods on one text")]
+                 ("Compare", "Overlap of the kept tokens", "Methods on one text"),
+                 ("Findings", "Every claim in one table", None)]
 
 
 def test_dataset_pages_in_a_real_browser(tmp_path, screenshots):

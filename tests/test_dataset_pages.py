@@ -28,7 +28,8 @@ from pruning_core.text import load_text_classifier
 
 PATTERNS, EMBEDDINGS, KEYWORDS = "views/2_Token_patterns.py", "views/3_Embeddings.py", "views/4_Domain_keywords.py"
 SPEED, COMPARE, LIVE = "views/5_Accuracy_vs_speed.py", "views/6_Compare.py", "views/1_Live_text.py"
-DATASET_PAGES = (PATTERNS, EMBEDDINGS, KEYWORDS, SPEED, COMPARE)
+FINDINGS = "views/9_Findings.py"
+DATASET_PAGES = (PATTERNS, EMBEDDINGS, KEYWORDS, SPEED, COMPARE, FINDINGS)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +102,7 @@ def test_an_empty_database_gives_each_page_what_to_run(empty, page):
     assert not app.get("plotly_chart") and not app.error
 
 
-@pytest.mark.parametrize("page", (PATTERNS, EMBEDDINGS, KEYWORDS))
+@pytest.mark.parametrize("page", (PATTERNS, EMBEDDINGS, KEYWORDS, FINDINGS))
 def test_runs_not_analysed_yet_name_the_analysis_to_run(tmp_path, monkeypatch, page):
     artifacts = use_artifacts(monkeypatch, tmp_path / "artifacts")
     data_dir = make_data_dir(tmp_path / "data", train=8, test=8)

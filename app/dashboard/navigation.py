@@ -44,6 +44,8 @@ PAGES = [
              "layer keeps."),
     PageInfo("views/8_Classroom.py", "Classroom", ":material/school:",
              "for a projector: one layer at a time in large type, and a game: guess which words survive."),
+    PageInfo("views/9_Findings.py", "Findings", ":material/fact_check:",
+             "the study's claims checked on a run: each a statistic with a 95% interval and a verdict."),
 ]
 
 

@@ -7,7 +7,8 @@ shows up on the next rerun; the short ttl bounds memory and staleness anyway.
 """
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import pandas as pd
 import streamlit as st
@@ -47,8 +48,15 @@ def _cached(reader: str, db: str, version: float, args: tuple, kwargs: tuple) ->
 def fetch(reader: str, *args, **kwargs) -> Any:
     """store.<reader>(*args, **kwargs), cached per database version; Unavailable when it cannot answer."""
     db, version = db_version()
-    try:
+    with store_notices():
         return _cached(reader, db, version, args, tuple(sorted(kwargs.items())))
+
+
+@contextmanager
+def store_notices() -> Iterator[None]:
+    """The store's errors (busy, no such run or analysis, an unreadable file) as Unavailable, with their message."""
+    try:
+        yield
     except store.StoreBusy as busy:
         raise Unavailable(f"⏳ {busy}") from None
     except store.RunNotFound as missing:

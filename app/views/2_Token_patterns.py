@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import reads
+from dashboard import reads, retention
 from dashboard.figures import patterns
 from dashboard.tables import FACET_NAMES
 
@@ -26,9 +26,12 @@ facet = st.radio("Facet", list(FACET_NAMES), format_func=FACET_NAMES.get, horizo
 overall = reads.read("retention", run_id, facet, by="all", layer=layer)
 per_class = reads.read("retention", run_id, facet, by=by, layer=layer)
 shown = pd.concat([overall, per_class[per_class["class_name"].isin(classes)]], ignore_index=True)
+shown = retention.with_intervals(shown, run_id, facet, by, layer)
 left, right = st.columns([3, 2], gap="large")
 left.plotly_chart(patterns.retention_figure(shown, facet, layer, ["all", *classes]), key="retention")
 left.caption(patterns.RETENTION_CAPTION)
+left.download_button("Download as CSV", retention.csv_bytes(shown), file_name=f"{run_id}-retention-{facet}.csv",
+                     mime="text/csv", icon="⬇️", key="do_download_retention")
 right.plotly_chart(patterns.retention_layers_figure(reads.read("retention", run_id, facet), facet),
                    key="retention_layers")
 right.caption(patterns.RETENTION_LAYERS_CAPTION)

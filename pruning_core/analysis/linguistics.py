@@ -7,6 +7,7 @@ Facets: universal POS, entity type, stopword, punctuation, and a frequency band 
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -154,3 +155,45 @@ def retention_table(rows: pd.DataFrame, num_layers: int) -> pd.DataFrame:
     table = pd.concat(frames, ignore_index=True)
     table["class_index"] = table["class_index"].astype("Int64")
     return table[["facet", "category", "class_by", "class_index", "layer", "total", "kept"]]
+
+
+def retention_intervals(words: pd.DataFrame, examples: pd.DataFrame, facet: str, layer: int, by: str = "all",
+                        resamples: int = 2_000, seed: int = 0) -> pd.DataFrame:
+    """Retention after `layer` per category of a facet (per true or predicted class when `by` says so), with a
+    95% bootstrap interval over the examples: each resample draws examples with replacement and divides the
+    kept words of a category by its words. Columns: category, class_index (NA for "all"), total, kept, rate, low,
+    high.
+
+    words: spacy_word_rows (example_id, the facet's column, drop_layer); examples: example_id, label, prediction."""
+    from ..metrics import bootstrap_sums
+    columns = ["category", "class_index", "total", "kept", "rate", "low", "high"]
+    ids = examples["example_id"].to_numpy()
+    row = pd.Series(np.arange(len(ids)), index=ids).reindex(words["example_id"].to_numpy()).to_numpy()
+    known = ~np.isnan(row)
+    if not known.any():
+        return pd.DataFrame(columns=columns)
+    words, row = words[known], row[known].astype(np.int64)
+    category = facet_categories(words, facet).to_numpy()
+    if by == "all":
+        classes = np.full(len(words), -1)
+    else:
+        classes = examples[{"true": "label", "predicted": "prediction"}[by]].to_numpy()[row]
+    groups = pd.DataFrame({"category": category, "class_index": classes}).drop_duplicates().sort_values(
+        ["class_index", "category"], ignore_index=True)
+    group = pd.MultiIndex.from_frame(groups).get_indexer(pd.MultiIndex.from_arrays([category, classes]))
+    alive = (words["drop_layer"].to_numpy() > layer).astype(float)
+    size = len(groups)
+    per_example = np.zeros((len(ids), 2 * size))
+    np.add.at(per_example, (row, 2 * group), alive)          # kept words of each group, per example
+    np.add.at(per_example, (row, 2 * group + 1), 1.0)       # all words of each group, per example
+    totals = per_example.sum(axis=0)
+    sums = bootstrap_sums(per_example, resamples, seed)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = sums[:, 0::2] / sums[:, 1::2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)       # a group drawn without a single word in every resample
+        low, high = np.nanpercentile(rates, [2.5, 97.5], axis=0)
+    frame = groups.assign(total=totals[1::2].astype(np.int64), kept=totals[0::2].astype(np.int64),
+                          rate=totals[0::2] / totals[1::2], low=low, high=high)
+    frame["class_index"] = frame["class_index"].where(frame["class_index"] >= 0).astype("Int64")
+    return frame[columns]

@@ -19,7 +19,8 @@ ALL_COLOR = "#94a3b8"
 CLASS_COLORS = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
 
 RETENTION_CAPTION = ("Each bar is the share of that category's words still alive after the chosen layer "
-                     "(grey: every class together); hover for the counts behind it.")
+                     "(grey: every class together), its whisker the 95% bootstrap interval over the texts; hover "
+                     "for the counts behind it.")
 RETENTION_LAYERS_CAPTION = ("Each cell is the share of a category's words alive after a layer (all classes): "
                             "read a row left to right to see when that category gets pruned.")
 TOP_WORDS_CAPTION = ("Each bar counts how often a word reached the classifier in texts of that class; "
@@ -35,7 +36,8 @@ def class_colors(names: list[str]) -> dict[str, str]:
 
 
 def retention_figure(frame: pd.DataFrame, facet: str, layer: int, class_order: list[str]) -> go.Figure:
-    """Horizontal bars: retention rate per category (largest categories on top), one bar per class."""
+    """Horizontal bars: retention rate per category (largest categories on top), one bar per class, with error bars
+    where the frame has the rate's interval (low, high)."""
     name = FACET_NAMES.get(facet, facet).lower()
     figure = go.Figure()
     order = (frame.groupby("category")["total"].max().sort_values(ascending=True).index.tolist()
@@ -43,11 +45,15 @@ def retention_figure(frame: pd.DataFrame, facet: str, layer: int, class_order: l
     colors = class_colors(class_order)
     for class_name in reversed(class_order):
         rows = frame[frame["class_name"] == class_name].set_index("category").reindex(order)
+        low, high = (rows[column] if column in rows else rows["rate"] for column in ("low", "high"))
         figure.add_trace(go.Bar(
             y=[html.escape(str(c)) for c in order], x=rows["rate"], orientation="h", name=html.escape(class_name),
-            marker_color=colors.get(class_name), customdata=np.stack([rows["kept"], rows["total"]], axis=-1),
-            hovertemplate="%{y}: %{x:.0%} kept (%{customdata[0]:.0f} of %{customdata[1]:.0f})<extra>"
-                          + html.escape(class_name) + "</extra>"))
+            marker_color=colors.get(class_name),
+            error_x=dict(type="data", array=(high - rows["rate"]).clip(lower=0),
+                         arrayminus=(rows["rate"] - low).clip(lower=0), color="#334155", thickness=1, width=2),
+            customdata=np.stack([rows["kept"], rows["total"], low, high], axis=-1),
+            hovertemplate="%{y}: %{x:.0%} kept (%{customdata[0]:.0f} of %{customdata[1]:.0f}; 95% interval "
+                          "%{customdata[2]:.0%}–%{customdata[3]:.0%})<extra>" + html.escape(class_name) + "</extra>"))
     figure.update_layout(barmode="group", legend_traceorder="reversed")
     figure.update_xaxes(tickformat=".0%", range=[0, 1.05])
     styled(figure, f"Share of words kept after layer {layer + 1}, by {name}", "Share of words kept", name.capitalize())
