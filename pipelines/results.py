@@ -46,7 +46,7 @@ FINDINGS_START, FINDINGS_END = "<!-- findings:start -->", "<!-- findings:end -->
 # STAGE_LABELS names them (not imported from there: it loads torch, which this table does not need).
 STAGE_MODELS = {"ltp_hard": "LTP", "topk_trained": "top-k, trained with pruning", "ts_dtp_hard": "TS-DTP"}
 VISION_MODELS = {"unpruned": "unpruned ViT", "inference": "unpruned ViT, pruned at inference",
-                 "pruned": "ViT trained with pruning"}
+                 "pruned": "ViT trained with pruning", "distilled": "ViT trained with pruning, distilled"}
 # {model: setting} of each trained model at its trained setting, for sweeps whose config does not say.
 TRAINED_SETTINGS = {"baseline (1 epoch, no pruning)": "unpruned", "unpruned, equally trained": "control",
                     "LTP": "ltp-x1.0", "top-k, trained with pruning": "topk_trained-0.1", "TS-DTP": "ts_dtp"}

@@ -66,15 +66,20 @@ def compact(keep: Tensor, *rows: Tensor) -> tuple[Tensor, ...]:
     Rows are picked by one index_select over the flattened batch: on a CPU, 10-15x faster than `gather`
     with an index expanded over the feature dimension (32 x 137 x 128 floats: 74 us against 1.07 ms).
     """
-    batch, length = keep.shape
     counts = keep.sum(dim=1)
     width = int(counts.max())
     order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :width]
     alive = torch.arange(width, device=keep.device) < counts.unsqueeze(1)
-    flat = (order + length * torch.arange(batch, device=keep.device).unsqueeze(1)).reshape(-1)
-    gathered = [tensor.reshape(batch * length, *tensor.shape[2:]).index_select(0, flat)
-                .view(batch, width, *tensor.shape[2:]) for tensor in rows]
-    return (alive, *gathered)
+    return (alive, *(take_rows(tensor, order) for tensor in rows))
+
+
+def take_rows(tensor: Tensor, rows: Tensor) -> Tensor:
+    """(B, K, ...) and row numbers (B, K') -> (B, K', ...), by one index_select over the flattened batch."""
+    batch, length = tensor.shape[:2]
+    if batch == 1:
+        return tensor[0].index_select(0, rows[0]).unsqueeze(0)
+    flat = (rows + length * torch.arange(batch, device=rows.device).unsqueeze(1)).reshape(-1)
+    return tensor.reshape(batch * length, *tensor.shape[2:]).index_select(0, flat).view(batch, -1, *tensor.shape[2:])
 
 
 def run_layers(blocks: Sequence[Block], hidden: Tensor, alive: Tensor, method: PruningMethod,
@@ -90,7 +95,12 @@ def run_layers(blocks: Sequence[Block], hidden: Tensor, alive: Tensor, method: P
             state.hidden = block.feed_forward(attended)
             continue
         choice = method.select(LayerState(index, summary, state.alive, attended, state.n_input, len(blocks),
-                                          state.presence))
+                                          state.presence, dense=state.mask is None and not method.is_soft))
+        if choice.rows is not None:
+            if record:
+                records.append(_record(state, choice, choice.keep))
+            _take_step(state, block, attended, choice.rows)
+            continue
         keep = choice.keep & state.alive
         keep[:, 0] = True  # CLS is never dropped
         if record:
@@ -128,6 +138,14 @@ def _hard_step(state: _LoopState, block: Block, attended: Tensor, keep: Tensor) 
         state.alive, attended, state.positions = compact(keep, attended, state.positions)
         state.presence = state.alive.to(attended.dtype)
         state.mask = additive_mask(state.alive, attended.dtype)
+    state.hidden = block.feed_forward(attended)
+
+
+def _take_step(state: _LoopState, block: Block, attended: Tensor, rows: Tensor) -> None:
+    """A dense batch whose examples all keep the same rows count: take those rows; no padding, so no mask."""
+    if rows.shape[1] < attended.shape[1]:
+        attended, state.positions = take_rows(attended, rows), state.positions.gather(1, rows)
+        state.alive, state.presence = state.alive[:, :rows.shape[1]], state.presence[:, :rows.shape[1]]
     state.hidden = block.feed_forward(attended)
 
 

@@ -143,16 +143,50 @@ def test_soft_ltp_removes_nothing_and_trains_thresholds():
     assert method.thresholds.grad is not None and method.thresholds.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize("name", ["quick", "cpu"])
-def test_profiles_build_the_study_shape(name):
+@pytest.mark.parametrize("name, tokens", [("quick", 65), ("cpu", 145)])
+def test_profiles_build_the_study_shape(name, tokens):
+    """`cpu` is the vision study's shape (145 tokens); `quick` reads 32px pictures whole (8 x 8 patches + CLS)."""
     from pruning_core.vision import PrunedVisionClassifier
     from pruning_core.vision.profiles import PROFILES
     profile = PROFILES[name]
     classifier = PrunedVisionClassifier.from_config(profile.model_config(), TopK(r_max=profile.r_max, alpha=2.0))
-    assert (classifier.num_layers, classifier.num_tokens, classifier.source_size) == (8, 145, 32)
-    assert classifier.trace(random_pixels(1))[0].keep_counts == [143, 137, 125, 106, 81, 54, 29, 12]
+    assert (classifier.num_layers, classifier.num_tokens, classifier.source_size) == (8, tokens, 32)
+    assert classifier.trace(random_pixels(1))[0].keep_counts == schedule_counts(tokens, 8, 0.6, 2.0)
+    if name == "cpu":
+        assert schedule_counts(tokens, 8, 0.6, 2.0) == [143, 137, 125, 106, 81, 54, 29, 12]
     assert 0 < profile.prune_after_epochs < profile.train.epochs
     assert classifier.config.stem == "conv"
+
+
+class PaddedTopK(TopK):
+    """TopK made to take the general path (a keep mask, compacted with padding) even on dense batches."""
+
+    def select(self, state):
+        state.dense = False
+        choice = super().select(state)
+        assert choice.rows is None
+        return choice
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+@pytest.mark.parametrize("score", ["cls", "received"])
+def test_dense_batches_take_kept_rows_directly_with_the_same_result(batch, score):
+    taken: list[bool] = []
+
+    class WatchedTopK(TopK):
+        def select(self, state):
+            choice = super().select(state)
+            taken.append(choice.rows is not None)
+            return choice
+
+    fast, general = (make_vit(method=method(r_max=0.6, alpha=1.2, score=score)) for method in (WatchedTopK, PaddedTopK))
+    pixels = fast.pixel_values(random_pixels(batch))
+    with torch.inference_mode():
+        a, b = fast(pixels, record=True), general(pixels, record=True)
+    assert all(taken) and len(taken) == fast.num_layers
+    assert torch.equal(a.logits, b.logits) and torch.equal(a.loop.positions, b.loop.positions)
+    for ra, rb in zip(a.loop.records, b.loop.records):
+        assert torch.equal(ra.kept, rb.kept)
 
 
 def test_the_conv_stem_gives_the_patch_grid_and_trains():

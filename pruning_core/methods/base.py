@@ -28,6 +28,7 @@ class LayerState:
     n_input: Tensor     # (B,) real (non-padding) length of each example at the input
     num_layers: int
     presence: Tensor    # (B, K) float: 1 for a live row in hard mode; in soft mode the row's cumulative mask
+    dense: bool = False  # every row of every example is alive (no padding, hard mode): counts are plain numbers
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Selection:
     keep: Tensor                    # (B, K) bool, rows that survive this layer
     soft_mask: Tensor | None = None  # (B, K) in [0, 1]; set in soft mode, where nothing is removed
     threshold: Tensor | None = None  # (B,) each example's cut-off in score units, for methods that have one
+    rows: Tensor | None = None      # (B, K') the kept rows in order, when every example keeps as many of a dense
+                                    # batch: the loop takes them as they are, with no padding or mask to build
 
 
 @dataclass(frozen=True)

@@ -94,9 +94,15 @@ class TopK(PruningMethod):
 
     def select(self, state: LayerState) -> Selection:
         scores = score_by(self.score, state)
-        ranking = scores.masked_fill(~state.alive, float("-inf"))
+        ranking = scores.clone() if state.dense else scores.masked_fill(~state.alive, float("-inf"))
         ranking[:, 0] = float("inf")  # CLS first, always kept
         order = ranking.argsort(dim=1, descending=True, stable=True)
+        if state.dense and self.keep_ratios is None:
+            # Every example keeps the same number of its rows: hand the loop the rows themselves, in order.
+            current = order.shape[1]
+            ratio = schedule_keep_ratio(state.index, state.num_layers, self.r_max, self.alpha)
+            rows = order[:, :min(current, max(1, 1 + math.floor(ratio * (current - 1))))].sort(dim=1).values
+            return Selection(scores=scores, keep=torch.zeros_like(state.alive).scatter_(1, rows, True), rows=rows)
         places = torch.arange(order.shape[1], device=order.device) < self.target_counts(state).unsqueeze(1)
         keep = torch.zeros_like(state.alive).scatter_(1, order, places)   # the first `count` of the ranking
         return Selection(scores=scores, keep=keep & state.alive)
