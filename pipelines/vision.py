@@ -3,7 +3,7 @@
     python -m pipelines.train --dataset cifar10 --profile quick|cpu
     python -m pipelines.trace --dataset cifar10 --profile quick|cpu
     python -m pipelines.benchmark --dataset cifar10 --profile quick|cpu
-    python -m pipelines.demo --datasets cifar10          # all three on the quick profile (~5 minutes)
+    python -m pipelines.demo --datasets cifar10          # all three on the quick profile (about 10 minutes)
 
 Training (profiles in pruning_core/vision/profiles.py) first sizes the run to the profile's budget
 from a few timed steps, runs once on every patch up to the profile's `prune_after_epochs`, forks,
