@@ -1,6 +1,7 @@
 """Vision speed benchmark: real patch removal in the CIFAR-10 ViT, measured side by side.
 
     python -m benchmarks.vision_speed [--json] [--rounds 5] [--model FOLDER] [--profile cpu] [--threads N]
+                                      [--write README.md]
 
 The ViT of the chosen profile (8 layers, 145 tokens; random weights unless --model names a trained
 folder: speed does not depend on the weights, since the schedule fixes how many patches each layer
@@ -10,15 +11,17 @@ Every setting runs in turn within each round, so machine noise hits them alike; 
 setting gives throughput at batch 64 and latency at batch 1. Speed-ups are relative to our own loop
 with nothing pruned, which computes exactly what the transformers model does ('transformers' is the
 library's model with its fused attention, for reference). Preprocessing is left out: it is the same
-for every setting.
+for every setting. `--write` puts the same figures, as a markdown table, in the README's
+`<!-- vision-speed:start -->` / `<!-- vision-speed:end -->` block.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
 
-from pruning_core.runtime import ensure_fast_malloc
+from pruning_core.runtime import cpu_name, ensure_fast_malloc
 
 ensure_fast_malloc()
 
@@ -28,10 +31,13 @@ from pruning_core.methods import NoPruning, TopK, schedule_counts  # noqa: E402
 from pruning_core.vision import PrunedVisionClassifier, load_vision_classifier  # noqa: E402
 from pruning_core.vision.profiles import ALPHAS, PROFILES  # noqa: E402
 
+from pipelines.results import rewrite_block  # noqa: E402
+
 from .common import add_output_options, median_seconds, report, with_method  # noqa: E402
 
 R_MAX = 0.6
 BATCH = 64
+SPEED_START, SPEED_END = "<!-- vision-speed:start -->", "<!-- vision-speed:end -->"
 
 
 def settings() -> dict[str, object]:
@@ -76,7 +82,9 @@ def measure(rounds: int, profile: str = "cpu", model_folder: str | None = None, 
     config = classifier.config
     results["model"] = (f"ViT {layers} layers, hidden {config.hidden_size}, {config.num_attention_heads} heads, "
                         f"MLP {config.intermediate_size}, {tokens} tokens")
-    results["batch"] = batch
+    results["tokens"], results["layers"], results["batch"] = tokens, layers, batch
+    results["rounds"] = rounds
+    results["cpu"] = cpu_name()
     results["threads"] = torch.get_num_threads()
     results["load_average_1min"] = os.getloadavg()[0]   # other work on the machine skews absolute figures
     return results
@@ -96,6 +104,35 @@ def print_table(results: dict[str, object]) -> None:
         print(f"{name:<22} {throughput:>10.1f} {up:>7.2f}x {latency:>7.2f} {up1:>7.2f}x  {tokens}")
 
 
+def _label(name: str) -> str:
+    if name == "transformers":
+        return "transformers (reference)"
+    if name == "unpruned":
+        return "unpruned (our loop)"
+    alpha = name.removeprefix(f"r{R_MAX}_a").removesuffix("_received")
+    return f"α {alpha}" + (", attention received" if name.endswith("_received") else "")
+
+
+def markdown_table(results: dict[str, object]) -> str:
+    """The figures as the README shows them: the machine and model in a line, then one row per setting."""
+    batch = results["batch"]
+    lines = [f"Measured on {results['cpu']}, {results['threads']} threads (load average "
+             f"{results['load_average_1min']:.1f} before the run), `--rounds {results['rounds']}`; {results['model']}:",
+             "", f"| setting (r_max {R_MAX}) | tokens per layer | b{batch} img/s | speed-up | b1 ms | b1 speed-up |",
+             "|---|---|---:|---:|---:|---:|"]
+    for name in ["transformers", *settings()]:
+        throughput, latency = results[f"throughput_b{batch}_{name}"], results[f"latency_b1_ms_{name}"]
+        tokens = results.get(f"tokens_{name.removesuffix('_received')}")
+        if name.endswith("_received"):
+            counts = "as α 1.2"
+        else:
+            counts = ", ".join(map(str, tokens)) if tokens else f"{results['tokens']} × {results['layers']}"
+        lines.append(f"| {_label(name)} | {counts} | {throughput:.0f} | "
+                     f"{throughput / results[f'throughput_b{batch}_unpruned']:.2f}x | {latency:.1f} | "
+                     f"{results['latency_b1_ms_unpruned'] / latency:.2f}x |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_output_options(parser)
@@ -103,6 +140,7 @@ def main() -> None:
     parser.add_argument("--model", help="a folder saved by save_vision_classifier, instead of random weights")
     parser.add_argument("--batch", type=int, default=BATCH, help=f"throughput batch size (default {BATCH})")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's, one per core)")
+    parser.add_argument("--write", metavar="README", help="also rewrite this file's vision-speed block")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -110,7 +148,10 @@ def main() -> None:
         print(f"warning: load average {os.getloadavg()[0]:.1f}: other jobs share the cores, and threads that wait "
               "on each other make every setting equally slow; measure on a quiet machine or with --threads 1",
               file=sys.stderr)
-    report(measure(args.rounds, args.profile, args.model, args.batch), args.json, print_table)
+    results = measure(args.rounds, args.profile, args.model, args.batch)
+    report(results, args.json, print_table)
+    if args.write:
+        rewrite_block(Path(args.write), markdown_table(results), SPEED_START, SPEED_END)
 
 
 if __name__ == "__main__":

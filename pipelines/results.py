@@ -209,7 +209,7 @@ def vision_table(db: str | Path | None = None, profile: str = "cpu") -> str:
     order = groups.map({group: number for number, group in enumerate(VISION_MODELS)}).fillna(len(VISION_MODELS))
     rows = rows.assign(group=groups, order=order).sort_values(["order", "flops"], ascending=[True, False])
     lines = [f"{len(rows)} settings on {int(rows['n_examples'].iloc[0]):,} test images, timed side by side "
-             f"(sweep `{rows['bench_id'].iloc[0]}`).", "",
+             f"(sweep `{rows['bench_id'].iloc[0]}`).{_machines(rows['config'].iloc[0])}", "",
              "| setting | model | patches kept per layer (input → layer 1..L) | accuracy | vs unpruned (points) "
              "| images/s (batch 32) | speed-up |", "|---|---|---|---:|---:|---:|---:|"]
     for row in rows.itertuples(index=False):
@@ -218,6 +218,18 @@ def vision_table(db: str | Path | None = None, profile: str = "cpu") -> str:
                      f"{row.accuracy:.4f} | {100 * (row.accuracy - unpruned):+.1f} | {row.throughput_b32:.0f} | "
                      f"{row.speedup_b32:.2f}× |")
     return "\n".join(lines + ["", fastest_within_note(rows, unpruned)])
+
+
+def _machines(config: str | None) -> str:
+    """' Trained on ... in N minutes (...); timed on ....' from a vision sweep's config ('' for older sweeps)."""
+    config = json.loads(config) if isinstance(config, str) and config else {}
+    if not config.get("cpu"):
+        return ""
+    plan = config.get("plan") or {}
+    budget = (f" (plan {plan['planned_minutes']:g} minutes with the evaluation, for a {plan['budget_minutes']:g}-minute "
+              "budget)") if plan.get("planned_minutes") else ""
+    return (f" Trained on {config['cpu']} in {config['precision']}, {config['train_seconds'] / 60:.1f} minutes"
+            f"{budget}; timed on {config.get('timed_on', 'the same machine')}.")
 
 
 def fastest_within_note(rows: pd.DataFrame, unpruned: float, points: float = 1.0) -> str:

@@ -235,7 +235,9 @@ def benchmark(profile: VisionProfile, db: Path, data_dir: str | None = None,
     bench_id = f"{run_folder(profile).name}-{datetime.now():%Y%m%d-%H%M%S}"
     config = {"training_run": run_folder(profile).name, "r_max": profile.r_max, "train_alpha": profile.train_alpha,
               "score": profile.score, "eval_limit": profile.eval_limit, "rounds": profile.bench_rounds,
-              "speed_batches": profile.bench_speed_batches, "threads": torch.get_num_threads()}
+              "speed_batches": profile.bench_speed_batches, "threads": torch.get_num_threads(), "timed_on": cpu_name()}
+    trained = read_json(run_folder(profile, artifacts) / "unpruned" / METRICS_FILE)   # where and how it was trained
+    config.update({key: trained.get(key) for key in ("cpu", "precision", "train_seconds", "plan")})
     store.write_benchmark({"bench_id": bench_id, "dataset": DATASET, "profile": profile.name,
                            "config": json.dumps(config)}, frame, db)
     print(frame[["setting", "accuracy", "flops", "throughput_b32", "latency_b1_ms", "speedup_b32"]]

@@ -400,16 +400,19 @@ def write_faithfulness(faith_set: dict, rows: pd.DataFrame, db: str | Path | Non
 
 # ----------------------------------------------------------------------------------------------- readers
 
+# runs()'s columns: those of the runs table it shows, then whether the run has been analysed.
+RUN_COLUMNS = ("run_id", "dataset", "split", "training_run", "stage", "profile", "method", "n_examples", "num_layers",
+               "accuracy", "macro_precision", "macro_recall", "macro_f1", "mean_kept", "keep_fraction",
+               "label_names", "model_path", "seconds_model", "seconds_write", "created_at")
+
+
 def runs(db: str | Path | None = None) -> pd.DataFrame:
-    """Every run, newest first (an empty frame when there is no database yet)."""
+    """Every run, newest first (an empty frame with the same columns when there is no database yet)."""
     if not _path(db).is_file():
-        return pd.DataFrame(columns=["run_id", "dataset", "split", "stage", "method", "accuracy", "macro_f1"])
+        return pd.DataFrame(columns=[*RUN_COLUMNS, "analysed"])
     with _reader(db) as con:
-        return con.execute("""
-            SELECT r.run_id, r.dataset, r.split, r.training_run, r.stage, r.profile, r.method, r.n_examples,
-                   r.num_layers, r.accuracy, r.macro_precision, r.macro_recall, r.macro_f1, r.mean_kept,
-                   r.keep_fraction, r.label_names, r.model_path, r.seconds_model, r.seconds_write, r.created_at,
-                   a.run_id IS NOT NULL AS analysed
+        return con.execute(f"""
+            SELECT {", ".join(f"r.{column}" for column in RUN_COLUMNS)}, a.run_id IS NOT NULL AS analysed
             FROM runs r LEFT JOIN analyses a USING (run_id)
             ORDER BY r.created_at DESC""").df()
 
@@ -621,21 +624,26 @@ def projections(run_id: str, level: str = "example", method: str = "umap",
     return frame
 
 
+# benchmarks()'s columns: the setting's row (b), then its sweep's (c).
+BENCHMARK_COLUMNS = ("b.bench_id", "b.dataset", "c.profile", "b.setting", "b.method", "b.method_config",
+                     "b.thresholds", "b.model_path", "b.n_examples", "b.accuracy", "b.macro_f1", "b.mean_kept",
+                     "b.keep_fraction", "b.flops", "b.throughput_b32", "b.latency_b1_ms", "b.speedup_b32",
+                     "b.speedup_b1", "b.predictions", "c.labels", "c.config", "c.created_at")
+
+
 def benchmarks(dataset: str | None = None, bench_id: str | None = None, profile: str | None = None,
                db: str | Path | None = None) -> pd.DataFrame:
-    """Benchmark rows of one sweep (bench_id), or of the latest sweep of each dataset (of a profile)."""
+    """Benchmark rows of one sweep (bench_id), or of the latest sweep of each dataset (of a profile); an empty
+    frame with the same columns when there is no database yet."""
     if not _path(db).is_file():
-        return pd.DataFrame(columns=["bench_id", "dataset", "setting", "accuracy", "throughput_b32"])
+        return pd.DataFrame(columns=[column.split(".")[1] for column in BENCHMARK_COLUMNS])
     with _reader(db) as con:
-        return con.execute("""
+        return con.execute(f"""
             WITH chosen AS (
                 SELECT bench_id, profile, config, labels, created_at FROM benchmark_sweeps
                 WHERE (? IS NULL OR dataset = ?) AND (? IS NULL OR bench_id = ?) AND (? IS NULL OR profile = ?)
                 QUALIFY ? IS NOT NULL OR row_number() OVER (PARTITION BY dataset ORDER BY created_at DESC) = 1)
-            SELECT b.bench_id, b.dataset, c.profile, b.setting, b.method, b.method_config, b.thresholds,
-                   b.model_path, b.n_examples, b.accuracy, b.macro_f1, b.mean_kept, b.keep_fraction, b.flops,
-                   b.throughput_b32, b.latency_b1_ms, b.speedup_b32, b.speedup_b1, b.predictions, c.labels,
-                   c.config, c.created_at
+            SELECT {", ".join(BENCHMARK_COLUMNS)}
             FROM benchmarks b JOIN chosen c USING (bench_id)
             ORDER BY b.dataset, b.flops DESC""", [dataset, dataset, bench_id, bench_id, profile, profile, bench_id]).df()
 

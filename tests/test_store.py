@@ -132,7 +132,10 @@ def test_missing_database_and_unknown_runs_get_clear_messages(tmp_path):
     assert store.runs(db).empty and store.benchmarks(db=db).empty
     with pytest.raises(RunNotFound, match="pipelines.demo"):
         store.layer_survival("r1", db=db)
+    no_runs, no_benchmarks = store.runs(db), store.benchmarks(db=db)
     write_run(db, "r1")
+    assert list(no_runs.columns) == list(store.runs(db).columns)   # callers filter on any column, e.g. analysed
+    assert list(no_benchmarks.columns) == list(store.benchmarks(db=db).columns)
     with pytest.raises(RunNotFound, match="No run 'nope'"):
         store.run_metrics("nope", db)
     with pytest.raises(RunNotFound, match="pipelines.analyze --run r1"):

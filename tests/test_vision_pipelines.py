@@ -10,6 +10,7 @@ import pytest
 from pipelines import benchmark, demo, results, train, trace, vision
 from pruning_core import store
 from pruning_core.methods import schedule_counts
+from pruning_core.runtime import cpu_name
 from pruning_core.vision import VisionTrainConfig, load_cifar10, load_vision_classifier
 from pruning_core.vision.profiles import VisionProfile
 from test_vision_training import write_cifar_like
@@ -117,6 +118,13 @@ def test_results_table_reports_the_vit_rows_from_the_database(built):
     table = results.vision_table(built["db"], profile="quick")
     assert "| unpruned |" in table and "| pruned-a1.0 |" in table and "| inference-a2.0 |" in table
     assert "1.00×" in table and "within 1 point of the unpruned model" in table
+    assert f"Trained on {cpu_name()} in fp32, " in table and f"; timed on {cpu_name()}." in table
+    assert "plan" not in table.splitlines()[0], "no budget, no plan"
+    planned = json.dumps({"cpu": "CPU A", "precision": "bf16", "train_seconds": 600.0, "timed_on": "CPU B",
+                          "plan": {"planned_minutes": 9.5, "budget_minutes": 10}})
+    assert results._machines(planned) == (" Trained on CPU A in bf16, 10.0 minutes (plan 9.5 minutes with the "
+                                          "evaluation, for a 10-minute budget); timed on CPU B.")
+    assert results._machines(json.dumps({"threads": 2})) == "", "sweeps from before the machine was stored"
     assert "No `cpu`" in results.vision_table(built["db"], profile="cpu")
 
 
@@ -170,3 +178,24 @@ def test_accuracy_vs_speed_page_shows_the_vit_rows(built, monkeypatch):
     table = app.dataframe[0].value
     assert sorted(table["setting"]) == sorted(store.benchmarks("cifar10", db=built["db"])["setting"])
     assert "No setting of this sweep has learned thresholds" in " ".join(info.value for info in app.info)
+
+
+def test_the_speed_benchmark_writes_its_figures_into_the_readme_block(built, monkeypatch, tmp_path):
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=2147483647")   # no re-exec on import
+    from benchmarks import vision_speed
+    folder = built["artifacts"] / "models" / "cifar10-quick" / "pruned"
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{vision_speed.SPEED_START}\nold figures\n{vision_speed.SPEED_END}\nafter\n")
+    monkeypatch.setattr("sys.argv", ["vision_speed", "--rounds", "1", "--batch", "2", "--threads", "1",
+                                     "--model", str(folder), "--write", str(readme)])
+    vision_speed.main()
+    text = readme.read_text()
+    assert text.startswith(f"before\n{vision_speed.SPEED_START}\nMeasured on ") and text.endswith(
+        f"{vision_speed.SPEED_END}\nafter\n") and "old figures" not in text
+    rows = {line.split(" | ")[0].removeprefix("| "): line.split(" | ") for line in text.splitlines()
+            if line.startswith("| ") and not line.startswith("| setting")}
+    assert list(rows) == ["transformers (reference)", "unpruned (our loop)", *(f"α {a}" for a in vision_speed.ALPHAS),
+                          "α 1.2, attention received"]
+    assert rows["unpruned (our loop)"][1] == "145 × 3" and rows["unpruned (our loop)"][3] == "1.00x"
+    assert rows["unpruned (our loop)"][5] == "1.00x |"
+    assert rows["α 1.0"][1] == ", ".join(map(str, schedule_counts(145, 3, 0.6, 1.0)))
