@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from pruning_core.runtime import cpu_name, ensure_fast_malloc
 
@@ -90,18 +91,23 @@ def measure(rounds: int, profile: str = "cpu", model_folder: str | None = None, 
     return results
 
 
-def print_table(results: dict[str, object]) -> None:
+def _rows(results: dict[str, object]) -> Iterator[tuple]:
+    """Per setting, in table order: name, throughput, its speed-up, batch-1 ms, its speed-up, kept counts."""
     batch = results["batch"]
+    for name in ["transformers", *settings()]:
+        throughput, latency = results[f"throughput_b{batch}_{name}"], results[f"latency_b1_ms_{name}"]
+        yield (name, throughput, throughput / results[f"throughput_b{batch}_unpruned"], latency,
+               results["latency_b1_ms_unpruned"] / latency, results.get(f"tokens_{name.removesuffix('_received')}"))
+
+
+def print_table(results: dict[str, object]) -> None:
     print(f"{results['model']}; {results['threads']} threads (load average {results['load_average_1min']:.1f}), "
           "median over rounds; speed-ups relative to our unpruned loop ('transformers' is the library's own "
           "model, for reference)")
-    print(f"{'setting':<22} {f'b{batch} img/s':>10} {'speedup':>8} {'b1 ms':>7} {'speedup':>8}  tokens per layer")
-    for name in ["transformers", *settings()]:
-        throughput, latency = results[f"throughput_b{batch}_{name}"], results[f"latency_b1_ms_{name}"]
-        up = throughput / results[f"throughput_b{batch}_unpruned"]
-        up1 = results["latency_b1_ms_unpruned"] / latency
-        tokens = results.get(f"tokens_{name.removesuffix('_received')}", "")
-        print(f"{name:<22} {throughput:>10.1f} {up:>7.2f}x {latency:>7.2f} {up1:>7.2f}x  {tokens}")
+    throughput_header = f"b{results['batch']} img/s"
+    print(f"{'setting':<22} {throughput_header:>10} {'speedup':>8} {'b1 ms':>7} {'speedup':>8}  tokens per layer")
+    for name, throughput, up, latency, up1, tokens in _rows(results):
+        print(f"{name:<22} {throughput:>10.1f} {up:>7.2f}x {latency:>7.2f} {up1:>7.2f}x  {tokens or ''}")
 
 
 def _label(name: str) -> str:
@@ -120,16 +126,12 @@ def markdown_table(results: dict[str, object]) -> str:
              f"{results['load_average_1min']:.1f} before the run), `--rounds {results['rounds']}`; {results['model']}:",
              "", f"| setting (r_max {R_MAX}) | tokens per layer | b{batch} img/s | speed-up | b1 ms | b1 speed-up |",
              "|---|---|---:|---:|---:|---:|"]
-    for name in ["transformers", *settings()]:
-        throughput, latency = results[f"throughput_b{batch}_{name}"], results[f"latency_b1_ms_{name}"]
-        tokens = results.get(f"tokens_{name.removesuffix('_received')}")
+    for name, throughput, up, latency, up1, tokens in _rows(results):
         if name.endswith("_received"):
-            counts = "as α 1.2"
+            counts = f"as {_label(name.removesuffix('_received'))}"
         else:
             counts = ", ".join(map(str, tokens)) if tokens else f"{results['tokens']} × {results['layers']}"
-        lines.append(f"| {_label(name)} | {counts} | {throughput:.0f} | "
-                     f"{throughput / results[f'throughput_b{batch}_unpruned']:.2f}x | {latency:.1f} | "
-                     f"{results['latency_b1_ms_unpruned'] / latency:.2f}x |")
+        lines.append(f"| {_label(name)} | {counts} | {throughput:.0f} | {up:.2f}x | {latency:.1f} | {up1:.2f}x |")
     return "\n".join(lines)
 
 
