@@ -33,7 +33,7 @@ import pandas as pd
 from pruning_core.paths import db_path
 from pruning_core import store
 from pruning_core.data import DATASETS
-from pruning_core.metrics import paired_bootstrap
+from pruning_core.metrics import points_cell, points_versus
 
 from .common import clear_errors
 from .findings import markdown_table, run_findings
@@ -95,32 +95,11 @@ def model_rows(sweep: pd.DataFrame) -> list[str]:
         if control is not None:
             speedup = f"{row['throughput_b32'] / control['throughput_b32']:.2f}×"
             if setting != "control":
-                difference, interval = _versus(row, control)
-                versus = f"{difference:+.1f}" + (f" [{interval[0]:.1f}, {interval[1]:.1f}]" if interval else "")
+                versus = points_cell(row, control)
         tokens = row["mean_kept"][0] / row["keep_fraction"][0]   # keep_fraction is kept / input
         lines.append(f"| {row['dataset']} | {model} | {int(row['n_examples']):,} | {row['accuracy']:.4f} | "
                      f"{row['macro_f1']:.4f} | {versus} | {_kept(row['mean_kept'], tokens)} | {speedup} |")
     return lines
-
-
-def _correct(row: pd.Series) -> np.ndarray | None:
-    """Per-example correctness of a benchmark row, or None for a sweep stored without predictions."""
-    predictions, labels = row.get("predictions"), row.get("labels")
-    if not isinstance(predictions, (list, np.ndarray)) or not isinstance(labels, (list, np.ndarray)):
-        return None
-    if len(predictions) != len(labels):
-        raise ValueError(f"{row['dataset']} {row['setting']}: {len(predictions)} predictions for "
-                         f"{len(labels)} labels; rerun the benchmark.")
-    return np.asarray(predictions) == np.asarray(labels)
-
-
-def _versus(row: pd.Series, reference: pd.Series) -> tuple[float, tuple[float, float] | None]:
-    """Row's accuracy minus the reference's in points, with the paired bootstrap 95% CI when both have predictions."""
-    correct, reference_correct = _correct(row), _correct(reference)
-    if correct is None or reference_correct is None:
-        return 100 * (row["accuracy"] - reference["accuracy"]), None
-    difference, low, high = paired_bootstrap(correct, reference_correct)
-    return 100 * difference, (100 * low, 100 * high)
 
 
 def fastest_within_control_note(sweep: pd.DataFrame, points: float = 1.0) -> str:
@@ -148,7 +127,7 @@ def fastest_within(sweep: pd.DataFrame, reference: pd.Series, points: float = 1.
 
 def _points(row: pd.Series, reference: pd.Series) -> str:
     """'-0.6 points, 95% CI [-1.1, -0.2]' (the interval where predictions were stored)."""
-    difference, interval = _versus(row, reference)
+    difference, interval = points_versus(row, reference)
     return f"{difference:+.1f} points" + (f", 95% CI [{interval[0]:.1f}, {interval[1]:.1f}]" if interval else "")
 
 
@@ -182,7 +161,7 @@ def equal_speed_note(sweep: pd.DataFrame) -> str | None:
     row = ts_dtp.iloc[0]
     speed = row["speedup_b32"]
     nearest = ltp.iloc[int((ltp["speedup_b32"] - speed).abs().argmin())]
-    difference, interval = _versus(row, nearest)
+    difference, interval = points_versus(row, nearest)
     ci = f", 95% CI [{interval[0]:.1f}, {interval[1]:.1f}]" if interval else ""
     head = (f"- {row['dataset']}, {int(row['n_examples']):,} test examples: TS-DTP {row['accuracy']:.4f} "
             f"at {speed:.2f}×; ")
@@ -204,19 +183,20 @@ def vision_table(db: str | Path | None = None, profile: str = "cpu") -> str:
     if rows.empty or not (rows["setting"] == "unpruned").any():
         return (f"_No `{profile}` CIFAR-10 benchmark yet: run "
                 f"`python -m pipelines.demo --datasets cifar10 --profile {profile}`._")
-    unpruned = rows.loc[rows["setting"] == "unpruned", "accuracy"].iloc[0]
+    unpruned = rows[rows["setting"] == "unpruned"].iloc[0]
     groups = rows["setting"].str.split("-").str[0]
     order = groups.map({group: number for number, group in enumerate(VISION_MODELS)}).fillna(len(VISION_MODELS))
     rows = rows.assign(group=groups, order=order).sort_values(["order", "flops"], ascending=[True, False])
     lines = [f"{len(rows)} settings on {int(rows['n_examples'].iloc[0]):,} test images, timed side by side "
              f"(sweep `{rows['bench_id'].iloc[0]}`).{_machines(rows['config'].iloc[0])}", "",
-             "| setting | model | patches kept per layer (input → layer 1..L) | accuracy | vs unpruned (points) "
+             "| setting | model | patches kept per layer (input → layer 1..L) | accuracy | vs unpruned (points, 95% CI) "
              "| images/s (batch 32) | speed-up |", "|---|---|---|---:|---:|---:|---:|"]
-    for row in rows.itertuples(index=False):
-        tokens = row.mean_kept[0] / row.keep_fraction[0]   # keep_fraction is kept / input
-        lines.append(f"| {row.setting} | {VISION_MODELS.get(row.group, row.group)} | {_kept(row.mean_kept, tokens)} | "
-                     f"{row.accuracy:.4f} | {100 * (row.accuracy - unpruned):+.1f} | {row.throughput_b32:.0f} | "
-                     f"{row.speedup_b32:.2f}× |")
+    for _, row in rows.iterrows():
+        tokens = row["mean_kept"][0] / row["keep_fraction"][0]   # keep_fraction is kept / input
+        versus = "" if row["setting"] == "unpruned" else points_cell(row, unpruned)
+        lines.append(f"| {row['setting']} | {VISION_MODELS.get(row['group'], row['group'])} | "
+                     f"{_kept(row['mean_kept'], tokens)} | {row['accuracy']:.4f} | {versus} | "
+                     f"{row['throughput_b32']:.0f} | {row['speedup_b32']:.2f}× |")
     return "\n".join(lines + ["", fastest_within_note(rows, unpruned)])
 
 
@@ -232,14 +212,14 @@ def _machines(config: str | None) -> str:
             f"{budget}; timed on {config.get('timed_on', 'the same machine')}.")
 
 
-def fastest_within_note(rows: pd.DataFrame, unpruned: float, points: float = 1.0) -> str:
-    """The fastest setting that loses at most `points` of accuracy against the unpruned model."""
-    close = rows[(rows["setting"] != "unpruned") & (rows["accuracy"] >= unpruned - points / 100 - 1e-9)]
-    if close.empty:
-        return f"No pruned setting stays within {points:g} point of the unpruned model's accuracy ({unpruned:.4f})."
-    best = close.loc[close["speedup_b32"].idxmax()]
-    return (f"Fastest within {points:g} point of the unpruned model ({unpruned:.4f}): `{best['setting']}`, "
-            f"{best['accuracy']:.4f} ({100 * (best['accuracy'] - unpruned):+.1f} points) at "
+def fastest_within_note(rows: pd.DataFrame, unpruned: pd.Series, points: float = 1.0) -> str:
+    """The fastest pruned setting that loses at most `points` of accuracy against the unpruned model."""
+    best = fastest_within(rows, unpruned, points)
+    if best is None:
+        return (f"No pruned setting stays within {points:g} point of the unpruned model's accuracy "
+                f"({unpruned['accuracy']:.4f}).")
+    return (f"Fastest within {points:g} point of the unpruned model ({unpruned['accuracy']:.4f}): "
+            f"`{best['setting']}`, {best['accuracy']:.4f} ({_points(best, unpruned)}) at "
             f"{best['speedup_b32']:.2f}× the unpruned throughput.")
 
 

@@ -14,7 +14,8 @@ complete; a re-run with every model present trains nothing, otherwise the run is
 only the missing models are written. Tracing stores the pruned and distilled models and the unpruned
 model pruned at inference (per image and layer: the kept patches and their scores). The benchmark
 measures, side by side, the unpruned model, the schedule applied at inference to it, and the pruned
-models, over the alpha sweep at the profile's r_max.
+models, over the alpha sweep at the profile's r_max, storing every image's prediction so that accuracy
+differences get paired intervals.
 """
 from __future__ import annotations
 
@@ -216,7 +217,8 @@ def benchmark(profile: VisionProfile, db: Path, data_dir: str | None = None,
                      "thresholds": None, "model_path": path, "n_examples": len(test), "accuracy": metrics.accuracy,
                      "macro_f1": metrics.macro_f1, "mean_kept": [float(c) for c in counts],
                      "keep_fraction": [c / model.num_tokens for c in counts],
-                     "flops": encoder_flops(model.num_tokens, counts, hidden, intermediate)})
+                     "flops": encoder_flops(model.num_tokens, counts, hidden, intermediate),
+                     "predictions": predictions})
 
     # Preprocessing is the same for every setting, so it stays out of the timing.
     prepare = settings[0][1].pixel_values
@@ -239,7 +241,7 @@ def benchmark(profile: VisionProfile, db: Path, data_dir: str | None = None,
     trained = read_json(run_folder(profile, artifacts) / "unpruned" / METRICS_FILE)   # where and how it was trained
     config.update({key: trained.get(key) for key in ("cpu", "precision", "train_seconds", "plan")})
     store.write_benchmark({"bench_id": bench_id, "dataset": DATASET, "profile": profile.name,
-                           "config": json.dumps(config)}, frame, db)
+                           "labels": test.labels.tolist(), "config": json.dumps(config)}, frame, db)
     print(frame[["setting", "accuracy", "flops", "throughput_b32", "latency_b1_ms", "speedup_b32"]]
           .to_string(index=False, float_format=lambda v: f"{v:.4g}"), flush=True)
     return frame

@@ -1,8 +1,10 @@
 """Classification metrics as plain JSON-friendly values: accuracy, macro P/R/F1, confusion, per-class report,
-a bootstrap interval for a mean, a paired one for the accuracy difference of two models on the same examples, and
+a bootstrap interval for a mean, a paired one for the accuracy difference of two models on the same examples (of
+two benchmark rows too), and
 the resampled column sums any statistic of sums takes its interval from."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -56,6 +58,33 @@ def paired_bootstrap(correct_a, correct_b, resamples: int = 10_000, seed: int = 
     if len(a) == 0:
         raise ValueError("paired_bootstrap needs at least one example.")
     return bootstrap_mean(a - b, resamples, seed)   # per example -1, 0 or 1: a resample's mean is its difference
+
+
+def points_versus(row: Mapping, reference: Mapping) -> tuple[float, tuple[float, float] | None]:
+    """A benchmark row's accuracy minus a reference row's of the same sweep, in points, with the paired bootstrap
+    95% interval when both hold every example's prediction and the sweep's labels (older sweeps do not)."""
+    correct, reference_correct = _correct(row), _correct(reference)
+    if correct is None or reference_correct is None:
+        return 100 * (row["accuracy"] - reference["accuracy"]), None
+    difference, low, high = paired_bootstrap(correct, reference_correct)
+    return 100 * difference, (100 * low, 100 * high)
+
+
+def points_cell(row: Mapping, reference: Mapping) -> str:
+    """'-1.1 [-1.6, -0.6]': points_versus as a table cell (the interval only where predictions were stored)."""
+    difference, interval = points_versus(row, reference)
+    return f"{difference:+.1f}" + (f" [{interval[0]:.1f}, {interval[1]:.1f}]" if interval else "")
+
+
+def _correct(row: Mapping) -> np.ndarray | None:
+    """(n,) bool: which examples a benchmark row got right, or None for a row stored without predictions."""
+    predictions, labels = row.get("predictions"), row.get("labels")
+    if not isinstance(predictions, (list, np.ndarray)) or not isinstance(labels, (list, np.ndarray)):
+        return None
+    if len(predictions) != len(labels):
+        raise ValueError(f"{row.get('dataset')} {row.get('setting')}: {len(predictions)} predictions for "
+                         f"{len(labels)} labels; rerun the benchmark.")
+    return np.asarray(predictions) == np.asarray(labels)
 
 
 def bootstrap_mean(values, resamples: int = 10_000, seed: int = 0) -> tuple[float, float, float]:

@@ -104,7 +104,7 @@ MIGRATIONS: list[str] = [
         macro_f1 DOUBLE, mean_kept DOUBLE[], keep_fraction DOUBLE[], flops DOUBLE, throughput_b32 DOUBLE,
         latency_b1_ms DOUBLE, speedup_b32 DOUBLE, speedup_b1 DOUBLE);
     """,
-    # Per-example predictions of each setting and the sweep's labels, for paired comparisons (text sweeps).
+    # Per-example predictions of each setting and the sweep's labels, for paired comparisons.
     """
     ALTER TABLE benchmarks ADD COLUMN predictions INTEGER[];
     ALTER TABLE benchmark_sweeps ADD COLUMN labels INTEGER[];
@@ -378,7 +378,7 @@ def set_write_seconds(run_id: str, seconds: float, db: str | Path | None = None)
 
 def write_benchmark(sweep: dict, rows: pd.DataFrame, db: str | Path | None = None) -> None:
     """Store one benchmark sweep (its settings side by side) in one transaction. Columns are matched by
-    name, so a sweep without labels or rows without predictions (vision) leave those NULL."""
+    name, so a sweep without labels or rows without predictions (older sweeps) leave those NULL."""
     sweep = dict(sweep, created_at=sweep.get("created_at") or _now())
     with _writer(db) as con:
         con.execute("DELETE FROM benchmarks WHERE bench_id = ?", [sweep["bench_id"]])

@@ -249,7 +249,10 @@ def test_accuracy_vs_speed_plots_every_setting_with_the_pareto_front(lens):
     assert sorted(settings) == sorted(["unpruned", "topk-0.5", "topk-0.3", "ltp-x1.0", "ltp-x2.0", "ts_dtp"])
     front = next(trace for trace in throughput["data"] if trace["name"] == "Pareto front")
     assert len(values(front["x"])) >= 2
-    assert len(app.dataframe[0].value) == 6
+    table = app.dataframe[0].value.set_index("setting")
+    assert len(table) == 6 and table.loc["unpruned", "versus"] == ""
+    expected = 100 * (table.loc["topk-0.5", "accuracy"] - table.loc["unpruned", "accuracy"])
+    assert table.loc["topk-0.5", "versus"] == f"{expected:+.1f}", "points against unpruned; no predictions, no interval"
     app.radio(key="bench_metric").set_value("macro_f1").run()
     app.selectbox(key="bench_dataset").set_value("ag_news").run()
     assert not app.exception and titles(app)[0] == "Macro-F1 against measured throughput"

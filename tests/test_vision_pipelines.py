@@ -3,6 +3,7 @@ results and the demo, into a temporary DuckDB file."""
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -112,12 +113,17 @@ def test_benchmark_sweeps_unpruned_inference_and_trained_pruning_side_by_side(bu
     pruned.method = vision.schedule(built["profile"], 1.0)
     accuracy = float((pruned.predict(test.pixels) == test.labels).float().mean())
     assert rows.loc["pruned-a1.0", "accuracy"] == pytest.approx(accuracy)
+    stored = rows.loc["pruned-a1.0"]
+    assert list(stored["labels"]) == test.labels.tolist(), "the sweep keeps the images' labels"
+    assert list(stored["predictions"]) == pruned.predict(test.pixels).tolist(), "and every image's prediction"
 
 
 def test_results_table_reports_the_vit_rows_from_the_database(built):
     table = results.vision_table(built["db"], profile="quick")
     assert "| unpruned |" in table and "| pruned-a1.0 |" in table and "| inference-a2.0 |" in table
     assert "1.00×" in table and "within 1 point of the unpruned model" in table
+    pruned_line = next(line for line in table.splitlines() if line.startswith("| pruned-a1.0 |"))
+    assert re.search(r"\| [+-]\d+\.\d \[[+-]?\d+\.\d, [+-]?\d+\.\d\] \|", pruned_line), "a paired interval"
     assert f"Trained on {cpu_name()} in fp32, " in table and f"; timed on {cpu_name()}." in table
     assert "plan" not in table.splitlines()[0], "no budget, no plan"
     planned = json.dumps({"cpu": "CPU A", "precision": "bf16", "train_seconds": 600.0, "timed_on": "CPU B",
@@ -128,14 +134,26 @@ def test_results_table_reports_the_vit_rows_from_the_database(built):
     assert "No `cpu`" in results.vision_table(built["db"], profile="cpu")
 
 
-def test_the_note_names_the_fastest_setting_within_one_point():
+def test_the_note_names_the_fastest_setting_within_one_point_with_its_paired_interval():
+    labels = [0] * 200
+    def correct(n):   # predictions right on the first n of 200 images
+        return [0] * n + [1] * (200 - n)
     rows = pd.DataFrame({"setting": ["unpruned", "pruned-a1.0", "pruned-a0.8", "inference-a0.8", "inference-a1.0"],
-                         "accuracy": [0.70, 0.695, 0.68, 0.689, 0.690], "speedup_b32": [1.0, 1.9, 2.2, 2.2, 1.8]})
-    note = results.fastest_within_note(rows, 0.70)
-    assert "`pruned-a1.0`" in note and "1.90×" in note and "-0.5 points" in note
-    assert "`inference-a1.0`" in results.fastest_within_note(rows[rows["setting"] != "pruned-a1.0"], 0.70), \
+                         "method": ["none", "topk", "topk", "topk", "topk"], "dataset": "cifar10",
+                         "accuracy": [0.70, 0.695, 0.68, 0.689, 0.690], "throughput_b32": [100, 190, 220, 220, 180],
+                         "speedup_b32": [1.0, 1.9, 2.2, 2.2, 1.8],
+                         "predictions": [correct(140), correct(139), correct(136), correct(137), correct(138)],
+                         "labels": [labels] * 5})
+    unpruned = rows.iloc[0]
+    note = results.fastest_within_note(rows, unpruned)
+    assert "`pruned-a1.0`" in note and "1.90×" in note and "-0.5 points, 95% CI [" in note
+    low, high = map(float, note.split("95% CI [")[1].split("]")[0].split(", "))
+    assert low < -0.5 < high <= 0.0, "the same images, one fewer right: the interval straddles the difference"
+    assert "`inference-a1.0`" in results.fastest_within_note(rows[rows["setting"] != "pruned-a1.0"], unpruned), \
         "exactly one point lost still counts"
-    assert "No pruned setting" in results.fastest_within_note(rows[rows["accuracy"] < 0.69], 0.70)
+    assert "No pruned setting" in results.fastest_within_note(rows[rows["accuracy"] < 0.69], unpruned)
+    older = rows.drop(columns=["predictions", "labels"])
+    assert "-0.5 points) at" in results.fastest_within_note(older, older.iloc[0]), "no predictions, no interval"
 
 
 def test_command_lines_dispatch_cifar10_to_the_vision_pipeline(built, monkeypatch):
@@ -177,6 +195,9 @@ def test_accuracy_vs_speed_page_shows_the_vit_rows(built, monkeypatch):
     assert app.selectbox(key="bench_dataset").value == "cifar10"
     table = app.dataframe[0].value
     assert sorted(table["setting"]) == sorted(store.benchmarks("cifar10", db=built["db"])["setting"])
+    versus = table.set_index("setting")["versus"]
+    assert versus["unpruned"] == "", "the reference itself"
+    assert re.fullmatch(r"[+-]\d+\.\d \[-?\d+\.\d, -?\d+\.\d\]", versus["pruned-a1.0"]), "a paired interval"
     assert "No setting of this sweep has learned thresholds" in " ".join(info.value for info in app.info)
 
 

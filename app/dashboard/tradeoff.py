@@ -9,9 +9,23 @@ import json
 import numpy as np
 import pandas as pd
 
+from pruning_core.metrics import points_cell
+
 from .tables import as_list
 
 COMPARED_METHODS = ("ltp", "topk", "ts_dtp")
+# What a sweep's rows are compared with: the unpruned model trained for as many steps (text), else the unpruned one.
+REFERENCE_SETTINGS = ("control", "unpruned")
+
+
+def versus_reference(rows: pd.DataFrame) -> tuple[str | None, list[str]]:
+    """The sweep's reference setting and each row's accuracy against it in points, '-1.1 [-1.6, -0.6]' with the
+    paired 95% interval where predictions were stored ('' for the reference itself; (None, blanks) without one)."""
+    reference = next((name for name in REFERENCE_SETTINGS if (rows["setting"] == name).any()), None)
+    if reference is None:
+        return None, [""] * len(rows)
+    base = rows[rows["setting"] == reference].iloc[0]
+    return reference, ["" if row["setting"] == reference else points_cell(row, base) for _, row in rows.iterrows()]
 
 
 def pareto_front(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
