@@ -10,10 +10,8 @@ from pruning_core.analysis.findings import (RESAMPLES, VERDICTS, Findings, check
 
 from . import reads
 
-CACHE_SECONDS = 600
 
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner="Checking the claims on the stored trace…", max_entries=32)
+@st.cache_data(ttl=reads.COMPUTED_TTL_SECONDS, show_spinner="Checking the claims on the stored trace…", max_entries=32)
 def _checked(run_id: str, db: str, version: float, resamples: int, seed: int) -> Findings:
     return check(load_run(run_id, db), resamples=resamples, seed=seed)
 

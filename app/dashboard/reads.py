@@ -18,6 +18,7 @@ from pruning_core import paths, store
 from .tables import run_label
 
 TTL_SECONDS = 60
+COMPUTED_TTL_SECONDS = 600   # what the services compute from the reads (intervals, verdicts): dearer, kept longer
 DEMO_COMMAND = "python -m pipelines.demo"
 NO_RUNS = (f"No runs in the database yet. Build the demo on Home, or run `{DEMO_COMMAND}` (a few minutes: it "
            "trains, traces, analyses and benchmarks small models), or trace your own model with "

@@ -10,11 +10,10 @@ from pruning_core.analysis.linguistics import retention_intervals
 
 from . import reads
 
-CACHE_SECONDS = 600
 CSV_COLUMNS = ["category", "class_name", "layer", "total", "kept", "rate", "low", "high"]
 
 
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner="Computing 95% intervals…", max_entries=64)
+@st.cache_data(ttl=reads.COMPUTED_TTL_SECONDS, show_spinner="Computing 95% intervals…", max_entries=64)
 def _intervals(run_id: str, facet: str, by: str, layer: int, db: str, version: float) -> pd.DataFrame:
     info = store.run_info(run_id, db)
     examples = store.examples(run_id, limit=max(int(info["n_examples"] or 0), 1), db=db)

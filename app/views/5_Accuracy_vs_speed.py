@@ -4,7 +4,7 @@ import streamlit as st
 from dashboard import reads
 from dashboard.figures import tradeoff
 from dashboard.tables import method_name
-from dashboard.tradeoff import versus_reference
+from dashboard.tradeoff import versus_column
 
 st.title("Accuracy vs speed")
 st.caption("What pruning buys and what it costs: each benchmark setting (no pruning, top-k keep ratios, LTP "
@@ -39,7 +39,7 @@ else:
     learned.caption(tradeoff.LEARNED_CAPTION)
 
 st.subheader("Every setting")
-reference, versus = versus_reference(rows)
+reference, versus = versus_column(rows)
 table = rows.assign(method=rows["method"].map(method_name), GFLOPs=rows["flops"] / 1e9, versus=versus)[
     ["setting", "method", "accuracy", "versus", "macro_f1", "GFLOPs", "throughput_b32", "latency_b1_ms",
      "speedup_b32", "speedup_b1"]]
