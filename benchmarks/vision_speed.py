@@ -1,24 +1,31 @@
 """Vision speed benchmark: real patch removal in the CIFAR-10 ViT, measured side by side.
 
     python -m benchmarks.vision_speed [--json] [--rounds 5] [--model FOLDER] [--profile cpu] [--threads N]
-                                      [--write README.md]
+                                      [--batch 64] [--write README.md]
 
 The ViT of the chosen profile (8 layers, 145 tokens; random weights unless --model names a trained
 folder: speed does not depend on the weights, since the schedule fixes how many patches each layer
 keeps) runs unpruned and under the cascading schedule keep(l) = 1 - r_max * ((l + 1) / L) ** alpha at
 r_max 0.6 for several alphas, ranking patches by CLS attention (and, once, by attention received).
-Every setting runs in turn within each round, so machine noise hits them alike; the median time per
-setting gives throughput at batch 64 and latency at batch 1. Speed-ups are relative to our own loop
-with nothing pruned, which computes exactly what the transformers model does ('transformers' is the
-library's model with its fused attention, for reference). Preprocessing is left out: it is the same
-for every setting. `--write` puts the same figures, as a markdown table, in the README's
+
+What is timed: one forward pass from normalized pixel values to logits, on a batch of random pictures
+(the same for every setting; preprocessing is left out, as it is the same for every setting). Throughput
+at batch 64 (`--batch`) is the batch over the median seconds of one call; latency at batch 1 is the
+median of ten calls a round. Every setting runs in turn within each round, so machine noise hits them
+alike, after torch's thread count is fixed (`--threads`, default this machine's cores) and other
+processes have left the CPUs mostly idle (`pipelines.timing.wait_for_quiet`).
+
+Speed-ups are against our own loop with nothing pruned, whose last layer computes only CLS's row (the
+one the head reads), like every setting's: the strongest unpruned path. `last_layer_cls_only` in the
+output says so only when a forward pass of that unpruned model measured it. 'transformers' is the
+library's own model as most users run it (its fused attention, all 145 rows through every layer), for
+reference. `--write` puts the same figures, as a markdown table, in the README's
 `<!-- vision-speed:start -->` / `<!-- vision-speed:end -->` block.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -33,8 +40,11 @@ from pruning_core.vision import PrunedVisionClassifier, load_vision_classifier  
 from pruning_core.vision.profiles import ALPHAS, PROFILES  # noqa: E402
 
 from pipelines.results import rewrite_block  # noqa: E402
+from pipelines.timing import last_layer_cls_only  # noqa: E402
 
-from .common import add_output_options, median_seconds, report, with_method  # noqa: E402
+from pipelines.timing import settle  # noqa: E402
+
+from .common import add_output_options, median_seconds, reference_note, report, with_method  # noqa: E402
 
 R_MAX = 0.6
 BATCH = 64
@@ -67,6 +77,8 @@ def measure(rounds: int, profile: str = "cpu", model_folder: str | None = None, 
         pixels = torch.randint(0, 256, (size, 3, classifier.source_size, classifier.source_size),
                                dtype=torch.uint8, generator=generator)
         pixel_values = classifier.pixel_values(pixels)
+        if key != "b1":
+            results["last_layer_cls_only"] = last_layer_cls_only(classifier, pixel_values)
         for name, median in median_seconds(runners, (pixel_values,), rounds, repeats).items():
             if key == "b1":
                 results[f"latency_b1_ms_{name}"] = 1000 * median
@@ -102,8 +114,7 @@ def _rows(results: dict[str, object]) -> Iterator[tuple]:
 
 def print_table(results: dict[str, object]) -> None:
     print(f"{results['model']}; {results['threads']} threads (load average {results['load_average_1min']:.1f}), "
-          "median over rounds; speed-ups relative to our unpruned loop ('transformers' is the library's own "
-          "model, for reference)")
+          f"median over rounds; {reference_note(results)}")
     throughput_header = f"b{results['batch']} img/s"
     print(f"{'setting':<22} {throughput_header:>10} {'speedup':>8} {'b1 ms':>7} {'speedup':>8}  tokens per layer")
     for name, throughput, up, latency, up1, tokens in _rows(results):
@@ -123,7 +134,8 @@ def markdown_table(results: dict[str, object]) -> str:
     """The figures as the README shows them: the machine and model in a line, then one row per setting."""
     batch = results["batch"]
     lines = [f"Measured on {results['cpu']}, {results['threads']} threads (load average "
-             f"{results['load_average_1min']:.1f} before the run), `--rounds {results['rounds']}`; {results['model']}:",
+             f"{results['load_average_1min']:.1f} before the run), `--rounds {results['rounds']}`; {results['model']}; "
+             f"{reference_note(results)}:",
              "", f"| setting (r_max {R_MAX}) | tokens per layer | b{batch} img/s | speed-up | b1 ms | b1 speed-up |",
              "|---|---|---:|---:|---:|---:|"]
     for name, throughput, up, latency, up1, tokens in _rows(results):
@@ -135,22 +147,16 @@ def markdown_table(results: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_output_options(parser)
     parser.add_argument("--profile", choices=sorted(PROFILES), default="cpu", help="model size (default cpu)")
     parser.add_argument("--model", help="a folder saved by save_vision_classifier, instead of random weights")
     parser.add_argument("--batch", type=int, default=BATCH, help=f"throughput batch size (default {BATCH})")
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's, one per core)")
     parser.add_argument("--write", metavar="README", help="also rewrite this file's vision-speed block")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if os.getloadavg()[0] > 1.0 and torch.get_num_threads() > 1:
-        print(f"warning: load average {os.getloadavg()[0]:.1f}: other jobs share the cores, and threads that wait "
-              "on each other make every setting equally slow; measure on a quiet machine or with --threads 1",
-              file=sys.stderr)
-    results = measure(args.rounds, args.profile, args.model, args.batch)
+    args = parser.parse_args(argv)
+    busy_percent = settle(args.threads)
+    results = {**measure(args.rounds, args.profile, args.model, args.batch), "cpu_busy_percent": busy_percent}
     report(results, args.json, print_table)
     if args.write:
         rewrite_block(Path(args.write), markdown_table(results), SPEED_START, SPEED_END)

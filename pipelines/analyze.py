@@ -5,12 +5,15 @@
 - linguistics: spaCy's universal POS, entity type, stopword and punctuation flags, aligned to the model's
   sub-words by character offsets, plus frequency bands from training-set counts; retention per
   category, per layer, per true and per predicted class;
-- words: the model's words and the most retained words per class;
+- words: the model's words and the words the classifier most often read, per class;
 - keywords: the study's lists plus keywords found by log-odds with an informative Dirichlet prior, each
-  with occurrences, retention by layer, and accuracy where it survived versus where it was dropped;
+  with occurrences, retention by layer, the share the classifier read, and accuracy where it read the keyword
+  versus where it did not;
 - embeddings: retained-token representations of a sample of examples and tokens, projected with
   t-SNE and UMAP; the examples' vectors are stored too (`--representations-only` adds them, alone, to a run
   analysed before they were).
+"Read" always means alive on entry to the last layer (pruning_core.trace.reached_classifier): the last layer's own
+decision cannot change the prediction. Retention stays per layer (alive after each layer).
 Everything is computed first and written in one transaction.
 """
 from __future__ import annotations

@@ -7,14 +7,23 @@ Settings, each on the same test examples (the profile's seeded sample, the one `
 `unpruned` (the 1-epoch baseline), `control` (the unpruned model trained as long as the pruned ones),
 `topk-{k}` (top-k schedules applied at inference to the control), `topk_trained-{k}` (the model trained
 with top-k on, under each schedule), `ltp-x{s}` (the LTP model with its thresholds scaled by s) and
-`ts_dtp`; the models that exist are swept. With the profile's `short_length`, `control-{n}` is the
+`ts_dtp`; the models that exist are swept. `ltp-x0` is LTP's weights with nothing pruned: it separates what
+LTP's training costs from what its pruning costs. With the profile's `short_length`, `control-{n}` is the
 control reading only the first n tokens: what reading the whole text costs and buys. A top-k schedule
 keeps, by CLS attention, a share of the input falling geometrically from layer 0 to k at the last layer.
-For each: accuracy and macro-F1, every example's prediction (for paired comparisons), mean tokens kept
-per layer, analytic FLOPs, throughput at batch 32 and latency at batch 1. Timing runs every setting in
-turn within each round (machine noise hits them alike) and keeps each setting's best
-time per measurement: on a shared machine other jobs only ever add time, so the minimum is the most
-repeatable estimate of what the setting itself costs.
+For each: accuracy and macro-F1, every example's prediction and id (for paired comparisons), mean tokens
+alive per layer, analytic FLOPs, throughput at batch 32 and latency at batch 1; the sweep keeps the tokens
+each example reads (accuracy by length).
+
+Timing is against the strongest unpruned path: every setting, pruned or not, runs in our layer loop (whose
+last layer computes only CLS's row, the one the head reads) on the same batches of 32 texts sorted by length
+(so almost no padding; the share is stored), with a fixed thread count, after waiting for a quiet machine.
+Speed-ups are against `control`. The `transformers` row is the library's own model as most users run it
+(the control's weights, sdpa attention, texts in the sample's order with dynamic padding): timed for reference,
+with the control's predictions (the same weights give the same logits: tests/test_text_model.py). Every setting
+runs in turn within each round (machine noise hits them alike) and keeps its best time per measurement: on a
+shared machine other jobs only ever add time, so the minimum is the most repeatable estimate of what the
+setting itself costs.
 """
 from __future__ import annotations
 
@@ -25,8 +34,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from pruning_core.paths import db_path, models_dir
-from pruning_core.runtime import ensure_fast_malloc
+from pruning_core.paths import METRICS_FILE, db_path, models_dir
+from pruning_core.runtime import cpu_name, ensure_fast_malloc
 
 if __name__ == "__main__":
     ensure_fast_malloc()
@@ -37,14 +46,20 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from pruning_core import store  # noqa: E402
 from pruning_core.data import load_dataset  # noqa: E402
+from transformers import AutoModelForSequenceClassification  # noqa: E402
+
+from pruning_core.analysis.flops import layer_flops, model_dims  # noqa: E402
 from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, TopK, has_method  # noqa: E402
-from pruning_core.metrics import evaluate  # noqa: E402
+from pruning_core.metrics import SPEED_REFERENCE, TRANSFORMERS_SETTING, evaluate  # noqa: E402
 from pruning_core.text import PrunedTextClassifier, load_text_classifier  # noqa: E402
 
 from . import vision  # noqa: E402
-from .common import IMAGE_DATASETS, add_common, clear_errors  # noqa: E402
+from .common import IMAGE_DATASETS, add_common, clear_errors, read_json  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
-from .timing import speed_columns, time_side_by_side  # noqa: E402
+from .timing import last_layer_cls_only, machine_cores, speed_columns, time_side_by_side, wait_for_quiet  # noqa: E402
+
+BATCH = 32
+BATCHING = f"batches of {BATCH} test texts sorted by length (the same batches for every setting)"
 
 
 @dataclass
@@ -83,8 +98,8 @@ def sweep(models: dict[str, tuple[PrunedTextClassifier, str]], profile: Profile)
     if "ltp_hard" in models:
         learned = models["ltp_hard"][0].method.config()
         for scale in profile.ltp_threshold_scales:
-            add(f"ltp-x{scale}", "ltp_hard", LearnedTokenPruning(layers, [t * scale for t in learned["thresholds"]],
-                                                                  learned["temperature"], learned["keep_lambda"]))
+            add(f"ltp-x{scale:g}", "ltp_hard", LearnedTokenPruning(layers, [t * scale for t in learned["thresholds"]],
+                                                                    learned["temperature"], learned["keep_lambda"]))
     if "ts_dtp_hard" in models:
         add("ts_dtp", "ts_dtp_hard", models["ts_dtp_hard"][0].method)
     return settings
@@ -92,20 +107,33 @@ def sweep(models: dict[str, tuple[PrunedTextClassifier, str]], profile: Profile)
 
 def trained_settings(profile: Profile, settings: list[Setting]) -> dict[str, str]:
     """{README row label: the setting that runs that stage's model as it was trained}."""
-    as_trained = {"baseline": "unpruned", "control": "control", "ltp_hard": "ltp-x1.0",
+    as_trained = {"baseline": "unpruned", "control": "control", "ltp_hard": "ltp-x1",
                   "topk_trained": f"topk_trained-{profile.topk_final_keep}", "ts_dtp_hard": "ts_dtp"}
     names = {setting.name for setting in settings}
     return {STAGE_LABELS[stage]: name for stage, name in as_trained.items() if name in names}
 
 
+@dataclass
+class Timing:
+    speeds: dict[str, tuple[float, float]]   # {setting: (examples per second at batch 32, ms at batch 1)}
+    padding_share: float                     # share of the timed batches' tokens that are padding
+    cls_only: bool                           # measured: the unpruned loop's last layer computed CLS alone
+    threads: int
+    cpu_busy_percent: float                  # load seen just before timing
+
+
 @torch.inference_mode()
-def measure_speed(settings: list[Setting], texts: list[str], profile: Profile) -> dict[str, tuple[float, float]]:
-    """{setting: (examples per second at batch 32, milliseconds at batch 1)}, best of the rounds."""
+def measure_speed(settings: list[Setting], texts: list[str], profile: Profile,
+                  transformers_model: torch.nn.Module | None = None) -> Timing:
+    """Each setting's best-of-rounds speed on the same length-sorted batches (each at its own max_length), and the
+    transformers model's on the same texts in the sample's order with dynamic padding."""
+    torch.set_num_threads(machine_cores())
     encoder = settings[0].classifier
-    timed = texts[:32 * profile.bench_speed_batches]
+    timed = texts[:BATCH * profile.bench_speed_batches]
+    by_length = sorted(timed, key=lambda text: len(encoder.tokenizer.tokenize(text)))
     encoded = {}   # {max_length: (batches, singles)}: each setting reads its texts at its own length
     for length in {_length(setting, profile) for setting in settings}:
-        encoded[length] = ([encoder.encode(timed[i:i + 32], length) for i in range(0, len(timed), 32)],
+        encoded[length] = ([encoder.encode(by_length[i:i + BATCH], length) for i in range(0, len(timed), BATCH)],
                            [encoder.encode([text], length) for text in texts[:profile.bench_latency_examples]])
 
     def runner(setting: Setting) -> Callable:
@@ -120,9 +148,47 @@ def measure_speed(settings: list[Setting], texts: list[str], profile: Profile) -
 
     for setting in settings:
         setting.classifier.eval()
-    batches, singles = next(iter(encoded.values()))
-    return time_side_by_side({s.name: runner(s) for s in settings}, [("batch", i) for i in range(len(batches))],
-                             [("single", i) for i in range(len(singles))], profile.bench_rounds, len(timed))
+    runners = {s.name: runner(s) for s in settings}
+    batches, singles = encoded[profile.max_length]
+    if transformers_model is not None:
+        runners[TRANSFORMERS_SETTING] = _transformers_runner(transformers_model, encoder, timed, singles, profile)
+    padding = 1.0 - sum(float(b.attention_mask.sum()) for b in batches) / sum(b.attention_mask.numel() for b in batches)
+    cls_only = last_layer_cls_only(encoder, batches[0].input_ids, batches[0].attention_mask)
+    busy = wait_for_quiet(limit_seconds=profile.bench_quiet_wait)
+    speeds = time_side_by_side(runners, [("batch", i) for i in range(len(batches))],
+                               [("single", i) for i in range(len(singles))], profile.bench_rounds, len(timed))
+    return Timing(speeds, padding, cls_only, torch.get_num_threads(), busy)
+
+
+def _transformers_runner(model: torch.nn.Module, encoder: PrunedTextClassifier, texts: list[str], singles: list,
+                         profile: Profile) -> Callable:
+    """The library's model as most users run it: the texts in the sample's order, each batch padded to its longest."""
+    model.eval()
+    batches = [encoder.encode(texts[i:i + BATCH], profile.max_length) for i in range(0, len(texts), BATCH)]
+
+    def run_batch(item: tuple[str, int]) -> None:
+        kind, number = item
+        encoding = (batches if kind == "batch" else singles)[number]
+        model(input_ids=encoding.input_ids, attention_mask=encoding.attention_mask)
+    return run_batch
+
+
+def _transformers_row(control: dict, classifier: PrunedTextClassifier, lengths: list[int]) -> dict:
+    """The transformers reference row: the control's weights and predictions, every row computed in every layer."""
+    hidden, intermediate = model_dims(classifier.model.config)
+    dense = [classifier.num_layers * layer_flops(n, n, hidden, intermediate) for n in lengths]
+    return {**control, "setting": TRANSFORMERS_SETTING, "flops": sum(dense) / max(len(dense), 1),
+            "method_config": json.dumps({"reference": "transformers AutoModelForSequenceClassification, sdpa"})}
+
+
+def training_counts(folder: Path, models: dict) -> dict[str, dict]:
+    """{stage: {"first_batch", "steps", "examples"}} from each stage's metrics.json: where in the stream of training
+    batches it started, how many steps it took and how many examples it saw (so equal data can be checked)."""
+    counts = {}
+    for stage in models:
+        train = read_json(folder / stage / METRICS_FILE).get("train", {})
+        counts[stage] = {key: train.get(key) for key in ("first_batch", "steps", "examples")}
+    return counts
 
 
 def _length(setting: Setting, profile: Profile) -> int:
@@ -139,24 +205,38 @@ def run(dataset: str, profile: Profile, training_run: str | None = None, db: str
         raise FileNotFoundError(f"No trained baseline in {folder}: run pipelines.train first.")
     settings = sweep(models, profile)
     test = load_dataset(dataset, "test", data_dir, limit=profile.trace_limit, seed=profile.seed)
-    rows = []
+    rows, lengths = [], None
     for setting in tqdm(settings, desc="accuracy per setting"):
         setting.classifier.method = setting.method
         evaluation = evaluate(setting.classifier, test.texts, test.labels, _length(setting, profile))
+        if _length(setting, profile) == profile.max_length:
+            lengths = evaluation.lengths
         config = setting.method.config()
         rows.append({"setting": setting.name, "method": setting.method.name, "method_config": json.dumps(config),
                      "thresholds": config.get("thresholds"), "model_path": setting.model_path,
                      "n_examples": len(test), "accuracy": evaluation.metrics.accuracy,
                      "macro_f1": evaluation.metrics.macro_f1, "mean_kept": evaluation.mean_kept,
                      "keep_fraction": evaluation.keep_fraction, "flops": evaluation.mean_flops,
-                     "predictions": evaluation.predictions})
-    frame = speed_columns(pd.DataFrame(rows), measure_speed(settings, test.texts, profile))
+                     "predictions": evaluation.predictions, "example_ids": test.ids})
+    transformers_model = None
+    if "control" in models:
+        transformers_model = AutoModelForSequenceClassification.from_pretrained(models["control"][1],
+                                                                                attn_implementation="sdpa")
+        control = next(row for row in rows if row["setting"] == "control")
+        rows.append(_transformers_row(control, models["control"][0], lengths))
+    timing = measure_speed(settings, test.texts, profile, transformers_model)
+    reference = SPEED_REFERENCE if "control" in models else "unpruned"
+    frame = speed_columns(pd.DataFrame(rows), timing.speeds, reference)
     bench_id = f"{folder.name}-{datetime.now():%Y%m%d-%H%M%S}"
     sweep_row = {"bench_id": bench_id, "dataset": dataset, "profile": profile.name, "labels": test.labels,
+                 "lengths": lengths,
                  "config": json.dumps({"training_run": folder.name, "max_length": profile.max_length,
                                        "eval_limit": profile.trace_limit, "rounds": profile.bench_rounds,
-                                       "speed_batches": profile.bench_speed_batches,
-                                       "threads": torch.get_num_threads(),
+                                       "speed_batches": profile.bench_speed_batches, "threads": timing.threads,
+                                       "batching": BATCHING, "padding_share": timing.padding_share,
+                                       "last_layer_cls_only": timing.cls_only, "reference": reference,
+                                       "cpu": cpu_name(), "cpu_busy_percent": timing.cpu_busy_percent,
+                                       "training": training_counts(folder, models),
                                        "trained_settings": trained_settings(profile, settings)})}
     store.write_benchmark(sweep_row, frame, db)
     print(frame[["setting", "accuracy", "macro_f1", "flops", "throughput_b32", "latency_b1_ms", "speedup_b32"]]

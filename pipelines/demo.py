@@ -201,6 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     add_common(parser, dataset=False)
     parser.add_argument("--progress-file", help="JSON file to keep up to date for a polling page")
     parser.add_argument("--datasets", default="imdb,ag_news", help="comma-separated (default imdb,ag_news)")
+    parser.add_argument("--budget-minutes", type=float,
+                        help="CIFAR-10: size the ViT's training to this many minutes instead of the profile's budget")
     args = parser.parse_args(argv)
     datasets = tuple(d.strip() for d in args.datasets.split(",") if d.strip())
     known = [*DATASETS, *IMAGE_DATASETS]
@@ -209,7 +211,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(known)}")
     try:
         with clear_errors():   # what a user can fix (no data, no network, a damaged database): one line
-            run(datasets, args.progress_file, args.data_dir, args.artifacts, args.db, profile=args.profile)
+            images = {dataset: vision.profile_from_args(parser, args.profile, budget_minutes=args.budget_minutes)
+                      for dataset in datasets if dataset in IMAGE_DATASETS and args.budget_minutes is not None}
+            run(datasets, args.progress_file, args.data_dir, args.artifacts, args.db, images, args.profile)
     except Exception:          # anything else is a bug: the whole traceback
         traceback.print_exc()
         sys.exit(1)

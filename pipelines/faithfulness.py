@@ -5,9 +5,9 @@
 
 For each stage's model (artifacts/models/<run>/<stage>), on the same test examples (the profile's seeded,
 class-balanced sample; --limit overrides its size), at the length the model was trained at: the pruned and the
-unpruned prediction, their confidences, ERASER's sufficiency and comprehensiveness of the tokens that reached the
-classifier (pruning_core/faithfulness.py says exactly how), stored per example as one set per model (a rerun
-replaces it). A model whose method keeps every token is skipped: it is its own unpruned model. The profile (seed
+unpruned prediction, their confidences, ERASER's sufficiency and comprehensiveness of the tokens the classifier read
+(alive on entry to the last layer; pruning_core/faithfulness.py says exactly how), stored per example as one set per
+model (a rerun replaces it); n_kept counts those tokens. A model whose method keeps every token is skipped: it is its own unpruned model. The profile (seed
 and default sample size) is the one named in the models' metrics.json unless --profile says otherwise.
 """
 from __future__ import annotations

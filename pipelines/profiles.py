@@ -2,8 +2,10 @@
 2-core machine in about 100 minutes for both text datasets) and `full` (all data, for a GPU).
 
 The `cpu` study trains, from one 1-epoch baseline, LTP (soft then hard stage), TS-DTP (the same), a model
-fine-tuned with a top-k schedule on, and an unpruned control, each for as many steps as a soft and a hard
-stage together; every model is traced and benchmarked on one seeded sample of the official test set.
+fine-tuned with a top-k schedule on, and an unpruned control, each through the same batches of training data
+after the baseline's (a soft and a hard stage together; pipelines/train.py `stage_plan`). Every choice made
+while training (stage scores, threshold calibration) uses a seeded validation split carved from the training
+data; every model is traced and benchmarked on one seeded sample of the official test set, used nowhere else.
 IMDb reads 512 tokens (41% of test reviews exceed 256, 13% exceed 512), on 2,000 training reviews.
 
 LTP: scores are a token's share of the text's attention (about 1/n on average), so thresholds start
@@ -24,7 +26,7 @@ PROFILES = ("quick", "cpu", "full")
 class Profile:
     name: str
     train_limit: int | None          # training examples (class-balanced sample); None = all
-    eval_limit: int | None           # test examples scored after each training stage
+    validation_limit: int            # validation examples carved from the training split, scored after each stage
     trace_limit: int | None          # test examples traced and benchmarked (one seeded sample for every row)
     max_length: int
     short_length: int | None = None  # also benchmark the control reading only this many tokens
@@ -37,7 +39,7 @@ class Profile:
     keep_lambda: float = 0.1
     temperature: float = 1e-3
     ltp_init_keep: float = 0.1       # LTP's thresholds start calibrated to keep a share falling to this
-    calibration_texts: int = 64      # training texts the threshold calibration looks at
+    calibration_texts: int = 64      # validation texts the threshold calibration looks at
     topk_final_keep: float = 0.1     # the top-k schedule trained with pruning (shares fall geometrically to it)
     ts_dtp_learning_rate: float = 2e-2   # TS-DTP's scorer, mixing weights and offsets (in standard deviations)
     ts_dtp_target_keep: float = 0.4      # cumulative keep rate TS-DTP's auxiliary loss aims for at the last layer
@@ -45,8 +47,9 @@ class Profile:
     bench_speed_batches: int = 4     # batches of 32 test texts timed per round
     bench_latency_examples: int = 16
     bench_rounds: int = 3
+    bench_quiet_wait: float = 300.0  # seconds the benchmark waits at most for other processes to leave the CPUs
     topk_final_keeps: tuple[float, ...] = (0.2, 0.1, 0.05)   # top-k schedules swept in the benchmark
-    ltp_threshold_scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+    ltp_threshold_scales: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)   # 0: LTP's weights, nothing pruned
     embed_limit: int = 2000          # examples projected with t-SNE / UMAP
     tokens_per_example: int = 3      # retained tokens sampled per embedded example
     linguistics_limit: int | None = None   # examples annotated with spaCy; None = all traced
@@ -59,26 +62,26 @@ class Profile:
 
 _STUDY = ("control", "ltp", "topk", "ts_dtp")
 _SIZES: dict[tuple[str, str], dict] = {
-    ("quick", "imdb"): dict(train_limit=1000, eval_limit=300, trace_limit=400, max_length=128,
+    ("quick", "imdb"): dict(train_limit=1000, validation_limit=300, trace_limit=400, max_length=128,
                             learning_rate=1e-4, soft_epochs=0.75, hard_epochs=0.75, ltp_init_keep=0.2,
                             bench_speed_batches=2, bench_latency_examples=8, bench_rounds=3, embed_limit=300),
-    ("quick", "ag_news"): dict(train_limit=1600, eval_limit=400, trace_limit=600, max_length=64,
+    ("quick", "ag_news"): dict(train_limit=1600, validation_limit=400, trace_limit=600, max_length=64,
                                learning_rate=1e-4, soft_epochs=0.75, hard_epochs=0.75, keep_lambda=0.05,
                                ltp_init_keep=0.2, bench_speed_batches=3, bench_latency_examples=8, bench_rounds=3,
                                embed_limit=400),
-    ("cpu", "imdb"): dict(train_limit=2000, eval_limit=400, trace_limit=2000, max_length=512, short_length=256,
+    ("cpu", "imdb"): dict(train_limit=2000, validation_limit=400, trace_limit=2000, max_length=512, short_length=256,
                           soft_epochs=0.5, hard_epochs=0.5, keep_lambda=0.02, temperature=2e-4,
                           threshold_learning_rate=2e-5,
                           bench_speed_batches=4, linguistics_limit=2000, methods=_STUDY),
-    ("cpu", "ag_news"): dict(train_limit=8000, eval_limit=1000, trace_limit=None, max_length=128,
+    ("cpu", "ag_news"): dict(train_limit=8000, validation_limit=1000, trace_limit=None, max_length=128,
                              soft_epochs=0.5, hard_epochs=0.5, keep_lambda=0.02, ltp_init_keep=0.15,
                              threshold_learning_rate=5e-5,
                              topk_final_keep=0.15, topk_final_keeps=(0.3, 0.15, 0.08),
                              bench_speed_batches=8, methods=_STUDY),
-    ("full", "imdb"): dict(train_limit=None, eval_limit=None, trace_limit=None, max_length=512, batch_size=32,
+    ("full", "imdb"): dict(train_limit=None, validation_limit=2000, trace_limit=None, max_length=512, batch_size=32,
                            learning_rate=3e-5, baseline_epochs=2, soft_epochs=1, hard_epochs=1,
                            bench_speed_batches=16, methods=_STUDY),
-    ("full", "ag_news"): dict(train_limit=None, eval_limit=None, trace_limit=None, max_length=128, batch_size=32,
+    ("full", "ag_news"): dict(train_limit=None, validation_limit=2000, trace_limit=None, max_length=128, batch_size=32,
                               learning_rate=3e-5, baseline_epochs=2, soft_epochs=1, hard_epochs=1,
                               bench_speed_batches=16, methods=_STUDY),
 }

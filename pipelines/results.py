@@ -4,11 +4,14 @@
 
 Text: per dataset, the latest benchmark sweep of the profile, whose settings all ran on the same test
 examples. One line per trained model (named by the sweep config's "trained_settings", else
-TRAINED_SETTINGS): accuracy, macro-F1, the difference from the equally trained unpruned model (setting
+TRAINED_SETTINGS), and LTP's weights with nothing pruned (`ltp-x0`, the cost of the training apart from
+the cost of pruning): accuracy, macro-F1, the difference from the equally trained unpruned model (setting
 `control`) in points with a 95% paired bootstrap interval over the per-example predictions, mean tokens
-kept per layer, and throughput at batch 32 against the control's. Under the table, per dataset, the
-fastest pruned setting of the sweep within 1 point of the control, and TS-DTP against LTP at the same
-measured speed (interpolated over LTP's threshold scales).
+alive on entry to each layer (the last: what the classifier read), and throughput at batch 32 against the
+speed-up reference (the control on the strongest unpruned path). Under the table, per dataset, the
+fastest pruned setting of the sweep within 1 point of the control; how the sweep was timed, with the
+transformers model as most users run it as a printed reference; TS-DTP against LTP at the same measured
+speed (interpolated over LTP's threshold scales); and accuracy by text length, every model against the control.
 Images: the latest CIFAR-10 sweep of the profile: the unpruned ViT, the schedule applied to it at
 inference, and the ViT trained with pruning, each with accuracy and measured throughput.
 Faithfulness: per dataset, each trained pruned model's stored faithfulness set (pipelines/faithfulness.py):
@@ -33,7 +36,9 @@ import pandas as pd
 from pruning_core.paths import db_path
 from pruning_core import store
 from pruning_core.data import DATASETS
-from pruning_core.metrics import points_cell, points_versus
+from pruning_core.metrics import (LENGTH_EDGES, TRANSFORMERS_SETTING, accuracy_by_length, alive_on_entry,
+                                   describe_timing, length_buckets, length_labels, points_cell, points_versus,
+                                   prunes_tokens, speed_reference)
 
 from .common import clear_errors
 from .findings import markdown_table, run_findings
@@ -50,10 +55,15 @@ VISION_MODELS = {"unpruned": "unpruned ViT", "inference": "unpruned ViT, pruned 
 # {model: setting} of each trained model at its trained setting, for sweeps whose config does not say.
 TRAINED_SETTINGS = {"baseline (1 epoch, no pruning)": "unpruned", "unpruned, equally trained": "control",
                     "LTP": "ltp-x1.0", "top-k, trained with pruning": "topk_trained-0.1", "TS-DTP": "ts_dtp"}
+# LTP's weights with every threshold at 0, shown before LTP: the training's cost apart from the pruning's.
+LTP_UNPRUNED = ("LTP's weights, nothing pruned", "ltp-x0")
+KEPT_HEADER = "mean tokens alive (input → on entry to layer 2..L; the last is what the classifier read)"
+SPEEDUP_HEADER = "speed-up (batch 32, vs the strongest unpruned path)"
 
 
-def _kept(values, tokens: float) -> str:
-    return " → ".join(f"{v:.0f}" for v in [tokens, *values])
+def _alive(row: pd.Series) -> str:
+    """'258 → 198 → ... → 41': mean tokens alive on entry to each layer; the last is what the classifier read."""
+    return " → ".join(f"{v:.0f}" for v in alive_on_entry(row["mean_kept"], row["keep_fraction"]))
 
 
 def results_table(db: str | Path | None = None, profile: str = "cpu") -> str:
@@ -63,43 +73,102 @@ def results_table(db: str | Path | None = None, profile: str = "cpu") -> str:
         return (f"_No `{profile}` text benchmark yet: run `python -m pipelines.demo --profile {profile}` "
                 f"(train, trace and benchmark)._")
     lines = ["| dataset | model | test examples | accuracy | macro-F1 | vs equally trained unpruned (points, 95% CI) "
-             "| mean tokens kept per layer (input → layer 1..L) | speed-up (batch 32) |",
+             f"| {KEPT_HEADER} | {SPEEDUP_HEADER} |",
              "|---|---|---:|---:|---:|---:|---|---:|"]
     for sweep in sweeps:
         lines += model_rows(sweep)
-    fastest = "\n\n".join(fastest_within_control_note(sweep) for sweep in sweeps)   # one paragraph each
+    paragraphs = [make(sweep) for make in (fastest_within_control_note, timing_note) for sweep in sweeps]
     notes = [note for sweep in sweeps for make in (length_note, equal_speed_note) if (note := make(sweep)) is not None]
-    return "\n".join(lines + ["", fastest] + ([""] + notes if notes else []))
+    by_length = [length_table(sweep) for sweep in sweeps]
+    return "\n\n".join(["\n".join(lines), *paragraphs, *(["\n".join(notes)] if notes else []), *by_length])
 
 
 def trained_settings(sweep: pd.DataFrame) -> dict[str, str]:
     """{model: setting} of the sweep's trained models that it holds, from its config or TRAINED_SETTINGS."""
-    config = sweep["config"].iloc[0] if "config" in sweep else None
-    named = json.loads(config).get("trained_settings") if isinstance(config, str) and config else None
+    named = _config(sweep).get("trained_settings")
     present = set(sweep["setting"])
     return {model: setting for model, setting in (named or TRAINED_SETTINGS).items() if setting in present}
 
 
-def _control(sweep: pd.DataFrame) -> pd.Series | None:
-    rows = sweep[sweep["setting"] == "control"]
+def table_settings(sweep: pd.DataFrame) -> dict[str, str]:
+    """{model: setting} of the table's rows: the trained models, with LTP's weights unpruned (`ltp-x0`) before LTP."""
+    named = trained_settings(sweep)
+    label, setting = LTP_UNPRUNED
+    if setting not in set(sweep["setting"]) or setting in named.values():
+        return named
+    models = list(named.items())
+    at = next((number for number, (_, name) in enumerate(models) if name.startswith("ltp-x")), len(models))
+    return dict(models[:at] + [(label, setting)] + models[at:])
+
+
+def _config(sweep: pd.DataFrame) -> dict:
+    config = sweep["config"].iloc[0] if "config" in sweep and len(sweep) else None
+    return json.loads(config) if isinstance(config, str) and config else {}
+
+
+def _setting(sweep: pd.DataFrame, setting: str) -> pd.Series | None:
+    rows = sweep[sweep["setting"] == setting]
     return rows.iloc[0] if len(rows) else None
 
 
+def _control(sweep: pd.DataFrame) -> pd.Series | None:
+    return _setting(sweep, "control")
+
+
+def _speed_reference(sweep: pd.DataFrame) -> pd.Series | None:
+    """The row speed-ups are against: the config's reference (the control on the strongest unpruned path)."""
+    return _setting(sweep, speed_reference(_config(sweep)))
+
+
 def model_rows(sweep: pd.DataFrame) -> list[str]:
-    """One table line per trained model of the sweep, compared with its control when it has one."""
-    by_setting, control = sweep.set_index("setting", drop=False), _control(sweep)
+    """One table line per model of the sweep (table_settings), compared with its control when it has one."""
+    by_setting, control, reference = sweep.set_index("setting", drop=False), _control(sweep), _speed_reference(sweep)
     lines = []
-    for model, setting in trained_settings(sweep).items():
+    for model, setting in table_settings(sweep).items():
         row = by_setting.loc[setting]
-        versus, speedup = "", ""
-        if control is not None:
-            speedup = f"{row['throughput_b32'] / control['throughput_b32']:.2f}×"
-            if setting != "control":
-                versus = points_cell(row, control)
-        tokens = row["mean_kept"][0] / row["keep_fraction"][0]   # keep_fraction is kept / input
+        versus = points_cell(row, control) if control is not None and setting != "control" else ""
+        speedup = f"{row['throughput_b32'] / reference['throughput_b32']:.2f}×" if reference is not None else ""
         lines.append(f"| {row['dataset']} | {model} | {int(row['n_examples']):,} | {row['accuracy']:.4f} | "
-                     f"{row['macro_f1']:.4f} | {versus} | {_kept(row['mean_kept'], tokens)} | {speedup} |")
+                     f"{row['macro_f1']:.4f} | {versus} | {_alive(row)} | {speedup} |")
     return lines
+
+
+def timing_note(sweep: pd.DataFrame) -> str:
+    """How the sweep was timed and what its speed-ups are against, with the transformers model as most users run
+    it as a printed reference (its speed only: same weights as the control, so same predictions)."""
+    note = f"{sweep['dataset'].iloc[0]}: {describe_timing(_config(sweep))}"
+    transformers, reference = _setting(sweep, TRANSFORMERS_SETTING), _speed_reference(sweep)
+    if transformers is None or reference is None:
+        return note
+    ratio = transformers["throughput_b32"] / reference["throughput_b32"]
+    than = f"{1 / ratio:.2f}× slower" if ratio < 1 else f"{ratio:.2f}× faster"
+    return note + (f" For reference, the transformers model as most users run it (dynamic padding, batches in "
+                   f"arbitrary order, every row of every layer): {transformers['throughput_b32']:.1f} examples/s "
+                   f"at batch 32, {than} than `{reference['setting']}` "
+                   f"({reference['throughput_b32']:.1f} examples/s).")
+
+
+def length_table(sweep: pd.DataFrame) -> str:
+    """Accuracy by length bucket (tokens read) for every model of the table, the control's paired difference with
+    its 95% CI beside the others; a line saying why not for sweeps stored without predictions or lengths."""
+    dataset, control = sweep["dataset"].iloc[0], _control(sweep)
+    models = table_settings(sweep)
+    by_setting = sweep.set_index("setting", drop=False)
+    buckets = {model: accuracy_by_length(by_setting.loc[setting], None if setting == "control" else control)
+               for model, setting in models.items()}
+    if not models or any(found is None for found in buckets.values()):
+        return (f"{dataset}: accuracy by length needs every example's prediction and length, which the sweep "
+                f"`{sweep['bench_id'].iloc[0]}` did not store; rerun the benchmark.")
+    counts = np.bincount(length_buckets(sweep["lengths"].iloc[0]), minlength=len(LENGTH_EDGES) + 1)
+    versus = (", in brackets the paired difference from the equally trained unpruned model (points, 95% CI)"
+              if control is not None else "")
+    lines = [f"{dataset}, accuracy by text length (tokens read){versus}:", "",
+             "| model | " + " | ".join(f"{label} (n = {count:,})"
+                                       for label, count in zip(length_labels(), counts)) + " |",
+             "|---|" + "---:|" * len(counts)]
+    lines += [f"| {model} | " + " | ".join(bucket.cell() for bucket in found) + " |"
+              for model, found in buckets.items()]
+    return "\n".join(lines)
 
 
 def fastest_within_control_note(sweep: pd.DataFrame, points: float = 1.0) -> str:
@@ -119,8 +188,9 @@ def fastest_within_control_note(sweep: pd.DataFrame, points: float = 1.0) -> str
 
 
 def fastest_within(sweep: pd.DataFrame, reference: pd.Series, points: float = 1.0) -> pd.Series | None:
-    """The pruned setting with the highest throughput whose accuracy is within `points` of the reference's."""
-    pruned = sweep[sweep["method"] != "none"]
+    """The pruned setting with the highest throughput whose accuracy is within `points` of the reference's (never an
+    unpruned model, the transformers reference or LTP's weights with nothing pruned: prunes_tokens)."""
+    pruned = sweep[sweep.apply(prunes_tokens, axis=1)] if len(sweep) else sweep
     close = pruned[pruned["accuracy"] >= reference["accuracy"] - points / 100 - 1e-9]
     return None if close.empty else close.loc[close["throughput_b32"].idxmax()]
 
@@ -189,13 +259,13 @@ def vision_table(db: str | Path | None = None, profile: str = "cpu") -> str:
     rows = rows.assign(group=groups, order=order).sort_values(["order", "flops"], ascending=[True, False])
     lines = [f"{len(rows)} settings on {int(rows['n_examples'].iloc[0]):,} test images, timed side by side "
              f"(sweep `{rows['bench_id'].iloc[0]}`).{_machines(rows['config'].iloc[0])}", "",
-             "| setting | model | patches kept per layer (input → layer 1..L) | accuracy | vs unpruned (points, 95% CI) "
-             "| images/s (batch 32) | speed-up |", "|---|---|---|---:|---:|---:|---:|"]
+             "| setting | model | mean patches alive (input → on entry to layer 2..L; the last is what the classifier "
+             "read) | accuracy | vs unpruned (points, 95% CI) | images/s (batch 32) | speed-up |",
+             "|---|---|---|---:|---:|---:|---:|"]
     for _, row in rows.iterrows():
-        tokens = row["mean_kept"][0] / row["keep_fraction"][0]   # keep_fraction is kept / input
         versus = "" if row["setting"] == "unpruned" else points_cell(row, unpruned)
         lines.append(f"| {row['setting']} | {VISION_MODELS.get(row['group'], row['group'])} | "
-                     f"{_kept(row['mean_kept'], tokens)} | {row['accuracy']:.4f} | {versus} | "
+                     f"{_alive(row)} | {row['accuracy']:.4f} | {versus} | "
                      f"{row['throughput_b32']:.0f} | {row['speedup_b32']:.2f}× |")
     return "\n".join(lines + ["", fastest_within_note(rows, unpruned)])
 
@@ -253,7 +323,8 @@ def faithfulness_table(db: str | Path | None = None, profile: str = "cpu") -> st
 
 
 def findings_block(db: str | Path | None = None, profile: str = "cpu") -> str:
-    """The study's claims checked on each analysed text run of the profile, as one markdown table."""
+    """The study's claims checked on each analysed text run of the profile, as one markdown table and the line
+    under it that names the multiple-comparison correction (pipelines.findings.markdown_table)."""
     runs = store.runs(db)
     chosen = runs[runs["analysed"].astype(bool) & (runs["profile"] == profile) & runs["dataset"].isin(list(DATASETS))]
     if chosen.empty:

@@ -3,12 +3,18 @@ machine noise hits them alike, and each measurement keeps its best round: on a s
 only ever add time, so the minimum is the most repeatable estimate of what the setting itself costs."""
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from typing import Callable
 
 import pandas as pd
+import psutil
+import torch
 from tqdm.auto import tqdm
+
+from pruning_core.classifier import PrunedClassifier
+from pruning_core.methods import NoPruning
 
 
 def time_side_by_side(runners: dict[str, Callable], batches: list, singles: list, rounds: int, examples: int
@@ -50,7 +56,6 @@ def wait_for_quiet(busy_percent: float = 25.0, limit_seconds: float = 300.0) -> 
     """Wait until other processes leave the CPUs mostly idle (system load under `busy_percent` over 2 s),
     at most `limit_seconds`: a speed measured on a busy machine sizes runs and speed-ups wrongly. Returns
     the load last seen."""
-    import psutil
     waited, load = 0.0, psutil.cpu_percent(interval=2.0)
     while load > busy_percent and waited < limit_seconds:
         if waited == 0:
@@ -60,3 +65,33 @@ def wait_for_quiet(busy_percent: float = 25.0, limit_seconds: float = 300.0) -> 
         waited += 5.0
         load = psutil.cpu_percent(interval=2.0)
     return load
+
+
+@torch.inference_mode()
+def last_layer_cls_only(classifier: PrunedClassifier, *inputs) -> bool:
+    """Whether the unpruned model computes only CLS's row in its last layer (the row the head reads), measured
+    on one forward pass over `inputs` (more than one token each): the loop's output then holds one row. The
+    reference every speed-up is taken against is the strongest unpruned path only when this is true. The
+    classifier's method is put back."""
+    method = classifier.method
+    classifier.method = NoPruning()
+    try:
+        output = classifier(*inputs)
+    finally:
+        classifier.method = method
+    return output.loop.hidden.shape[1] == 1   # (B, 1, D) when only CLS was computed
+
+
+def machine_cores() -> int:
+    """Physical cores this process may run on (hyper-threads share a core's arithmetic units)."""
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(allowed, psutil.cpu_count(logical=False) or allowed))
+
+
+def settle(threads: int) -> float:
+    """Fix torch's thread count, then wait for other processes to leave the CPUs mostly idle (as the pipelines
+    do before timing). Returns the CPU load last seen, in percent."""
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads!r}.")
+    torch.set_num_threads(threads)
+    return wait_for_quiet()

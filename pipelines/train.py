@@ -17,13 +17,19 @@ stage 2). `--method ts_dtp` trains TS-DTP the same way from the same baseline, a
 and `ts_dtp_hard`; `--method topk` fine-tunes the baseline with the profile's top-k schedule switched on
 (`topk_trained`), and `--method control` without pruning (`control`): both for as many steps as a soft
 and a hard stage together, so every pruned model has an unpruned control trained as long from the same
-start. Each stage is saved (`classifier.save`) to `artifacts/models/<run>/<stage>/` together with
+start. All of them after the baseline train on the same batches: one seeded stream of training batches, the
+baseline from its start, each soft stage from where the baseline stopped and its hard stage from where the soft
+stage stopped, the control and the top-k model through the soft and hard stages' batches together
+(`stage_plan`), so every model sees the same examples, as often. Stage scores and LTP's threshold calibration use
+a seeded validation split carved from the training data (`training_splits`); no test example is read here.
+Each stage is saved (`classifier.save`) to `artifacts/models/<run>/<stage>/` together with
 `metrics.json`; the folder appears only when complete,
 so a re-run skips finished stages and an interrupted run resumes at the stage it was in.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -39,7 +45,7 @@ import torch  # noqa: E402
 from accelerate import PartialState  # noqa: E402
 from accelerate.utils import set_seed  # noqa: E402
 
-from pruning_core.data import TextDataset, load_dataset  # noqa: E402
+from pruning_core.data import TextDataset, training_splits  # noqa: E402
 from pruning_core.methods import (LearnedTokenPruning, NoPruning, PruningMethod, TopK, build_method,  # noqa: E402
                                   geometric_keep)
 from pruning_core.metrics import evaluate  # noqa: E402
@@ -71,19 +77,30 @@ def _kind(stage: str) -> str:
     return stage.rsplit("_", 1)[-1]
 
 
-def stage_config(profile: Profile, stage: str) -> TrainConfig:
-    both = profile.soft_epochs + profile.hard_epochs   # the budget of a soft and a hard stage together
-    epochs = {"baseline": profile.baseline_epochs, "soft": profile.soft_epochs, "hard": profile.hard_epochs,
-              "trained": both, "control": both}
-    stages = 2 if _kind(stage) in ("trained", "control") else 1
+def stage_plan(profile: Profile, batches_per_epoch: int) -> dict[str, tuple[int, int]]:
+    """{stage kind: (first batch, steps)} in the one seeded stream of training batches (one process's count).
+
+    The baseline from the start; after it a soft stage, then its hard stage where the soft one stopped; the
+    control and the top-k model through the same batches as a soft and a hard stage together."""
+    def steps(epochs: float) -> int:
+        count = max(1, math.ceil(epochs * batches_per_epoch))
+        return min(count, profile.max_steps) if profile.max_steps else count
+
+    baseline, soft, hard = steps(profile.baseline_epochs), steps(profile.soft_epochs), steps(profile.hard_epochs)
+    return {"baseline": (0, baseline), "soft": (baseline, soft), "hard": (baseline + soft, hard),
+            "trained": (baseline, soft + hard), "control": (baseline, soft + hard)}
+
+
+def stage_config(profile: Profile, stage: str, batches_per_epoch: int) -> TrainConfig:
+    first_batch, steps = stage_plan(profile, batches_per_epoch)[_kind(stage)]
     method_rate = profile.ts_dtp_learning_rate if stage.startswith("ts_dtp") else profile.threshold_learning_rate
-    return TrainConfig(epochs=epochs[_kind(stage)], batch_size=profile.batch_size, learning_rate=profile.learning_rate,
-                       method_learning_rate=method_rate, max_length=profile.max_length, seed=profile.seed,
-                       max_steps=profile.max_steps and stages * profile.max_steps)
+    return TrainConfig(epochs=steps / batches_per_epoch, batch_size=profile.batch_size,
+                       learning_rate=profile.learning_rate, method_learning_rate=method_rate,
+                       max_length=profile.max_length, seed=profile.seed, steps=steps, first_batch=first_batch)
 
 
 def _new_method(name: str, classifier, profile: Profile, texts: list[str]) -> PruningMethod:
-    """The untrained method a soft stage starts from."""
+    """The untrained method a soft stage starts from (LTP's thresholds calibrated on `texts`, validation texts)."""
     if name == "ltp":
         keep = geometric_keep(profile.ltp_init_keep, classifier.num_layers)
         thresholds = calibrate_thresholds(classifier, texts[:profile.calibration_texts], keep, profile.max_length)
@@ -93,7 +110,8 @@ def _new_method(name: str, classifier, profile: Profile, texts: list[str]) -> Pr
                         target_keep=profile.ts_dtp_target_keep, mode="soft")
 
 
-def _prepare(stage: str, run_folder: Path, base_model: str | None, train: TextDataset, profile: Profile):
+def _prepare(stage: str, run_folder: Path, base_model: str | None, train: TextDataset, validation: TextDataset,
+             profile: Profile):
     """The classifier a stage starts from: the backbone, or the previous stage's model."""
     kind = _kind(stage)
     if stage == "baseline":
@@ -102,7 +120,7 @@ def _prepare(stage: str, run_folder: Path, base_model: str | None, train: TextDa
         return load_text_classifier(run_folder / stage.replace("_hard", "_soft"))
     classifier = load_text_classifier(run_folder / "baseline")
     if kind == "soft":
-        classifier.method = _new_method(stage.rsplit("_", 1)[0], classifier, profile, train.texts)
+        classifier.method = _new_method(stage.rsplit("_", 1)[0], classifier, profile, validation.texts)
     elif kind == "trained":
         classifier.method = TopK.geometric(profile.topk_final_keep, classifier.num_layers)
     else:
@@ -126,8 +144,7 @@ def run(dataset: str, profile: Profile, run_name: str | None = None, base_model:
     # Without a GPU, processes started by a distributed launcher must join as CPU (gloo) ranks.
     state = PartialState(cpu=not torch.cuda.is_available())
     run_folder = models_dir(artifacts) / (run_name or f"{dataset}-{profile.name}")
-    train = load_dataset(dataset, "train", data_dir, limit=profile.train_limit, seed=profile.seed)
-    test = load_dataset(dataset, "test", data_dir, limit=profile.eval_limit, seed=profile.seed)
+    train, validation = training_splits(dataset, data_dir, profile.train_limit, profile.validation_limit, profile.seed)
     results = {}
     for stage in stages_for(method):
         if stages is not None and stage not in stages:
@@ -140,33 +157,34 @@ def run(dataset: str, profile: Profile, run_name: str | None = None, base_model:
             continue
         if on_stage and state.is_main_process:
             on_stage(stage, "training")
-        results[stage] = _train_stage(stage, run_folder, base_model, train, test, profile, state,
+        results[stage] = _train_stage(stage, run_folder, base_model, train, validation, profile, state,
                                       on_step if state.is_main_process else None)
         state.wait_for_everyone()
     return results
 
 
-def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: TextDataset, test: TextDataset,
-                 profile: Profile, state: PartialState, on_step: StepCallback | None = None) -> dict:
+def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: TextDataset,
+                 validation: TextDataset, profile: Profile, state: PartialState,
+                 on_step: StepCallback | None = None) -> dict:
     set_seed(profile.seed)  # a new classification head is initialised while loading
-    classifier = _prepare(stage, run_folder, base_model, train, profile)
+    classifier = _prepare(stage, run_folder, base_model, train, validation, profile)
     started = time.perf_counter()
-    result = STAGE_FUNCTIONS[_kind(stage)](classifier, train.texts, train.labels, stage_config(profile, stage),
-                                           on_step=on_step)
+    config = stage_config(profile, stage, math.ceil(len(train) / profile.batch_size))
+    result = STAGE_FUNCTIONS[_kind(stage)](classifier, train.texts, train.labels, config, on_step=on_step)
     seconds = time.perf_counter() - started
     if not state.is_main_process:
         return {}
-    evaluation = evaluate(classifier, test.texts, test.labels, profile.max_length)
+    evaluation = evaluate(classifier, validation.texts, validation.labels, profile.max_length)
     method_config = classifier.method.config()
     metrics = {**evaluation.summary(), "dataset": train.name, "profile": profile.name, "stage": stage,
                "label_names": train.label_names, "method": classifier.method.name,
                "thresholds": method_config.get("thresholds"), "offsets": method_config.get("offsets"),
-               "n_train": len(train), "n_eval": len(test),
-               "eval_source": test.source, "max_length": profile.max_length, "train_seconds": seconds,
+               "n_train": len(train), "n_validation": len(validation), "evaluated_on": "validation",
+               "validation_source": validation.source, "max_length": profile.max_length, "train_seconds": seconds,
                "train": result.as_dict(), "base_model": str(base_model or "packaged all-MiniLM-L6-v2"),
                "processes": state.num_processes}
     publish_model(classifier, metrics, run_folder / stage)
-    print(f"{stage}: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}, kept per layer "
+    print(f"{stage}: validation accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}, kept per layer "
           f"{[round(k, 1) for k in metrics['mean_kept']]} of {metrics['mean_tokens']:.1f} tokens "
           f"({seconds / 60:.1f} min)", flush=True)
     return metrics
@@ -180,7 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--method", choices=METHODS, default="ltp", help="the trained pruning method (default ltp)")
     parser.add_argument("--stages", help="comma-separated subset of the method's stages (default: all)")
     parser.add_argument("--train-limit", type=int, help="override the profile's number of training examples")
-    parser.add_argument("--eval-limit", type=int, help="override the profile's number of evaluation examples")
+    parser.add_argument("--validation-limit", type=int,
+                        help="override the profile's number of validation examples (carved from the training split)")
     parser.add_argument("--max-steps", type=int, help="stop each stage after this many steps (quick checks; "
                                                       "counted for one process, N processes share them)")
     parser.add_argument("--keep-lambda", type=float, help="override LTP's keep-rate weight lambda (0.01..0.2)")
@@ -194,14 +213,15 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown stage(s) {', '.join(sorted(unknown))}; choose from {', '.join(allowed)}")
     profile = profile_for(args.profile, args.dataset).with_overrides(
-        train_limit=args.train_limit, eval_limit=args.eval_limit, max_steps=args.max_steps, keep_lambda=args.keep_lambda)
+        train_limit=args.train_limit, validation_limit=args.validation_limit, max_steps=args.max_steps, keep_lambda=args.keep_lambda)
     with clear_errors():
         run(args.dataset, profile, args.run, args.base_model, args.data_dir, args.artifacts, stages,
             on_stage=lambda stage, what: print(f"[{stage}] {what}", flush=True), method=args.method)
 
 
 def _train_images(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    profile = vision.profile_from_args(parser, args.profile, train_limit=args.train_limit, eval_limit=args.eval_limit)
+    profile = vision.profile_from_args(parser, args.profile, train_limit=args.train_limit,
+                                       validation_limit=args.validation_limit)
     if args.max_steps:
         profile = replace(profile, train=replace(profile.train, max_steps=args.max_steps))
     with clear_errors():

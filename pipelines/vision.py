@@ -5,17 +5,23 @@
     python -m pipelines.benchmark --dataset cifar10 --profile quick|cpu
     python -m pipelines.demo --datasets cifar10          # all three on the quick profile (about 10 minutes)
 
-Training (profiles in pruning_core/vision/profiles.py) first sizes the run to the profile's budget
-from a few timed steps, runs once on every patch up to the profile's `prune_after_epochs`, forks,
-and trains three copies together on the same batches: `unpruned` (no pruning, the teacher), `pruned`
-(the cascading schedule at `train_alpha`) and `distilled` (the same schedule, learning the teacher's
-predictions too), saved under artifacts/models/cifar10-<profile>/. Each model folder appears only when
+Training (profiles in pruning_core/vision/profiles.py) first holds the profile's `validation_limit`
+images (5,000, class-balanced, seeded) out of CIFAR-10's training split and trains on the rest; every
+model is scored on those validation images after training (its metrics.json), so test images appear
+only in the traces and the benchmark. It sizes the run to the profile's budget from a few timed steps,
+runs once on every patch up to the profile's `prune_after_epochs`, forks, and trains three copies
+together on the same batches: `unpruned` (no pruning, the teacher), `pruned` (the cascading schedule at
+`train_alpha`) and `distilled` (the same schedule, learning the teacher's predictions too), saved under
+artifacts/models/cifar10-<profile>/. Each model folder appears only when
 complete; a re-run with every model present trains nothing, otherwise the run is trained again and
 only the missing models are written. Tracing stores the pruned and distilled models and the unpruned
 model pruned at inference (per image and layer: the kept patches and their scores). The benchmark
 measures, side by side, the unpruned model, the schedule applied at inference to it, and the pruned
-models, over the alpha sweep at the profile's r_max, storing every image's prediction so that accuracy
-differences get paired intervals.
+models, over the alpha sweep at the profile's r_max, storing every image's prediction and test index
+(`example_ids`) so that accuracy differences get paired intervals. It waits for a quiet machine before
+timing; speed-ups are against the unpruned model on our loop, whose last layer, like every model's,
+computes only CLS's row (the one the head reads): the strongest unpruned path. The sweep's config
+says so only when a forward pass of the unpruned model measured it (`last_layer_cls_only`).
 """
 from __future__ import annotations
 
@@ -41,10 +47,11 @@ from pruning_core.training import StepCallback, TrainResult
 from pruning_core.vision import (CIFAR10_CLASSES, ImageDataset, PrunedVisionClassifier, VisionTrainer,
                                  load_cifar10, load_vision_classifier, train_alongside, vision_accuracy)
 from pruning_core.vision.budget import measure_step_seconds
+from pruning_core.vision.data import load_cifar10_training
 from pruning_core.vision.profiles import PROFILES, VisionProfile
 
 from .common import publish_model, read_json
-from .timing import speed_columns, time_side_by_side, wait_for_quiet
+from .timing import last_layer_cls_only, speed_columns, time_side_by_side, wait_for_quiet
 from .trace_store import TracedRun
 
 DATASET = "cifar10"
@@ -98,8 +105,8 @@ def train(profile: VisionProfile, data_dir: str | None = None, artifacts: str | 
                 on_stage(phase, "skipped (already complete)")
         return {stage: read_json(folder / stage / METRICS_FILE) for stage in wanted}
     began = time.perf_counter()
-    train_set = load_cifar10("train", data_dir, limit=profile.train_limit, seed=profile.train.seed)
-    test = load_cifar10("test", data_dir, limit=profile.eval_limit, seed=profile.train.seed)
+    train_set, validation = load_cifar10_training(data_dir, profile.validation_limit, profile.train_limit,
+                                                  profile.train.seed, profile.validation_seed)
     classifier = PrunedVisionClassifier.from_config(profile.model_config(), NoPruning(), seed=profile.train.seed)
     forks = [(schedule(profile), None), (schedule(profile), profile.distillation)][:len(wanted) - 1]
     plan = {}
@@ -129,7 +136,7 @@ def train(profile: VisionProfile, data_dir: str | None = None, artifacts: str | 
     seconds_taken = time.perf_counter() - began
     for stage, run, result in zip(wanted, [trainer, *students], results):
         if stage in missing:
-            _publish(stage, run.classifier, result, folder, profile, train_set, test, seconds_taken, plan,
+            _publish(stage, run.classifier, result, folder, profile, train_set, validation, seconds_taken, plan,
                      "bf16" if trainer.bf16 else "fp32")
     if plan:
         print(f"Planned {plan['planned_minutes']:g} minutes, took {(time.perf_counter() - began) / 60:.1f} "
@@ -138,20 +145,24 @@ def train(profile: VisionProfile, data_dir: str | None = None, artifacts: str | 
 
 
 def _publish(stage: str, classifier: PrunedVisionClassifier, result: TrainResult, folder: Path,
-             profile: VisionProfile, train_set: ImageDataset, test: ImageDataset, train_seconds: float, plan: dict,
-             precision: str) -> None:
-    accuracy = vision_accuracy(classifier, test.pixels, test.labels)
+             profile: VisionProfile, train_set: ImageDataset, validation: ImageDataset, train_seconds: float,
+             plan: dict, precision: str) -> None:
+    """Score the model on the validation images (never on test images) and save it with its metrics."""
+    accuracy = vision_accuracy(classifier, validation.pixels, validation.labels)
     metrics = {"dataset": DATASET, "profile": profile.name, "stage": stage, "accuracy": accuracy,
-               "method": classifier.method.name, "r_max": profile.r_max, "train_alpha": profile.train_alpha,
-               "score": profile.score, "prune_after_epochs": profile.prune_after_epochs,
+               "evaluated_on": "validation", "method": classifier.method.name, "r_max": profile.r_max,
+               "train_alpha": profile.train_alpha, "score": profile.score,
+               "prune_after_epochs": profile.prune_after_epochs,
                "low_res_epochs": profile.train.low_res_epochs if profile.train.low_res_size else 0.0,
-               "epochs": profile.train.epochs, "n_train": len(train_set), "n_eval": len(test),
+               "epochs": profile.train.epochs, "n_train": len(train_set), "n_validation": len(validation),
+               "validation_seed": profile.validation_seed,
                "distillation": asdict(profile.distillation) if stage == "distilled" else None,
-               "eval_source": test.source, "label_names": list(CIFAR10_CLASSES), "cpu": cpu_name(),
+               "validation_source": f"{len(validation):,} images held out of {validation.source}",
+               "label_names": list(CIFAR10_CLASSES), "cpu": cpu_name(),
                "precision": precision, "plan": plan or None, "train_seconds": train_seconds,
                "train": result.as_dict()}
     publish_model(classifier, metrics, folder / stage)
-    print(f"{stage}: accuracy {accuracy:.4f} on {len(test):,} test images "
+    print(f"{stage}: accuracy {accuracy:.4f} on {len(validation):,} validation images "
           f"(trained in {train_seconds / 60:.1f} min, the forks together)", flush=True)
 
 
@@ -218,7 +229,7 @@ def benchmark(profile: VisionProfile, db: Path, data_dir: str | None = None,
                      "macro_f1": metrics.macro_f1, "mean_kept": [float(c) for c in counts],
                      "keep_fraction": [c / model.num_tokens for c in counts],
                      "flops": encoder_flops(model.num_tokens, counts, hidden, intermediate),
-                     "predictions": predictions})
+                     "predictions": predictions, "example_ids": test.ids})
 
     # Preprocessing is the same for every setting, so it stays out of the timing.
     prepare = settings[0][1].pixel_values
@@ -231,13 +242,17 @@ def benchmark(profile: VisionProfile, db: Path, data_dir: str | None = None,
             model(pixel_values)
         return run_batch
 
+    busy_percent = wait_for_quiet()
     speeds = time_side_by_side({name: runner(model, method) for name, model, method, _ in settings},
                                batches, singles, profile.bench_rounds, sum(len(b) for b in batches))
+    cls_only = last_layer_cls_only(settings[0][1], batches[0])   # the reference: the unpruned model
     frame = speed_columns(pd.DataFrame(rows), speeds)
     bench_id = f"{run_folder(profile).name}-{datetime.now():%Y%m%d-%H%M%S}"
     config = {"training_run": run_folder(profile).name, "r_max": profile.r_max, "train_alpha": profile.train_alpha,
               "score": profile.score, "eval_limit": profile.eval_limit, "rounds": profile.bench_rounds,
-              "speed_batches": profile.bench_speed_batches, "threads": torch.get_num_threads(), "timed_on": cpu_name()}
+              "speed_batches": profile.bench_speed_batches, "threads": torch.get_num_threads(), "timed_on": cpu_name(),
+              "cpu_busy_percent": busy_percent, "last_layer_cls_only": cls_only, "reference": "unpruned",
+              "batching": f"batches of 32 test images, each {settings[0][1].num_tokens} tokens", "padding_share": 0.0}
     trained = read_json(run_folder(profile, artifacts) / "unpruned" / METRICS_FILE)   # where and how it was trained
     config.update({key: trained.get(key) for key in ("cpu", "precision", "train_seconds", "plan")})
     store.write_benchmark({"bench_id": bench_id, "dataset": DATASET, "profile": profile.name,

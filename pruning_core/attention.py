@@ -26,21 +26,25 @@ GROUP_BYTES = 4 << 20   # probabilities materialised at once on the grouped eage
 
 def self_attention(hidden: Tensor, query: nn.Linear, key: nn.Linear, value: nn.Linear, num_heads: int,
                    additive_mask: Tensor | None, summary: str | None, query_weight: Tensor | None = None,
-                   dropout: float = 0.0) -> tuple[Tensor, Tensor | None]:
+                   dropout: float = 0.0, cls_only: bool = False) -> tuple[Tensor, Tensor | None]:
     """hidden (B, K, D), additive_mask (B, 1, 1, K) or None -> context (B, K, D), summary (B, K) or None.
 
     query_weight (B, K): how much each query row counts in the "received" summary (1 for a live row,
-    0 for padding or a removed row, the soft mask in soft training)."""
+    0 for padding or a removed row, the soft mask in soft training). cls_only: only CLS's row queries
+    (every row is still a key and a value): context (B, 1, D), no summary."""
     if summary not in SUMMARIES:
         raise ValueError(f"Unknown attention summary {summary!r}; choose from {SUMMARIES}.")
     if summary == "received" and query_weight is None:
         raise ValueError("The 'received' summary needs the query rows' weights.")
+    if cls_only and summary is not None:
+        raise ValueError(f"A CLS-only attention row gives no summary, got summary={summary!r}.")
     batch, length, _ = hidden.shape
 
-    def heads(projection: nn.Linear) -> Tensor:
-        return projection(hidden).view(batch, length, num_heads, -1).transpose(1, 2)   # (B, H, K, d)
+    def heads(projection: nn.Linear, rows: Tensor) -> Tensor:
+        return projection(rows).view(batch, rows.shape[1], num_heads, -1).transpose(1, 2)   # (B, H, K, d)
 
-    q, k, v = heads(query), heads(key), heads(value)
+    q = heads(query, hidden[:, :1] if cls_only else hidden)
+    k, v = heads(key, hidden), heads(value, hidden)
     weights = None
     if torch.is_grad_enabled() and (hidden.device.type == "cpu" or summary == "received"):
         context, weights = _eager(q, k, v, additive_mask, summary, query_weight, dropout)
@@ -51,7 +55,7 @@ def self_attention(hidden: Tensor, query: nn.Linear, key: nn.Linear, value: nn.L
                                                  scale=q.shape[-1] ** -0.5)
         if summary == "cls":
             weights = _probabilities(q[:, :, :1], k, additive_mask).mean(dim=1)[:, 0]
-    return context.transpose(1, 2).reshape(batch, length, -1), weights
+    return context.transpose(1, 2).reshape(batch, q.shape[2], -1), weights
 
 
 def _probabilities(q: Tensor, k: Tensor, additive_mask: Tensor | None) -> Tensor:
@@ -120,3 +124,10 @@ class AttentionBlock:
         context, weights = self_attention(self.attention_input(hidden), query, key, value, num_heads, additive_mask,
                                           summary, query_weight, dropout if self.layer.training else 0.0)
         return self.attention_output(context, hidden), weights
+
+    def attend_cls(self, hidden: Tensor, additive_mask: Tensor | None) -> Tensor:
+        """(B, K, D) -> (B, 1, D): the attention half for CLS's row alone, every row still a key and a value."""
+        query, key, value, num_heads, dropout = self.projections()
+        context, _ = self_attention(self.attention_input(hidden), query, key, value, num_heads, additive_mask, None,
+                                    None, dropout if self.layer.training else 0.0, cls_only=True)
+        return self.attention_output(context, hidden[:, :1])

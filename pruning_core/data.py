@@ -57,6 +57,11 @@ class TextDataset:
     labels: list[int]
     label_names: list[str]
     source: str = ""
+    ids: list[int] | None = None   # each example's row in the split's file, so rows compared are checked by id
+
+    def __post_init__(self) -> None:
+        if self.ids is None:
+            self.ids = list(range(len(self.texts)))
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -78,7 +83,21 @@ class TextDataset:
                 if position < len(by_class[label]) and len(chosen) < limit:
                     chosen.append(by_class[label][position])
         rng.shuffle(chosen)
-        return replace(self, texts=[self.texts[i] for i in chosen], labels=[self.labels[i] for i in chosen])
+        return self.subset(chosen)
+
+    def split_off(self, limit: int, seed: int = 0) -> tuple[TextDataset, TextDataset]:
+        """(a class-balanced seeded sample of `limit` examples, every other example): a validation split carved
+        from training data, disjoint from what is left to train on."""
+        if not 0 < limit < len(self):
+            raise ValueError(f"split_off needs 0 < limit < {len(self)} examples, got limit={limit}.")
+        taken = self.sample(limit, seed)
+        chosen = set(taken.ids)
+        return taken, self.subset([i for i, example_id in enumerate(self.ids) if example_id not in chosen])
+
+    def subset(self, indices: list[int]) -> TextDataset:
+        """The examples at these positions, in this order (ids travel with them)."""
+        return replace(self, texts=[self.texts[i] for i in indices], labels=[self.labels[i] for i in indices],
+                       ids=[self.ids[i] for i in indices])
 
 
 def load_dataset(name: str, split: str = "test", data_dir: str | Path | None = None,
@@ -98,6 +117,15 @@ def load_dataset(name: str, split: str = "test", data_dir: str | Path | None = N
     return dataset.sample(limit, seed)
 
 
+def training_splits(name: str, data_dir: str | Path | None = None, train_limit: int | None = None,
+                    validation_limit: int = 1000, seed: int = 0) -> tuple[TextDataset, TextDataset]:
+    """(training sample, validation split), both from the training split: the seeded class-balanced validation
+    examples are carved first, the training sample (at most train_limit) is drawn from the rest. Every choice
+    made while training uses the validation split; the test split stays for the final tables."""
+    validation, rest = load_dataset(name, "train", data_dir).split_off(validation_limit, seed)
+    return rest.sample(train_limit, seed), replace(validation, split="validation")
+
+
 def _to_dataset(spec: DatasetSpec, split: str, frame: pd.DataFrame, source: str) -> TextDataset:
     missing = {"text", "label"} - set(frame.columns)
     if missing:
@@ -109,7 +137,7 @@ def _to_dataset(spec: DatasetSpec, split: str, frame: pd.DataFrame, source: str)
     texts = [spec.clean(str(text)) for text in frame["text"]]
     keep = [i for i, text in enumerate(texts) if text]   # an empty text cannot be classified
     return TextDataset(spec.name, split, [texts[i] for i in keep], [labels[i] for i in keep],
-                       list(spec.label_names), source)
+                       list(spec.label_names), source, ids=keep)
 
 
 def _from_hub(name: str, split: str, local: Path | None) -> pd.DataFrame:

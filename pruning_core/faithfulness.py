@@ -4,13 +4,15 @@ For each text, y is the PRUNED model's predicted class and p_full is the probabi
 (the same weights run with `NoPruning`) gives:
   - agreement: the pruned and the unpruned model predict the same class; confidence change
     p_pruned(y) - p_full(y);
-  - the rationale: the tokens that reached the classifier (alive after the last layer), special tokens excluded;
-  - sufficiency = p_full(y) - p_full(y | the rationale tokens alone): near 0 (or below) when the kept tokens
+  - the rationale: the tokens the classifier read (alive on entry to the last layer, `ExampleTrace.read_mask`, from
+    a recorded forward pass), special tokens excluded: the head reads CLS alone after the last layer, and CLS's
+    last attention reads exactly these, so the last layer's own decision cannot change the answer;
+  - sufficiency = p_full(y) - p_full(y | the rationale tokens alone): near 0 (or below) when the tokens read
     alone give the unpruned model the same answer;
   - comprehensiveness = p_full(y) - p_full(y | the text without the rationale tokens): high when the answer
-    leaves with the kept tokens.
+    leaves with the tokens read.
 These are ERASER's sufficiency and comprehensiveness (DeYoung et al. 2020, "ERASER: A Benchmark to Evaluate
-Rationalized NLP Models"), with the pruned model's surviving tokens as the rationale. The reduced inputs are
+Rationalized NLP Models"), with the tokens the pruned model read as the rationale. The reduced inputs are
 built from token ids: [CLS] + the rationale's ids + [SEP], and [CLS] + the other ids + [SEP], in their
 original order, packed to the front and padded (attention masks), so positions count from 0 as when the reduced
 text is read alone. Everything is measured on what the model read: a text longer than max_length on its first
@@ -28,7 +30,8 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .loop import LoopOutput, compact
+from .classifier import ClassifierOutput
+from .loop import compact
 from .methods import NoPruning
 from .text.model import DEFAULT_MAX_LENGTH, Encoding, PrunedTextClassifier, checked_texts
 from .trace import ExampleTrace
@@ -42,7 +45,7 @@ class Faithfulness:
     unpruned_probabilities: tuple[float, ...]   # the same weights, nothing pruned, on the same tokens
     rationale_probability: float                # p_full(y | the rationale tokens alone)
     rest_probability: float                     # p_full(y | the text without the rationale tokens)
-    n_kept: int                                 # rationale tokens (special tokens excluded)
+    n_kept: int                                 # rationale tokens: read by the classifier (specials excluded)
     n_tokens: int                               # tokens read (special tokens excluded)
 
     @property
@@ -88,10 +91,16 @@ class Faithfulness:
         return self.full_probability - self.rest_probability
 
 
-def survivors(loop: LoopOutput, length: int) -> Tensor:
-    """(B, N) bool over the input's positions: the tokens alive after the last layer."""
-    kept = torch.zeros((loop.alive.shape[0], length), dtype=torch.bool, device=loop.alive.device)
-    return kept.scatter_(1, loop.positions, loop.alive)   # a row's positions are distinct: no write collides
+def read_positions(classifier: PrunedTextClassifier, output: ClassifierOutput, encoding: Encoding) -> Tensor:
+    """(B, N) bool over the input's positions: the tokens the classifier read (each example's trace's read_mask),
+    from the output of a recorded forward pass on encoding."""
+    ids, lengths = encoding.input_ids, encoding.lengths
+    fields = [{"tokens": classifier.tokenizer.convert_ids_to_tokens(ids[row, :n].tolist())}
+              for row, n in enumerate(lengths)]
+    read = torch.zeros(ids.shape, dtype=torch.bool)
+    for row, trace in enumerate(classifier.example_traces(output, lengths, fields)):
+        read[row, :lengths[row]] = torch.from_numpy(trace.read_mask)
+    return read.to(ids.device)
 
 
 def special_positions(encoding: Encoding) -> Tensor:
@@ -122,7 +131,8 @@ def measure(classifier: PrunedTextClassifier, texts: list[str], max_length: int 
             batch_size: int = 32, progress: bool = False) -> list[Faithfulness]:
     """Each text's faithfulness figures (see the module docstring), in the order of texts (a bare string is one
     text; empty texts raise EmptyTextError). Texts run in batches of similar length; four forward passes per
-    batch: the pruned model, then the unpruned one on the full, the rationale-only and the rationale-free inputs."""
+    batch: the pruned model (recorded, for the tokens it read), then the unpruned one on the full, the
+    rationale-only and the rationale-free inputs."""
     texts = checked_texts(texts)
     classifier.eval()
     full = unpruned(classifier)
@@ -134,9 +144,9 @@ def measure(classifier: PrunedTextClassifier, texts: list[str], max_length: int 
         chunk = order[start:start + batch_size]
         encoding = classifier.encode([texts[i] for i in chunk], max_length)
         ids, real = encoding.input_ids, encoding.attention_mask.bool()                 # (B, N)
-        output = classifier(ids, encoding.attention_mask)
+        output = classifier(ids, encoding.attention_mask, record=True)
         special = special_positions(encoding)
-        rationale = survivors(output.loop, ids.shape[1]) & real & ~special             # (B, N)
+        rationale = read_positions(classifier, output, encoding) & real & ~special     # (B, N)
         rest = real & ~special & ~rationale
         pruned_p = output.logits.float().softmax(dim=-1)                               # (B, C)
         full_p = probabilities(full, ids, encoding.attention_mask)                     # (B, C)

@@ -5,6 +5,11 @@ summary the method scores with) and `feed_forward`. The method decides between t
 works row by row, removing rows before it gives exactly the outputs the kept rows would have had,
 and the dropped rows cost nothing from there on. Kept rows stay in their original order, so CLS
 (row 0) stays first.
+
+The head reads CLS's row alone, so outside training and recording the last layer computes only that row
+(CLS's attention over the rows alive on entry, and its feed-forward), for every model, pruned or not: the
+other rows' outputs would be work nobody reads. Recording (and soft training) runs the last layer in full:
+its decision is recorded but removes nothing, since it cannot change the prediction.
 """
 from __future__ import annotations
 
@@ -22,6 +27,9 @@ class Block(Protocol):
                query_weight: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """(B, K, D), (B, 1, 1, K) -> attention output (B, K, D) and the attention summary asked for
         (None, "cls" or "received", (B, K); see pruning_core.attention)."""
+
+    def attend_cls(self, hidden: Tensor, additive_mask: Tensor | None) -> Tensor:
+        """(B, K, D), (B, 1, 1, K) -> (B, 1, D): the attention half for CLS's row alone."""
 
     def feed_forward(self, hidden: Tensor) -> Tensor:
         """(B, K, D) -> (B, K, D), row by row."""
@@ -87,7 +95,11 @@ def run_layers(blocks: Sequence[Block], hidden: Tensor, alive: Tensor, method: P
     """Run the blocks over hidden (B, N, D) with real-token mask alive (B, N), pruning as the method says."""
     state = _LoopState.start(hidden, alive)
     records, keep_fractions = [], []
+    last = len(blocks) - 1
     for index, block in enumerate(blocks):
+        if index == last and not (record or method.is_soft):
+            _cls_step(state, block)
+            break
         decide = record or method.is_soft or method.prunes_at(index)
         attended, summary = block.attend(state.hidden, state.mask, method.attention_summary if decide else None,
                                          state.presence)
@@ -96,16 +108,18 @@ def run_layers(blocks: Sequence[Block], hidden: Tensor, alive: Tensor, method: P
             continue
         choice = method.select(LayerState(index, summary, state.alive, attended, state.n_input, len(blocks),
                                           state.presence, dense=state.mask is None and not method.is_soft))
-        if choice.rows is not None:
-            if record:
-                records.append(_record(state, choice, choice.keep))
-            _take_step(state, block, attended, choice.rows)
-            continue
-        keep = choice.keep & state.alive
-        keep[:, 0] = True  # CLS is never dropped
+        if choice.rows is None:
+            keep = choice.keep & state.alive
+            keep[:, 0] = True  # CLS is never dropped
+        else:
+            keep = choice.keep
         if record:
             records.append(_record(state, choice, keep))
-        if choice.soft_mask is None:
+        if index == last and choice.soft_mask is None:   # recorded, not applied: it cannot change the prediction
+            state.hidden = block.feed_forward(attended)
+        elif choice.rows is not None:
+            _take_step(state, block, attended, choice.rows)
+        elif choice.soft_mask is None:
             _hard_step(state, block, attended, keep)
         else:
             _soft_step(state, block, attended, choice.soft_mask)
@@ -139,6 +153,13 @@ def _hard_step(state: _LoopState, block: Block, attended: Tensor, keep: Tensor) 
         state.presence = state.alive.to(attended.dtype)
         state.mask = additive_mask(state.alive, attended.dtype)
     state.hidden = block.feed_forward(attended)
+
+
+def _cls_step(state: _LoopState, block: Block) -> None:
+    """The last layer when nothing records or trains: CLS's row alone, the only one the head reads."""
+    state.hidden = block.feed_forward(block.attend_cls(state.hidden, state.mask))   # (B, 1, D)
+    state.alive, state.positions, state.presence = state.alive[:, :1], state.positions[:, :1], state.presence[:, :1]
+    state.mask = None
 
 
 def _take_step(state: _LoopState, block: Block, attended: Tensor, rows: Tensor) -> None:

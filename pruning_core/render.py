@@ -89,7 +89,8 @@ def legend_html() -> str:
 
 
 def layer_view_html(trace: ExampleTrace, unit: str = "words", hide_gone: bool = False, legend: bool = True) -> str:
-    """Self-contained HTML (style, legend unless told not, one row per layer) for st.html."""
+    """Self-contained HTML (style, legend unless told not, one row per layer) for st.html; the last row also says
+    how many tokens the classifier read (those alive on entry to it)."""
     units = display_units(trace, unit)
     counts = trace.keep_counts
     before = [len(trace.tokens), *counts[:-1]]
@@ -99,8 +100,9 @@ def layer_view_html(trace: ExampleTrace, unit: str = "words", hide_gone: bool = 
         strongest = _strongest(trace, layer)
         chips = "".join(("" if item.continues else " ") + chip for item in units
                         if (chip := _chip(trace, item, layer, cutoff, strongest, hide_gone)))
+        read = f"<br>{trace.read_count} read by the classifier" if layer == trace.num_layers - 1 else ""
         rows.append(f'<div class="tpl-row"><div class="tpl-layer"><b>Layer {layer + 1}</b>'
-                    f'{counts[layer]} of {before[layer]} tokens kept</div>'
+                    f'{counts[layer]} of {before[layer]} tokens kept{read}</div>'
                     f'<div class="tpl-tokens" dir="auto">{chips.strip()}</div></div>')
     return f'{STYLE}{LEGEND if legend else ""}<div class="tpl-view">{"".join(rows)}</div>'
 
@@ -171,10 +173,11 @@ TRACE_STYLE = """<style>
 
 
 def answer_parts(trace: ExampleTrace) -> tuple[str, str]:
-    """The model's answer, and its probability with the tokens kept: ("positive", "72.0% · 17 → 6 tokens")."""
-    counts = trace.keep_counts
-    left = counts[-1] if counts else len(trace.tokens)
-    return str(trace.predicted_name), f"{trace.probability:.1%} · {len(trace.tokens)} → {left} tokens"
+    """The model's answer, and its probability with the tokens the classifier read: ("positive", "72.0% · 9 of 17
+    tokens read by the classifier (alive on entry to the last layer)")."""
+    read = trace.read_count if trace.num_layers else len(trace.tokens)
+    return (str(trace.predicted_name), f"{trace.probability:.1%} · {read} of {len(trace.tokens)} tokens read by the "
+                                       "classifier (alive on entry to the last layer)")
 
 
 def answer_html(trace: ExampleTrace) -> str:

@@ -11,6 +11,9 @@ Readers for the dashboard (each takes `db=None`: the default is `paths.db_path()
   run_metrics(run_id)                     {"summary": dict, "per_class": DataFrame, "confusion": DataFrame}
                                           (confusion: rows true label names, columns predicted label names)
   examples(run_id, limit=200, offset=0)   one row per example: text, label, prediction, probability, correct, ...
+  cell_examples(run_id, true_index, predicted_index, limit=200)
+                                          one confusion cell's examples, most confident first: example_id,
+                                          text, label, prediction, probability
   example_tokens(run_id, example_id)      one row per token: position, token, char span, drop_layer, scores (list)
   layer_survival(run_id, by="all")        per layer (and class when by is "true"/"predicted"): tokens, kept,
                                           survival (share alive after the layer), mean_kept per example
@@ -28,12 +31,13 @@ Readers for the dashboard (each takes `db=None`: the default is `paths.db_path()
                                           example (empty for runs analysed before it was stored)
   projections(run_id, level="example", method="umap")
                                           stored t-SNE/UMAP points with label, prediction, correct and the
-                                          retained tokens as text (level "token": the token and its word)
+                                          tokens the classifier read as text (alive on entry to the last layer;
+                                          level "token": the token and its word)
   benchmarks(dataset=None, bench_id=None, profile=None)
                                           the latest sweep per dataset (or one sweep): setting, method, accuracy,
                                           macro_f1, mean_kept (list), flops, throughput_b32, latency_b1_ms, speedup...,
-                                          predictions (list per example, NA when not stored), and the sweep's
-                                          labels (list) and config (JSON)
+                                          predictions and example_ids (lists, NA when not stored), and the
+                                          sweep's labels and lengths (lists) and config (JSON)
   export_run(run_id, folder)              every table's rows of a run as parquet files; returns their paths
   faithfulness_summary(dataset=None, training_run=None, profile=None)
                                           per stored faithfulness set (a trained pruned model on a test sample):
@@ -63,6 +67,7 @@ import pyarrow.parquet as pq
 from . import paths
 from .analysis.keywords import keyword_stats
 from .metrics import bootstrap_mean
+from .trace import read_layer
 
 FACETS = ("pos", "entity", "stopword", "punctuation", "frequency")
 BUSY_MESSAGE = "The database is being updated; retry in a moment."
@@ -127,6 +132,12 @@ MIGRATIONS: list[str] = [
     # cluster claims are measured in that space (pruning_core/analysis/findings.py), not on the 2-D map.
     """
     CREATE TABLE representations (run_id VARCHAR, example_id INTEGER, vector FLOAT[]);
+    """,
+    # Each row's examples by id (their row in the split's file), in the order of its predictions, so pairing checks
+    # them; and the sweep's tokens per example at its length (accuracy by text length).
+    """
+    ALTER TABLE benchmarks ADD COLUMN example_ids INTEGER[];
+    ALTER TABLE benchmark_sweeps ADD COLUMN lengths INTEGER[];
     """,
 ]
 RUN_TABLES = ("runs", "class_metrics", "confusion", "examples", "tokens")
@@ -594,19 +605,19 @@ def projections(run_id: str, level: str = "example", method: str = "umap",
         raise ValueError(f"level must be 'example' or 'token', got {level!r}.")
     with _reader(db) as con:
         info = _run_row(con, run_id, analysed=True)
-        final_layer = info["num_layers"]
+        read_after = read_layer(info["num_layers"])   # the tokens alive after it are those the classifier read
         if level == "example":
             frame = con.execute("""
                 WITH points AS (SELECT example_id, x, y FROM projections
                                 WHERE run_id = ? AND level = 'example' AND method = ?),
                      retained AS (SELECT example_id, string_agg(token, ' ' ORDER BY position) AS retained_text
-                                  FROM tokens WHERE run_id = ? AND drop_layer = ? AND word_id IS NOT NULL
+                                  FROM tokens WHERE run_id = ? AND drop_layer > ? AND word_id IS NOT NULL
                                   AND example_id IN (SELECT example_id FROM points) GROUP BY example_id)
                 SELECT p.example_id, p.x, p.y, e.label, e.prediction, e.label = e.prediction AS correct,
                        coalesce(r.retained_text, '') AS retained_text, e.text
                 FROM points p JOIN examples e ON e.run_id = ? AND e.example_id = p.example_id
                 LEFT JOIN retained r ON r.example_id = p.example_id ORDER BY p.example_id""",
-                                  [run_id, method, run_id, final_layer, run_id]).df()
+                                  [run_id, method, run_id, read_after, run_id]).df()
         else:
             frame = con.execute("""
                 SELECT p.example_id, p.position, p.x, p.y, t.token, w.word, e.label, e.prediction,
@@ -628,7 +639,8 @@ def projections(run_id: str, level: str = "example", method: str = "umap",
 BENCHMARK_COLUMNS = ("b.bench_id", "b.dataset", "c.profile", "b.setting", "b.method", "b.method_config",
                      "b.thresholds", "b.model_path", "b.n_examples", "b.accuracy", "b.macro_f1", "b.mean_kept",
                      "b.keep_fraction", "b.flops", "b.throughput_b32", "b.latency_b1_ms", "b.speedup_b32",
-                     "b.speedup_b1", "b.predictions", "c.labels", "c.config", "c.created_at")
+                     "b.speedup_b1", "b.predictions", "b.example_ids", "c.labels", "c.lengths", "c.config",
+                     "c.created_at")
 
 
 def benchmarks(dataset: str | None = None, bench_id: str | None = None, profile: str | None = None,
@@ -640,7 +652,7 @@ def benchmarks(dataset: str | None = None, bench_id: str | None = None, profile:
     with _reader(db) as con:
         return con.execute(f"""
             WITH chosen AS (
-                SELECT bench_id, profile, config, labels, created_at FROM benchmark_sweeps
+                SELECT bench_id, profile, config, labels, lengths, created_at FROM benchmark_sweeps
                 WHERE (? IS NULL OR dataset = ?) AND (? IS NULL OR bench_id = ?) AND (? IS NULL OR profile = ?)
                 QUALIFY ? IS NOT NULL OR row_number() OVER (PARTITION BY dataset ORDER BY created_at DESC) = 1)
             SELECT {", ".join(BENCHMARK_COLUMNS)}
@@ -727,3 +739,24 @@ def export_run(run_id: str, folder: str | Path, db: str | Path | None = None) ->
                 pq.write_table(rows, path)
                 written.append(path)
     return written
+
+
+def cell_examples(run_id: str, true_index: int, predicted_index: int, limit: int = 200,
+                  db: str | Path | None = None) -> pd.DataFrame:
+    """The run's examples of true class `true_index` predicted as `predicted_index` (one confusion cell), most
+    confident first: example_id, text, label, prediction, probability (that of the prediction)."""
+    def whole(value: object) -> bool:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
+
+    if not whole(limit):
+        raise ValueError(f"limit must be a non-negative integer, got {limit!r}.")
+    with _reader(db) as con:
+        classes = len(_run_row(con, run_id)["label_names"])
+        for name, value in (("true_index", true_index), ("predicted_index", predicted_index)):
+            if not whole(value) or value >= classes:
+                raise ValueError(f"{name} must be a class index from 0 to {classes - 1}, got {value!r}.")
+        return con.execute("""
+            SELECT example_id, text, label, prediction, probability FROM examples
+            WHERE run_id = ? AND label = ? AND prediction = ?
+            ORDER BY probability DESC, example_id LIMIT ?""",
+                           [run_id, int(true_index), int(predicted_index), int(limit)]).df()

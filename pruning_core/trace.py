@@ -1,6 +1,11 @@
 """The trace: the one record of what a pruned model did to each example, layer by layer.
 
 Everything downstream (DuckDB tables, dashboard pages, tests) reads traces, never model internals.
+
+What the classifier read: the head reads only CLS after the last layer, and CLS's last attention reads the
+tokens alive on entry to that layer. The last layer's own decision cannot change the prediction, so a token
+"reached the classifier" when it survived every layer but the last (`reached_classifier`); traces still record
+every layer's decision.
 """
 from __future__ import annotations
 
@@ -8,6 +13,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+
+def reached_classifier(drop_layer, num_layers: int):
+    """The one rule for "the classifier read this token": it was alive on entry to the last layer, i.e. it was
+    not removed before layer num_layers - 1. drop_layer: a layer number or an array of them (num_layers for a
+    token no layer removed), as ExampleTrace.drop_layer and the stored tables hold it."""
+    return drop_layer >= num_layers - 1
+
+
+def read_layer(num_layers: int) -> int:
+    """For per-layer tables that count what is alive after layer l (keep fractions, retention, drop_layer > l):
+    the layer whose survivors are exactly the tokens the classifier read (the one before the last; -1, the
+    input, for a one-layer model). Derived from reached_classifier, the one rule."""
+    if num_layers < 1:
+        raise ValueError(f"num_layers must be at least 1, got {num_layers!r}.")
+    return min(layer for layer in range(num_layers + 1) if reached_classifier(layer, num_layers)) - 1
 
 
 @dataclass
@@ -52,6 +73,16 @@ class ExampleTrace:
     def keep_counts(self) -> list[int]:
         """Tokens alive after each layer."""
         return self.kept.sum(axis=1).astype(int).tolist()
+
+    @property
+    def read_mask(self) -> np.ndarray:
+        """(n,) bool: the tokens the classifier read (alive on entry to the last layer; see reached_classifier)."""
+        return reached_classifier(self.drop_layer, self.num_layers)
+
+    @property
+    def read_count(self) -> int:
+        """How many tokens the classifier read, CLS included."""
+        return int(self.read_mask.sum())
 
     @property
     def drop_layer(self) -> np.ndarray:

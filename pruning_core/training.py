@@ -6,6 +6,8 @@ The stages work for any trainable method (`ltp`, `ts_dtp`): soft mode learns the
 mode; the hard stage fine-tunes the weights with pruned tokens really removed. `fine_tune` trains
 whatever method the classifier holds, so a fixed schedule (`TopK`) trains pruning-aware the same way.
 Batches group texts of similar length (shuffled within and across groups), so little time goes to padding.
+The batches form one seeded stream, epoch after epoch; a stage starts at `first_batch` of it, so a stage that
+follows another continues through the data instead of replaying the batches the earlier one saw.
 
 The loop runs through `accelerate`, so the same code runs on one CPU, one GPU, or several processes
 under `accelerate launch`. CPU by default, CUDA when present. With N processes the work is divided: each
@@ -42,6 +44,8 @@ class TrainConfig:
     max_length: int = DEFAULT_MAX_LENGTH
     seed: int = 0
     max_steps: int | None = None         # stop early (tests, demos): steps of one process, shared by N
+    steps: int | None = None             # exact optimizer steps of one process (instead of `epochs`)
+    first_batch: int = 0                 # where in the seeded stream of batches this stage starts
 
 
 @dataclass
@@ -50,10 +54,12 @@ class TrainResult:
     mean_loss: float
     final_loss: float
     keep_fractions: list[float] = field(default_factory=list)  # soft mode: mean mask per layer, last steps
+    first_batch: int = 0      # where in the stream of batches the stage started
+    examples: int = 0         # training examples this process saw (repeats counted)
 
     def as_dict(self) -> dict:
         return {"steps": self.steps, "mean_loss": self.mean_loss, "final_loss": self.final_loss,
-                "keep_fractions": self.keep_fractions}
+                "keep_fractions": self.keep_fractions, "first_batch": self.first_batch, "examples": self.examples}
 
 
 StepCallback = Callable[[int, int], None]   # on_step(steps done, total steps), after every optimizer step
@@ -68,7 +74,7 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
     accelerator = Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
     loader = DataLoader(list(zip(texts, labels)), collate_fn=_collator(classifier, config.max_length),
                         batch_sampler=LengthGroupedBatches([len(text) for text in texts], config.batch_size,
-                                                           config.seed))
+                                                           config.seed, start=config.first_batch))
     optimizer = torch.optim.AdamW(parameter_groups(classifier, config.learning_rate, config.method_learning_rate,
                                                    config.weight_decay))
     total = rank_steps(len(loader), config, accelerator.num_processes)
@@ -77,7 +83,7 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
     model, optimizer, loader = accelerator.prepare(classifier, optimizer, loader)
     model.train()
-    losses, keep_history, step = [], [], 0
+    losses, keep_history, step, examples = [], [], 0, 0
     progress = tqdm(total=total, desc=description, disable=not accelerator.is_local_main_process)
     while step < total:
         for batch in loader:
@@ -88,6 +94,7 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
                 scheduler.step()
             optimizer.zero_grad()
             losses.append(output.loss.item())
+            examples += len(batch["labels"])
             if output.loop.keep_fractions:
                 keep_history.append([float(k.detach()) for k in output.loop.keep_fractions])
             step += 1
@@ -101,7 +108,8 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
     classifier.eval()
     recent = keep_history[-20:]
     keep = [sum(column) / len(recent) for column in zip(*recent)] if recent else []
-    return TrainResult(step, sum(losses) / max(len(losses), 1), losses[-1] if losses else math.nan, keep)
+    return TrainResult(step, sum(losses) / max(len(losses), 1), losses[-1] if losses else math.nan, keep,
+                       config.first_batch, examples)
 
 
 def rank_steps(batches_per_epoch: int, config: TrainConfig, num_processes: int = 1) -> int:
@@ -112,27 +120,41 @@ def rank_steps(batches_per_epoch: int, config: TrainConfig, num_processes: int =
 
 class LengthGroupedBatches(torch.utils.data.Sampler):
     """Batches of texts of similar length: shuffle, sort each run of 50 batches' worth by length, cut it into
-    batches, shuffle the batches. A new order every epoch, the same for the same seed.
+    batches, shuffle the batches. Epoch e's order depends on the seed and e alone, so the seed fixes one stream
+    of batches, epoch after epoch; the sampler starts at batch `start` of it, and each pass over it yields one
+    epoch's count of batches, continuing where the last pass stopped.
 
     The one short batch can come anywhere in an epoch, so this sampler advertises no `batch_size`:
     accelerate then shards the batches among processes as batches of varying size (given a batch size,
     it would drop every round of batches that ends in a short one)."""
 
-    def __init__(self, lengths: list[int], batch_size: int, seed: int = 0, group_batches: int = 50):
-        self.lengths, self.size, self.group = lengths, batch_size, batch_size * group_batches
-        self.generator = torch.Generator().manual_seed(seed)
+    def __init__(self, lengths: list[int], batch_size: int, seed: int = 0, group_batches: int = 50, start: int = 0):
+        if start < 0:
+            raise ValueError(f"start must be a batch number >= 0, got {start}.")
+        self.lengths, self.size, self.group, self.seed = lengths, batch_size, batch_size * group_batches, seed
+        self.position = start
+        self._epoch: tuple[int, list[list[int]]] = (-1, [])
 
     def __len__(self) -> int:
         return math.ceil(len(self.lengths) / self.size)
 
     def __iter__(self):
-        order = torch.randperm(len(self.lengths), generator=self.generator).tolist()
-        batches = []
-        for start in range(0, len(order), self.group):
-            group = sorted(order[start:start + self.group], key=self.lengths.__getitem__, reverse=True)
-            batches += [group[i:i + self.size] for i in range(0, len(group), self.size)]
-        for index in torch.randperm(len(batches), generator=self.generator).tolist():
-            yield batches[index]
+        for _ in range(len(self)):
+            epoch, index = divmod(self.position, len(self))
+            self.position += 1
+            yield self.epoch_batches(epoch)[index]
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        """Epoch `epoch` of the stream: lists of example indices."""
+        if self._epoch[0] != epoch:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            order = torch.randperm(len(self.lengths), generator=generator).tolist()
+            batches = []
+            for start in range(0, len(order), self.group):
+                group = sorted(order[start:start + self.group], key=self.lengths.__getitem__, reverse=True)
+                batches += [group[i:i + self.size] for i in range(0, len(group), self.size)]
+            self._epoch = (epoch, [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()])
+        return self._epoch[1]
 
 
 def calibrate_thresholds(classifier: PrunedTextClassifier, texts: list[str], keep: list[float],
@@ -218,5 +240,5 @@ def _collator(classifier: PrunedTextClassifier, max_length: int):
 
 
 def _total_steps(batches_per_epoch: int, config: TrainConfig) -> int:
-    total = max(1, math.ceil(config.epochs * batches_per_epoch))
+    total = config.steps or max(1, math.ceil(config.epochs * batches_per_epoch))
     return min(total, config.max_steps) if config.max_steps else total

@@ -48,10 +48,10 @@ def make_base_model(folder: Path, num_layers: int = 3) -> Path:
 
 def tiny_profile(name: str = "quick") -> Profile:
     """Seconds, not minutes: a few steps per stage, small samples, one timing round."""
-    return Profile(name=name, train_limit=None, eval_limit=None, trace_limit=None, max_length=32, short_length=8,
+    return Profile(name=name, train_limit=None, validation_limit=8, trace_limit=None, max_length=32, short_length=8,
                    batch_size=8,
                    learning_rate=3e-3, max_steps=4, threshold_learning_rate=0.002, keep_lambda=1.0,
                    temperature=0.01, ltp_init_keep=0.9, calibration_texts=8, topk_final_keep=0.5,
-                   bench_speed_batches=1, bench_latency_examples=2, bench_rounds=1, topk_final_keeps=(0.5,),
-                   ltp_threshold_scales=(1.0, 2.0), embed_limit=16,
+                   bench_speed_batches=1, bench_latency_examples=2, bench_rounds=1, bench_quiet_wait=0.0, topk_final_keeps=(0.5,),
+                   ltp_threshold_scales=(0.0, 1.0, 2.0), embed_limit=16,
                    tokens_per_example=2)

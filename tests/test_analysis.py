@@ -1,4 +1,7 @@
-"""Analysis functions against hand-counted fixtures: alignment, POS retention, keywords, log-odds, top words."""
+"""Analysis functions against hand-counted fixtures: alignment, POS retention, keywords, log-odds, top words.
+
+"Read" (kept_final, the examples kept, top words) counts what the classifier read: words alive on entry to the last
+layer, so with three layers a word dropped by layer 2 (the last) was read."""
 from __future__ import annotations
 
 import math
@@ -11,6 +14,8 @@ from pruning_core.analysis.frequency import model_words, top_retained_words
 from pruning_core.analysis.keywords import discover_keywords, keyword_stats, log_odds_dirichlet, study_keywords
 from pruning_core.analysis.linguistics import (Annotation, FrequencyBands, align_tokens, retention_table,
                                                spacy_annotator, spacy_word_rows)
+from pruning_core import store
+from pruning_core.trace import reached_classifier, read_layer
 
 # Two examples, three layers. Token offsets as a WordPiece tokenizer gives them; specials have no word.
 EXAMPLES = pd.DataFrame({"example_id": [0, 1], "text": ["Great actors , boring plot", "The plot was great"],
@@ -87,8 +92,18 @@ def test_keyword_stats_match_hand_counts():
     assert stats.loc["great", "retention"] == pytest.approx([1.0, 0.5, 0.5])
     assert stats.loc["great", "kept_final"] == 0.5
     assert stats.loc["great", "accuracy_kept"] == 1.0 and stats.loc["great", "accuracy_dropped"] == 0.0
-    assert stats.loc["plot", "examples_kept"] == 0 and math.isnan(stats.loc["plot", "accuracy_kept"])
     assert stats.loc["absent", "occurrences"] == 0 and math.isnan(stats.loc["absent", "kept_final"])
+
+
+def test_a_keyword_the_last_layer_drops_was_read_by_the_classifier():
+    """plot: dropped at layer 1 in example 0 (correct) and by the last layer (2) in example 1 (wrong): the classifier
+    read it in example 1, though no occurrence survives the last layer."""
+    words = model_words(EXAMPLES, TOKENS)
+    stats = keyword_stats(words, EXAMPLES, ["plot"], num_layers=3).set_index("keyword")
+    assert stats.loc["plot", "retention"] == pytest.approx([1.0, 0.5, 0.0])     # per layer, as before
+    assert stats.loc["plot", "kept_final"] == 0.5
+    assert (stats.loc["plot", "examples_kept"], stats.loc["plot", "examples_dropped"]) == (1, 1)
+    assert stats.loc["plot", "accuracy_kept"] == 0.0 and stats.loc["plot", "accuracy_dropped"] == 1.0
 
 
 def test_log_odds_with_dirichlet_prior_matches_the_formula():
@@ -115,12 +130,26 @@ def test_study_lists_use_the_datasets_label_names():
     assert study_keywords("sst2", ["a", "b"]).empty
 
 
-def test_top_words_count_kept_occurrences_per_class():
+def test_top_words_count_the_occurrences_the_classifier_read_per_class():
     words = model_words(EXAMPLES, TOKENS)
     top = top_retained_words(words, EXAMPLES, num_layers=3, stopwords=frozenset({"the"}))
     by_prediction = top[(top["class_by"] == "predicted") & (top["class_index"] == 1) & ~top["content_only"]]
-    assert by_prediction["word"].tolist() == ["boring", "great"]
-    assert by_prediction["kept"].tolist() == [1, 1] and by_prediction["occurrences"].tolist() == [1, 2]
+    # read (drop layer 2 or 3): great and boring in example 0, actors (its last piece drops at 2), plot in example 1
+    assert by_prediction["word"].tolist() == ["actors", "boring", "great", "plot"]
+    assert by_prediction["kept"].tolist() == [1, 1, 1, 1] and by_prediction["occurrences"].tolist() == [1, 1, 2, 2]
+
+
+def test_the_retention_the_classifier_read_is_the_layer_before_the_last():
+    rows = spacy_rows().merge(EXAMPLES[["example_id", "label", "prediction"]], on="example_id")
+    table = retention_table(rows, num_layers=3)
+    layer = read_layer(3)
+    assert layer == 1 and read_layer(2) == 0 and read_layer(1) == -1             # -1: a one-layer model reads the input
+    at_read = table[(table["facet"] == "pos") & (table["class_by"] == "all") & (table["layer"] == layer)]
+    read = rows.assign(read=reached_classifier(rows["drop_layer"], 3)).groupby("pos")["read"].sum()
+    assert at_read.set_index("category")["kept"].to_dict() == read.to_dict()    # NOUN: actors, plot (ex. 1) -> 2
+    assert read["NOUN"] == 2
+    with pytest.raises(ValueError, match="num_layers"):
+        read_layer(0)
 
 
 def test_real_spacy_tags_common_words():
@@ -141,3 +170,24 @@ def test_frequency_bands_count_words_as_spacy_splits_them():
     assert {"n't", "'s", "'re", "'ll", "ca", "wo"} <= set(words)
     assert [word for word in words if bands.band(word) == "unseen"] == []
     assert bands.band("unheard-of") == "unseen"
+
+
+def test_the_stored_maps_hover_shows_the_words_the_classifier_read(tmp_path):
+    """Two layers: "great" is dropped by the last layer (read), "film" by the first (not read), "ever" by none."""
+    db, run_id = tmp_path / "lens.duckdb", "r1"
+    run = {"run_id": run_id, "dataset": "imdb", "split": "test", "stage": "ltp_hard", "profile": "quick",
+           "method": "ltp", "label_names": ["negative", "positive"], "num_layers": 2, "n_examples": 1,
+           "accuracy": 1.0, "macro_f1": 1.0, "mean_kept": [4.0, 2.0], "keep_fraction": [0.8, 0.4],
+           "config": "{}", "method_config": "{}"}
+    examples = pd.DataFrame({"run_id": [run_id], "example_id": [0], "text": ["great film ever"], "label": [1],
+                             "prediction": [1], "n_tokens": [5], "kept_counts": [[4, 2]]})
+    tokens = pd.DataFrame({"run_id": run_id, "example_id": 0, "position": range(5),
+                           "token": ["[CLS]", "great", "film", "ever", "[SEP]"],
+                           "word_id": pd.array([None, 0, 1, 2, None], dtype="Int64"), "drop_layer": [2, 1, 0, 2, 1]})
+    store.write_trace_run(run, pd.DataFrame({"run_id": [run_id], "class_index": [1], "label": ["positive"]}),
+                          pd.DataFrame({"run_id": [run_id], "true_index": [1], "predicted_index": [1], "count": [1]}),
+                          examples, tokens, db)
+    point = pd.DataFrame({"level": ["example"], "method": ["umap"], "example_id": [0], "position": [-1], "x": [0.0],
+                          "y": [0.0]})
+    store.write_analysis(run_id, {"projections": point}, {}, db)
+    assert store.projections(run_id, "example", "umap", db=db).loc[0, "retained_text"] == "great ever"

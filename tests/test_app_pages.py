@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from lens_helpers import open_page, save_tiny_model
 from dashboard import jobs
-from pruning_core.methods import NoPruning
+from pruning_core.methods import NoPruning, TopK
 from dashboard.live import EXAMPLES
 
 LIVE = "views/1_Live_text.py"
@@ -88,7 +88,7 @@ def test_live_text_shows_prediction_timing_layers_and_charts(artifacts):
     app = open_page(LIVE)
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics["Prediction"] in ("negative", "positive")
-    assert metrics["Model time"].endswith(" ms") and "→" in metrics["Tokens"]
+    assert metrics["Model time"].endswith(" ms") and "→" in metrics["Tokens read"]
     assert html_of(app).count('class="tpl-row"') == 4                 # one row per layer of the tiny model
     assert len(app.get("plotly_chart")) == 2
     assert app.radio(key="method_kind").value == "own"                # the model's saved LTP
@@ -103,7 +103,7 @@ def test_live_text_method_controls_change_the_pruning(artifacts):
     assert app.metric[3].value == "15 → 15"               # 13 words, CLS and SEP
     app.radio(key="method_kind").set_value("topk").run()
     app.slider(key="keep_ratio").set_value(0.5).run()
-    assert app.metric[3].value == "15 → 7"                # floor(0.5 × 15)
+    assert app.metric[3].value == "15 → 8"                # read: alive on entry to the last layer (15, 12, 10, 8, 7)
     app.radio(key="topk_schedule").set_value("cascade").run()
     app.slider(key="r_max").set_value(0.9).run()
     app.radio(key="method_kind").set_value("own").run()
@@ -177,7 +177,7 @@ def test_live_text_opens_from_a_link_with_its_text_and_settings(artifacts):
     assert app.radio(key="method_kind").value == "topk" and app.slider(key="keep_ratio").value == 0.5
     assert app.radio(key="topk_score").value == "received" and app.toggle(key="hide_gone").value
     tokens = app.metric[3].value.split(" → ")
-    assert int(tokens[1]) == int(tokens[0]) // 2                      # the link's keep ratio was applied
+    assert int(tokens[1]) == TopK.geometric(0.5, 4).expected_counts(int(tokens[0]), 4)[-2]   # the link's keep ratio
     assert "<b>fun" not in html_of(app)                                # the text from the URL is escaped
     assert app.query_params["keep"] == "0.5" and app.query_params["model"] == "b/baseline"
 

@@ -220,6 +220,7 @@ DATASET_PAGES = [("Token_patterns", "Words most often kept to the classifier", N
                  ("Embeddings", "One text, layer by layer", None),
                  ("Domain_keywords", "Your own keywords", None),
                  ("Accuracy_vs_speed", "Every setting", None),
+                 ("Class_report", "Texts of one cell", None),
                  ("Compare", "Share of tokens alive after each layer", None),
                  ("Compare", "Overlap of the kept tokens", "Methods on one text"),
                  ("Findings", "Every claim in one table", None)]

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from lens_helpers import APP_ENTRY, open_page, save_tiny_model, word_trace
 from dashboard import classroom, classroom_ui, share_ui
+from dashboard.classroom import Lesson
 from dashboard.figures import classroom as drawn
 from dashboard.live import EXAMPLES
 from pruning_core.methods import TopK
@@ -64,20 +65,22 @@ GAME_TRACE = word_trace(["The", "best", "<b>soup</b>", ",", "the", "best", "view
 
 def test_word_choices_are_the_words_once_each_without_punctuation():
     assert classroom.word_choices(GAME_TRACE) == ["The", "best", "<b>soup</b>", "the", "view"]
-    # "best" survives through its first occurrence; "The" and "view" are dropped; "," is not a choice
-    assert classroom.survivors(GAME_TRACE) == ["best", "<b>soup</b>", "the"]
+    # The classifier reads what is alive on entry to the last layer (here layer 2): "The", dropped by the last layer,
+    # was read; "view" was dropped at layer 1; "," is not a choice
+    assert classroom.survivors(GAME_TRACE) == ["The", "best", "<b>soup</b>", "the"]
+    assert Lesson(GAME_TRACE).read_step == 1
 
 
-def test_a_guess_is_scored_against_the_words_the_model_kept():
+def test_a_guess_is_scored_against_the_words_the_classifier_read():
     score = classroom.score_guess(["best", "view", "The", "not-in-the-text"], GAME_TRACE)
-    assert score.overlap == pytest.approx(1 / 5)              # {best} out of {best, view, The, <b>soup</b>, the}
-    assert score.precision == pytest.approx(1 / 3) and score.recall == pytest.approx(1 / 3)
-    assert score.dropped == ["The", "view"] and score.missed == ["<b>soup</b>", "the"]
-    perfect = classroom.score_guess(["the", "<b>soup</b>", "best"], GAME_TRACE)
+    assert score.overlap == pytest.approx(2 / 5)              # {best, The} out of {best, view, The, <b>soup</b>, the}
+    assert score.precision == pytest.approx(2 / 3) and score.recall == pytest.approx(2 / 4)
+    assert score.dropped == ["view"] and score.missed == ["<b>soup</b>", "the"]
+    perfect = classroom.score_guess(["the", "<b>soup</b>", "best", "The"], GAME_TRACE)
     assert (perfect.overlap, perfect.precision, perfect.recall, perfect.dropped, perfect.missed) == (1, 1, 1, [], [])
     empty = classroom.score_guess([], GAME_TRACE)
     assert empty.overlap == 0 and empty.precision is None and empty.recall == 0
-    assert empty.missed == ["best", "<b>soup</b>", "the"]
+    assert empty.missed == ["The", "best", "<b>soup</b>", "the"]
 
 
 def test_pill_labels_show_a_word_as_typed_not_as_markdown():
@@ -160,12 +163,13 @@ def test_the_game_hides_the_layers_scores_the_guess_and_keeps_a_running_score(mo
     assert shown_step(app) == "Input"                                          # the stage, from the input
     body = html_of(app)
     overlap = int(re.search(r"Overlap <b>(\d+)%</b>", body).group(1))
-    app.segmented_control(key="class_layer").set_value(LAYERS).run()
+    assert any(f"({drawn.step_label(LAYERS - 1, LAYERS)})" in caption.value for caption in app.caption)
+    app.segmented_control(key="class_layer").set_value(LAYERS - 1).run()    # what the classifier reads
     words = html_of(app).split('<div class="tpc-words" dir="auto">')[-1]
     kept = {text for kind, text in re.findall(r'<span class="tpc-(\w+)">([^<]*)</span>', words) if kind == "kept"}
     kept -= {","}                                                              # punctuation is no choice
     expected = len({"movie", "great", "music"} & set(kept)) / len({"movie", "great", "music"} | set(kept))
-    assert overlap == round(100 * expected)                                    # scored against what the model kept
+    assert overlap == round(100 * expected)                       # scored against what the classifier read
     assert any("1 round played" in caption.value for caption in app.caption)
     step(app, "do_class_new_round")
     assert app.text_area(key="class_text").value == list(EXAMPLES.values())[0]   # on to an example

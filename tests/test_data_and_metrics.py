@@ -8,7 +8,9 @@ import pytest
 from pipeline_data import make_data_dir
 from pruning_core.analysis.flops import encoder_flops, layer_flops
 from pruning_core.data import DatasetUnavailableError, load_dataset
-from pruning_core.metrics import classification_metrics, paired_bootstrap
+from pruning_core.metrics import (LengthBucket, accuracy_by_length, alive_on_entry, classification_metrics,
+                                   describe_timing, length_buckets, length_labels, paired_bootstrap,
+                                   points_cell, points_versus, prunes_tokens)
 
 
 def test_local_parquet_brings_label_names_and_strips_imdb_tags(tmp_path):
@@ -106,12 +108,118 @@ def test_paired_bootstrap_refuses_unpaired_or_empty_inputs():
     with pytest.raises(ValueError, match="at least one example"):
         paired_bootstrap([], [])
 
+
+# --- benchmark rows: pairing by example ids, accuracy by length ------------------------------------------------
+
+def bench_row(setting: str, predictions, ids=None, lengths=None, labels=None) -> dict:
+    """A benchmark row as store.benchmarks() gives it: its predictions (and example ids), the sweep's labels and
+    lengths."""
+    predictions = list(predictions)
+    labels = list(labels if labels is not None else np.arange(len(predictions)) % 2)
+    return {"dataset": "imdb", "setting": setting, "method": "ltp", "accuracy": float(np.mean(np.equal(predictions,
+            labels))), "predictions": predictions, "labels": labels, "example_ids": ids, "lengths": lengths}
+
+
+def test_pairing_refuses_a_shuffled_row_and_names_both_settings():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 200)
+    ids = np.arange(1000, 1200)
+    predictions = np.where(rng.random(200) < 0.9, labels, 1 - labels)    # 90% right
+    control = bench_row("control", labels, ids.tolist(), labels=labels)
+    order = rng.permutation(200)
+    # The same model's predictions, stored in another order: compared with the sweep's labels it looks worse
+    shuffled = bench_row("ltp-x1.0", predictions[order], ids[order].tolist(), labels=labels)
+    with pytest.raises(ValueError, match="'ltp-x1.0' and 'control' hold different examples or a different order"):
+        points_versus(shuffled, control)
+    with pytest.raises(ValueError, match="'control' and 'ltp-x1.0'"):
+        points_cell(control, shuffled)
+    fewer = bench_row("ts_dtp", predictions[:150], ids[:150].tolist(), labels=labels[:150])
+    with pytest.raises(ValueError, match="150 and 200 examples"):
+        points_versus(fewer, control)
+    aligned = bench_row("ltp-x1.0", predictions, ids.tolist(), labels=labels)
+    difference, interval = points_versus(aligned, control)
+    assert difference == pytest.approx(100 * (np.mean(predictions == labels) - 1.0))
+    assert interval[0] <= difference <= interval[1]
+
+
+def test_rows_without_example_ids_pair_as_before_and_ids_must_match_the_predictions():
+    labels = np.arange(100) % 2
+    right = bench_row("control", labels, labels=labels)
+    wrong_ten = labels.copy()
+    wrong_ten[:10] = 1 - wrong_ten[:10]
+    old = bench_row("ltp-x1.0", wrong_ten, labels=labels)           # older sweeps stored no ids
+    assert points_cell(old, right).startswith("-10.0 [")
+    assert points_versus(old, {**right, "example_ids": list(range(100))})[0] == pytest.approx(-10.0)
+    with pytest.raises(ValueError, match="100 predictions for 100 labels and 99 example ids"):
+        points_versus({**old, "example_ids": list(range(99))}, right)
+
+
+def test_accuracy_by_length_buckets_at_the_edges_and_pairs_with_the_reference():
+    assert length_labels() == ["< 128", "128–256", "256–400", "≥ 400"]
+    assert length_buckets([1, 127, 128, 255, 256, 399, 400, 512]).tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    # 40 short texts (< 128) and 60 of 128–255 tokens; none of 256 or more
+    lengths = [100] * 40 + [200] * 60
+    labels = np.arange(100) % 2
+    reference = labels.copy()
+    reference[40:46] = 1 - reference[40:46]                         # the reference: 6 long ones wrong
+    row = labels.copy()
+    row[:4] = 1 - row[:4]                                           # the row: 4 short ones wrong,
+    row[40:58] = 1 - row[40:58]                                     # 18 long ones wrong
+    ids = list(range(100))
+    found = accuracy_by_length(bench_row("ltp-x1.0", row, ids, lengths, labels),
+                               bench_row("control", reference, ids, lengths, labels))
+    assert [(b.label, b.n) for b in found] == [("< 128", 40), ("128–256", 60), ("256–400", 0), ("≥ 400", 0)]
+    short, long, empty = found[0], found[1], found[2]
+    assert short.accuracy == pytest.approx(0.9) and short.points == pytest.approx(-10.0)
+    assert long.accuracy == pytest.approx(0.7) and long.points == pytest.approx(-20.0)
+    assert long.interval[0] < -20.0 < long.interval[1] < 0
+    expected = paired_bootstrap(row[40:] == labels[40:], reference[40:] == labels[40:])
+    assert long.interval == pytest.approx((100 * expected[1], 100 * expected[2]))
+    assert empty == LengthBucket("256–400", 0, None) and empty.cell() == "empty"
+    assert long.cell() == f"0.700 (-20.0 [{long.interval[0]:.1f}, {long.interval[1]:.1f}])"
+    alone = accuracy_by_length(bench_row("control", reference, ids, lengths, labels))
+    assert alone[1].cell() == "0.900" and alone[1].points is None
+    assert accuracy_by_length(bench_row("control", reference, ids, None, labels)) is None, "older sweeps"
+    with pytest.raises(ValueError, match="'ltp-x1.0' and 'control'"):
+        accuracy_by_length(bench_row("ltp-x1.0", row, ids[::-1], lengths, labels),
+                           bench_row("control", reference, ids, lengths, labels))
+    with pytest.raises(ValueError, match="edges"):
+        length_buckets([10], edges=(256, 128))
+
+
+def test_tokens_read_and_settings_that_prune_nothing():
+    # after each of 3 layers: 100, 60, 30 of 120 input tokens; the classifier read the 60 alive on entry to layer 3
+    assert alive_on_entry([100.0, 60.0, 30.0], [100 / 120, 0.5, 0.25]) == pytest.approx([120.0, 100.0, 60.0])
+    assert alive_on_entry([], []) == []
+    assert prunes_tokens({"method": "ltp", "thresholds": [0.01, 0.02]})
+    assert not prunes_tokens({"method": "ltp", "thresholds": [0.0, 0.0]}), "ltp-x0: LTP's weights, nothing pruned"
+    assert not prunes_tokens({"method": "none", "thresholds": None})
+    assert prunes_tokens({"method": "topk", "thresholds": float("nan")})
+
+
+def test_the_timing_sentence_reads_the_sweep_config_and_says_when_an_older_sweep_did_not_record_it():
+    config = {"batching": "length-sorted batches of 32", "padding_share": 0.0031, "last_layer_cls_only": True,
+              "reference": "control", "threads": 2}
+    assert describe_timing(config) == (
+        "Timed on length-sorted batches of 32, 0.3% of the timed tokens being padding, 2 threads; every model's last "
+        "layer, pruned or not, computes only CLS's row (all the classifier reads). Speed-ups are against `control`, "
+        "the equally trained unpruned model on the strongest unpruned path (the same batches).")
+    old = describe_timing({"threads": 2})
+    assert old.startswith("This sweep does not record how its timed batches were formed")
+    assert old.endswith("speed-ups here are against `control`.")
+
+
 def test_flops_count_attention_on_the_input_and_feed_forward_on_the_survivors():
     hidden, intermediate = 4, 8
     # 10 tokens attend; 5 survive into the feed-forward
     expected = 2 * 4 * 10 * 16 + 2 * 2 * 100 * 4 + 2 * 2 * 5 * 4 * 8
     assert layer_flops(10, 5, hidden, intermediate) == expected
-    assert encoder_flops(10, [5, 2], hidden, intermediate) == expected + layer_flops(5, 2, hidden, intermediate)
+    # The last layer: keys and values on the 5 tokens alive on entry, CLS's query, attention row and feed-forward,
+    # whatever it decided (2 or 5 kept: the same cost).
+    last = 2 * (2 * 5 + 2 * 1) * 16 + 2 * 2 * 1 * 5 * 4 + 2 * 2 * 1 * 4 * 8
+    assert layer_flops(5, 1, hidden, intermediate, queries=1) == last
+    assert encoder_flops(10, [5, 2], hidden, intermediate) == expected + last
+    assert encoder_flops(10, [5, 5], hidden, intermediate) == encoder_flops(10, [5, 2], hidden, intermediate)
     assert encoder_flops(10, [10, 10], hidden, intermediate) > encoder_flops(10, [5, 2], hidden, intermediate)
 
 

@@ -17,6 +17,7 @@ from app_data import AG_NEWS_RUN, IMDB_LTP_RUN, build_lens, save_model
 from pipelines import trace
 from lens_helpers import open_page
 from pipeline_data import make_data_dir
+from test_dataset_views import honest_sweep
 from pruning_core import store
 from pruning_core.data import load_dataset
 from dashboard.live import classify_live
@@ -165,12 +166,12 @@ def test_token_patterns_filters_by_run_class_layer_and_facet(lens):
     app = open_page(PATTERNS)
     assert app.selectbox(key="run_id").value in (IMDB_LTP_RUN, AG_NEWS_RUN)
     app.selectbox(key="run_id").set_value(IMDB_LTP_RUN).run()
-    assert titles(app)[:2] == ["Share of words kept after layer 4, by part of speech",
-                               "Retention layer by layer, all classes"]
+    assert titles(app)[:2] == ["Share of words kept after layer 3, by part of speech",   # by default what the
+                               "Retention layer by layer, all classes"]                  # classifier read
     assert "Words most often kept to the classifier, per class" in titles(app)
     retention = charts(app)[0]
     assert [bar["name"] for bar in retention["data"]] == ["positive", "negative", "all"]
-    expected = store.retention(IMDB_LTP_RUN, "pos", by="all", layer=3, db=lens / "lens.duckdb").set_index("category")
+    expected = store.retention(IMDB_LTP_RUN, "pos", by="all", layer=2, db=lens / "lens.duckdb").set_index("category")
     overall = retention["data"][-1]
     for category, rate in zip(values(overall["y"]), values(overall["x"])):
         assert rate == pytest.approx(expected.loc[category, "rate"])
@@ -243,7 +244,8 @@ def test_accuracy_vs_speed_plots_every_setting_with_the_pareto_front(lens):
     app = open_page(SPEED)
     app.selectbox(key="bench_dataset").set_value("imdb").run()
     assert titles(app) == ["Accuracy against measured throughput", "Accuracy against analytic FLOPs",
-                           "Mean tokens kept after each layer", "Learned per-layer values"]
+                           "Mean tokens alive on entry to each layer", "Learned per-layer values"]
+    assert "did not store every example's prediction and length" in infos(app), "no accuracy by length"
     throughput = charts(app)[0]
     settings = [name for trace in throughput["data"] if trace["mode"] == "markers+text" for name in trace["text"]]
     assert sorted(settings) == sorted(["unpruned", "topk-0.5", "topk-0.3", "ltp-x1.0", "ltp-x2.0", "ts_dtp"])
@@ -258,12 +260,38 @@ def test_accuracy_vs_speed_plots_every_setting_with_the_pareto_front(lens):
     assert not app.exception and titles(app)[0] == "Macro-F1 against measured throughput"
 
 
+def test_accuracy_vs_speed_against_the_strongest_unpruned_path_with_accuracy_by_length(empty):
+    """A sweep with ids and lengths, ltp-x0 and the transformers reference (made up: tests/test_dataset_views.py)."""
+    sweep = honest_sweep()
+    store.write_benchmark({"bench_id": "imdb-honest", "dataset": "imdb", "profile": "tiny",
+                           "labels": sweep["labels"].iloc[0], "lengths": sweep["lengths"].iloc[0],
+                           "config": sweep["config"].iloc[0]},
+                          sweep.drop(columns=["bench_id", "dataset", "profile", "labels", "lengths", "config"]),
+                          empty / "lens.duckdb")
+    app = open_page(SPEED)
+    captions = " ".join(caption.value for caption in app.caption)
+    assert "Speed-ups are against `control`, the equally trained unpruned model on the strongest unpruned path" \
+        in captions and "length-sorted batches of 32, 0.2% of the timed tokens being padding" in captions
+    assert titles(app)[-1] == "Accuracy by text length"
+    throughput = charts(app)[0]
+    reference = [trace for trace in throughput["data"] if trace["name"] == "transformers (reference only)"]
+    assert len(reference) == 1 and reference[0]["text"] == ["transformers"]
+    lengths = app.dataframe[0].value.set_index("setting")
+    assert list(lengths.columns) == ["< 128 (n = 16)", "128–256 (n = 24)", "256–400 (n = 0)", "≥ 400 (n = 0)"]
+    assert lengths.loc["control", "< 128 (n = 16)"] == "0.750" and lengths.loc["ltp-x0", "≥ 400 (n = 0)"] == "empty"
+    table = app.dataframe[1].value.set_index("setting")
+    assert table.loc["ltp-x1.0", "speedup_b32"] == pytest.approx(1.5), "against the control, not as stored"
+    assert table.loc["control", "role"] == "speed-up reference"
+    assert table.loc["transformers", "role"].startswith("reference only")
+    assert table.loc["ltp-x0", "role"].startswith("nothing pruned")
+
+
 # --- Compare ---------------------------------------------------------------------------------------------
 
 def test_compare_two_runs_side_by_side(lens):
     app = open_page(COMPARE)
     assert {app.selectbox(key="run_a").value, app.selectbox(key="run_b").value} == {IMDB_LTP_RUN, AG_NEWS_RUN}
-    assert [m.label for m in app.metric] == ["Accuracy", "Macro-F1", "Tokens kept"] * 2
+    assert [m.label for m in app.metric] == ["Accuracy", "Macro-F1", "Tokens read"] * 2
     assert titles(app) == ["Share of tokens alive after each layer",
                            "Share of words reaching the classifier, by part of speech"]
     assert len(app.dataframe) == 2                                   # different datasets: each run's keywords
@@ -282,7 +310,7 @@ def test_compare_methods_on_one_text(lens):
     assert len(charts(app)[0]["data"]) == 3                          # three pairs
     app.text_area(key="compare_text").input("the movie was great , i love the story and the music .").run()
     app.slider(key="compare_keep_ratio").set_value(0.5).run()
-    assert app.metric[1].delta == "15 → 7 tokens"
+    assert app.metric[1].delta == "15 → 8 tokens read"            # alive on entry to the last layer: 15, 12, 10, 8
     app.text_area(key="compare_text").input("  ").run()
     assert not app.exception and "Type or paste" in infos(app) and not app.metric
 

@@ -14,10 +14,11 @@ from app_data import benchmark_rows
 from conftest import VOCAB, make_bert, make_tokenizer
 from pruning_core.methods import LearnedTokenPruning, TopK, build_method
 from dashboard.side_by_side import compare_on_text
-from dashboard.tables import (as_list, keyword_comparison, keyword_display, parse_keywords, run_label,
+from dashboard.tables import (as_list, keyword_comparison, keyword_display, parse_keywords, read_share, run_label,
                                  runs_table)
 from pruning_core.text import PrunedTextClassifier
-from dashboard.tradeoff import learned_values, mark_front, missing_methods, pareto_front
+from dashboard.tradeoff import (by_length, learned_values, length_cells, mark_front, missing_methods, pareto_front,
+                                setting_roles, timing_caption, with_reference_speedups)
 from dashboard.figures import compare, embeddings, patterns, tradeoff
 
 KEYWORDS = pd.DataFrame({
@@ -58,7 +59,8 @@ def test_list_cells_and_run_labels():
     assert "train split" in run_label({**run, "split": "train", "accuracy": None})
     runs = pd.DataFrame([{**run, "dataset": "imdb", "n_examples": 10, "macro_f1": 0.88, "analysed": True,
                           "keep_fraction": [0.9, 0.4]}])
-    assert runs_table(runs).loc[0, "tokens kept"] == pytest.approx(0.4)
+    assert runs_table(runs).loc[0, "tokens read"] == pytest.approx(0.9)      # alive on entry to the last layer
+    assert read_share([0.7]) == 1.0 and np.isnan(read_share(None))          # one layer: it reads the input
 
 
 def test_pareto_front_keeps_only_undominated_settings():
@@ -75,6 +77,89 @@ def test_throughput_is_better_high_and_flops_better_low():
     assert fast["unpruned"] and fast["topk-0.3"] and not fast["topk-0.5"]    # ltp-x2.0 is faster and as good
     assert cheap["unpruned"] and cheap["ltp-x2.0"]
     assert missing_methods(rows) == [] and missing_methods(rows[rows["method"] != "ts_dtp"]) == ["ts_dtp"]
+
+
+HONEST_CONFIG = {"batching": "length-sorted batches of 32", "padding_share": 0.002, "last_layer_cls_only": True,
+                 "reference": "control", "threads": 2}
+
+
+def honest_sweep(n: int = 40) -> pd.DataFrame:
+    """A sweep timed against the strongest unpruned path, as store.benchmarks() gives it: every row's predictions
+    and example ids, the sweep's labels and lengths (16 texts < 128 tokens, 24 of 128–255, none longer), ltp-x0 and
+    the transformers reference (the control's predictions, slower). Stored speed-ups are against `unpruned`, as older
+    sweeps stored them."""
+    labels = np.arange(n) % 2
+    lengths = [60] * 16 + [200] * (n - 16)
+    # setting: method, examples wrong (from the first), throughput at batch 32, thresholds
+    settings = {"unpruned": ("none", 6, 98.0, None), "control": ("none", 4, 100.0, None),
+                "transformers": ("none", 4, 50.0, None), "ltp-x0": ("ltp", 4, 90.0, [0.0] * 4),
+                "ltp-x1.0": ("ltp", 6, 150.0, [0.02, 0.05, 0.08, 0.1]), "topk-0.5": ("topk", 10, 160.0, None)}
+    rows = []
+    for setting, (method, wrong, throughput, thresholds) in settings.items():
+        predictions = np.where(np.arange(n) < wrong, 1 - labels, labels)
+        kept = [18.0] * 4 if method == "none" or setting == "ltp-x0" else [16.0, 12.0, 9.0, 7.0]
+        rows.append({"bench_id": "imdb-honest", "dataset": "imdb", "profile": "tiny", "setting": setting,
+                     "method": method, "method_config": "{}", "thresholds": thresholds, "model_path": "",
+                     "n_examples": n, "accuracy": 1 - wrong / n, "macro_f1": 1 - wrong / n - 0.01, "mean_kept": kept,
+                     "keep_fraction": [k / 20.0 for k in kept], "flops": sum(kept) * 1e6,
+                     "throughput_b32": throughput, "latency_b1_ms": 2000.0 / throughput,
+                     "speedup_b32": throughput / 98.0, "speedup_b1": throughput / 98.0,
+                     "predictions": predictions.tolist(), "example_ids": list(range(n)), "labels": labels.tolist(),
+                     "lengths": lengths, "config": json.dumps(HONEST_CONFIG)})
+    return pd.DataFrame(rows)
+
+
+def test_speed_ups_are_recomputed_against_the_strongest_unpruned_path_and_roles_are_named():
+    rows = with_reference_speedups(honest_sweep()).set_index("setting")
+    assert rows.loc["control", "speedup_b32"] == 1.0 and rows.loc["ltp-x1.0", "speedup_b32"] == pytest.approx(1.5)
+    assert rows.loc["transformers", "speedup_b1"] == pytest.approx(0.5), "latency 40 ms against the control's 20"
+    roles = dict(zip(honest_sweep()["setting"], setting_roles(honest_sweep())))
+    assert roles["control"] == "speed-up reference"
+    assert roles["transformers"].startswith("reference only") and roles["ltp-x0"].startswith("nothing pruned")
+    assert roles["ltp-x1.0"] == roles["unpruned"] == ""
+    old = honest_sweep().drop(columns="config")                           # older sweeps name no reference
+    assert with_reference_speedups(old.assign(speedup_b32=0.0)).set_index("setting").loc["topk-0.5", "speedup_b32"] \
+        == pytest.approx(1.6), "against the control when the sweep has one"
+    vision = old[old["setting"] != "control"]
+    assert with_reference_speedups(vision).set_index("setting").loc["topk-0.5", "speedup_b32"] == \
+        pytest.approx(160 / 98), "else against `unpruned`"
+    assert "length-sorted batches of 32" in timing_caption(honest_sweep())
+    assert timing_caption(vision).endswith("speed-ups here are against `unpruned`.")
+
+
+def test_the_transformers_reference_is_never_on_the_pareto_front():
+    rows = honest_sweep()
+    rows.loc[rows["setting"] == "transformers", "throughput_b32"] = 1000.0   # fastest, as accurate as the control
+    front = mark_front(rows, "throughput_b32", "accuracy").set_index("setting")["pareto"]
+    assert not front["transformers"] and front["control"] and front["topk-0.5"]
+    figure = tradeoff.tradeoff_figure(rows, "throughput_b32")
+    reference = [trace for trace in figure.data if trace.name == "transformers (reference only)"]
+    assert len(reference) == 1 and list(reference[0].text) == ["transformers"]
+    assert all("transformers" not in list(trace.text or []) for trace in figure.data if trace is not reference[0])
+
+
+def test_accuracy_by_length_per_setting_with_empty_buckets():
+    tidy = by_length(honest_sweep())
+    table = length_cells(tidy).set_index("setting")
+    assert list(table.columns) == ["< 128 (n = 16)", "128–256 (n = 24)", "256–400 (n = 0)", "≥ 400 (n = 0)"]
+    assert list(table.index) == list(honest_sweep()["setting"])
+    # the control is wrong on 4 of the 16 short texts, topk-0.5 on 10: 10 wrong is 37.5 points below
+    assert table.loc["control", "< 128 (n = 16)"] == "0.750"
+    assert table.loc["topk-0.5", "< 128 (n = 16)"].startswith("0.375 (-37.5 [")
+    assert table.loc["transformers", "< 128 (n = 16)"] == "0.750 (+0.0 [0.0, 0.0])"
+    assert (table["≥ 400 (n = 0)"] == "empty").all()
+    assert by_length(honest_sweep().assign(lengths=None)) is None, "older sweeps stored no lengths"
+    figure = tradeoff.length_figure(tidy)
+    assert figure.layout.title.text == "Accuracy by text length" and figure.layout.xaxis.title.text
+    control = next(trace for trace in figure.data if trace.name == "control")
+    assert list(control.x)[:2] == ["< 128 (n = 16)", "128–256 (n = 24)"] and np.isnan(control.y[3])
+
+
+def test_the_tokens_line_ends_with_what_the_classifier_read():
+    figure = tradeoff.mean_kept_figure(honest_sweep())
+    ltp = next(trace for trace in figure.data if trace.name == "ltp-x1.0")
+    assert list(ltp.y) == pytest.approx([20.0, 16.0, 12.0, 9.0]), "input, then alive on entry to layers 2..4"
+    assert list(ltp.x) == [1, 2, 3, 4]
 
 
 def test_learned_values_are_ltp_thresholds_and_ts_dtp_offsets():

@@ -56,8 +56,8 @@ def test_the_figures_equal_separate_forward_passes_on_the_kept_and_the_other_tok
         trace = pruned.trace([text])[0]
         ids = ids_of(pruned, trace.tokens)
         words = [position for position, word in enumerate(trace.word_ids) if word is not None]
-        kept = [position for position in words if trace.kept[-1, position]]
-        others = [position for position in words if not trace.kept[-1, position]]
+        kept = [position for position in words if trace.read_mask[position]]       # alive on entry to the last layer
+        others = [position for position in words if not trace.read_mask[position]]
         partly_kept += 0 < len(kept) < len(words)
         full = direct_probabilities(pruned, ids)
         alone = direct_probabilities(pruned, [tokenizer.cls_token_id, *(ids[p] for p in kept), tokenizer.sep_token_id])
@@ -73,6 +73,25 @@ def test_the_figures_equal_separate_forward_passes_on_the_kept_and_the_other_tok
         assert figures.confidence_change == pytest.approx(trace.probabilities[y] - full[y], abs=1e-5)
         assert (figures.n_kept, figures.n_tokens) == (len(kept), len(words))
     assert partly_kept >= 3, "the schedule prunes some but not all of most texts"
+
+
+def test_the_rationale_is_what_the_classifier_read_so_the_last_layers_own_pruning_changes_nothing():
+    """A model whose last layer alone drops every token but CLS has the same answer and the same rationale as the
+    same weights not pruning there: the classifier read the tokens alive on entry to the last layer."""
+    model, tokenizer = make_bert(num_layers=4, num_labels=3), make_tokenizer()
+    early = [0.02, 0.05, 0.0]
+    last_drops_all = PrunedTextClassifier(model, tokenizer, LearnedTokenPruning(4, thresholds=[*early, 1e9]))
+    last_keeps_all = PrunedTextClassifier(model, tokenizer, LearnedTokenPruning(4, thresholds=[*early, 0.0]))
+    assert all(trace.keep_counts[-1] == 1 for trace in last_drops_all.trace(REVIEWS)), "the last layer keeps CLS only"
+    dropping, keeping = measure(last_drops_all, REVIEWS), measure(last_keeps_all, REVIEWS)
+    for text, dropped, kept in zip(REVIEWS, dropping, keeping):
+        assert dropped.pruned_probabilities == pytest.approx(kept.pruned_probabilities, abs=1e-6)
+        assert (dropped.n_kept, dropped.n_tokens) == (kept.n_kept, kept.n_tokens)
+        assert (dropped.sufficiency, dropped.comprehensiveness) == pytest.approx(
+            (kept.sufficiency, kept.comprehensiveness), abs=1e-6)
+        read = last_drops_all.trace([text])[0]
+        words = np.array([word is not None for word in read.word_ids])
+        assert dropped.n_kept == int((read.read_mask & words).sum()) > 0
 
 
 def test_keeping_every_token_agrees_and_measures_comprehensiveness_against_the_empty_text():

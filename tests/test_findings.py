@@ -1,6 +1,8 @@
 """The study's claims checked on tiny stored runs built so that some hold and others fail (pruning_core/analysis/
-findings.py): each verdict is the expected one, the bootstrap is seeded, a run without representations or without
-analysis gets a clear message; the CLI, the README block, the Findings page and Token patterns' intervals."""
+findings.py): each verdict is the expected one, the bootstrap is seeded, the Holm–Bonferroni correction turns a
+marginal claim inconclusive, cluster statistics are recomputed on every resample, words the last layer drops count
+as read, a run without representations or without analysis gets a clear message; the CLI, the README block, the
+Findings page and Token patterns' intervals."""
 from __future__ import annotations
 
 import json
@@ -11,21 +13,25 @@ import pandas as pd
 import pytest
 import streamlit as st
 
+from dashboard import findings_ui
 from lens_helpers import open_page
 from pipelines import findings as findings_pipeline
 from pipelines import results
 from pruning_core import store
 from pruning_core.analysis import findings
-from pruning_core.analysis.findings import (INCONCLUSIVE, NO_DATA, NOT_SUPPORTED, SUPPORTED, Above, Below, Claim,
-                                            Inside, check, load_run, pos_contrast)
+from pruning_core.analysis.findings import (CLAIMS, INCONCLUSIVE, NO_DATA, NOT_SUPPORTED, SUPPORTED, Above, Below,
+                                            Claim, Inside, check, format_corrected, holm_levels, interval, load_run,
+                                            pos_contrast, resample_counts, run_data)
 from pruning_core.analysis.frequency import top_retained_words
 from pruning_core.analysis.linguistics import retention_intervals, retention_table
 from pruning_core.metrics import bootstrap_mean, bootstrap_sums
 
 AG_NEWS_RUN, IMDB_RUN, BARE_RUN, UNANALYSED_RUN = ("ag_news-tiny-ltp_hard-test", "imdb-tiny-ltp_hard-test",
                                                    "imdb-tiny-baseline-test", "ag_news-tiny-control-test")
+MARGINAL_RUN = "imdb-tiny-marginal-test"
 AG_NEWS_LABELS, IMDB_LABELS = ["World", "Sports", "Business", "Sci/Tech"], ["negative", "positive"]
-LAYERS = 2          # a word with drop_layer 2 reached the classifier
+LAYERS = 2          # words with drop_layer 1 (dropped by the last layer) or 2 (never dropped) reached the classifier
+READ_BY_LAST, PRUNED = LAYERS - 1, 0
 PER_CLASS = 30
 FINDINGS_PAGE, PATTERNS_PAGE = "views/9_Findings.py", "views/2_Token_patterns.py"
 
@@ -65,19 +71,21 @@ def ag_news_words(example_id: int, name: str, number: int) -> list[dict]:
             rows.append((text, pos, drop, False, False))
     if number % 2 == 0:
         rows.append(("2004", "NUM", LAYERS, False, False))
-    rows += [(f"filler{i}", "NOUN", 1, False, False) for i in range(3)]
-    rows += [("the", "DET", LAYERS if number % 5 == 0 else 0, True, False)] + [("the", "DET", 0, True, False)] * 3
-    rows += [(".", "PUNCT", LAYERS if number % 4 else 1, False, True)]
+    rows += [(f"filler{i}", "NOUN", PRUNED, False, False) for i in range(3)]
+    rows += [("the", "DET", READ_BY_LAST if number % 5 == 0 else PRUNED, True, False)]
+    rows += [("the", "DET", PRUNED, True, False)] * 3
+    rows += [(".", "PUNCT", LAYERS if number % 4 else PRUNED, False, True)]
     return [word(example_id, i, *row) for i, row in enumerate(rows)]
 
 
 def imdb_words(example_id: int, positive: bool, number: int) -> list[dict]:
     """An IMDb review: positive ones hold "great", always kept; stopwords are kept as often as content words and
-    punctuation never."""
-    rows = [("great" if positive else "awful", "ADJ", LAYERS), ("plot", "NOUN", LAYERS if number % 2 else 0),
-            ("acting", "NOUN", 0), ("scene", "NOUN", LAYERS)]
+    punctuation never. "scene" is dropped by the last layer, after the classifier read it: it counts as kept."""
+    rows = [("great" if positive else "awful", "ADJ", LAYERS), ("plot", "NOUN", LAYERS if number % 2 else PRUNED),
+            ("acting", "NOUN", PRUNED), ("scene", "NOUN", READ_BY_LAST)]
     rows = [(text, pos, drop, False, False) for text, pos, drop in rows]
-    rows += [("the", "DET", LAYERS, True, False), ("was", "AUX", 0, True, False), ("!", "PUNCT", 0, False, True)]
+    rows += [("the", "DET", LAYERS, True, False), ("was", "AUX", PRUNED, True, False),
+             ("!", "PUNCT", PRUNED, False, True)]
     return [word(example_id, i, *row) for i, row in enumerate(rows)]
 
 
@@ -134,9 +142,40 @@ def build_findings_lens(root: Path) -> Path:
     return root
 
 
+def marginal_words(example_id: int, positive: bool, punctuation_kept: int) -> list[dict]:
+    """A review of the marginal run: content words as in imdb_words (content share read 0.625); of four stopwords
+    one is read (two in every fourth review: share 0.3125, ratio to content words exactly 2); of four punctuation
+    marks `punctuation_kept` are read."""
+    rows = [("great" if positive else "awful", "ADJ", LAYERS),
+            ("plot", "NOUN", LAYERS if example_id % 2 else PRUNED), ("acting", "NOUN", PRUNED),
+            ("scene", "NOUN", LAYERS)]
+    rows = [(text, pos, drop, False, False) for text, pos, drop in rows]
+    stopwords = 2 if example_id % 4 == 3 else 1
+    rows += [("the", "DET", LAYERS if i < stopwords else PRUNED, True, False) for i in range(4)]
+    rows += [("!", "PUNCT", LAYERS if i < punctuation_kept else PRUNED, False, True) for i in range(4)]
+    return [word(example_id, i, *row) for i, row in enumerate(rows)]
+
+
+def build_marginal_lens(root: Path, reviews: int = 60) -> Path:
+    """An artifacts folder with one IMDb run (no representations: 3 claims with data) built so that punctuation's
+    claim (content words read 2.5 times as often as punctuation, against a bar of 2) is supported at 95% with a
+    bootstrap p of about 0.04 (seed 0), while the true-positive words clearly hold (p 0) and the stopword ratio sits
+    on its bar (p 1). Holm tests the punctuation claim second, at 0.05 / 2: inconclusive."""
+    label = np.arange(reviews) % 2
+    punctuation = np.resize([0, 2, 0, 2, 1], reviews)
+    words = [row for i in range(reviews) for row in marginal_words(i, bool(label[i]), int(punctuation[i]))]
+    store_run(root / "lens.duckdb", MARGINAL_RUN, "imdb", IMDB_LABELS, label, label, words, None)
+    return root
+
+
 @pytest.fixture(scope="module")
 def lens_root(tmp_path_factory) -> Path:
     return build_findings_lens(tmp_path_factory.mktemp("findings") / "artifacts")
+
+
+@pytest.fixture(scope="module")
+def marginal_root(tmp_path_factory) -> Path:
+    return build_marginal_lens(tmp_path_factory.mktemp("marginal") / "artifacts")
 
 
 @pytest.fixture
@@ -160,7 +199,41 @@ def verdicts(run_id: str, db: Path, **options) -> dict[str, str]:
     (Inside(0, 0.5), 0.4, 0.6, INCONCLUSIVE), (Inside(0, 0.5), 0.6, 0.7, NOT_SUPPORTED)])
 def test_rules_turn_an_interval_into_a_verdict(rule, low, high, expected):
     assert rule.verdict(low, high) == expected
-    assert "95% interval" in rule.describe()
+    assert "the whole interval" in rule.describe()
+
+
+@pytest.mark.parametrize("rule", [Above(0.0), Below(1.25), Inside(0.0, 0.5)])
+def test_a_rules_p_value_is_the_smallest_level_its_interval_decides_at(rule):
+    rng = np.random.default_rng(1)
+    for centre in (-0.3, 0.0, 0.02, 0.25, 0.49, 1.2, 1.3):
+        samples = np.round(rng.normal(centre, 0.1, 400), 2)          # ties on the bounds too
+        p = rule.p_value(samples)
+        for alpha in sorted({0.001, 0.01, 0.025, 0.05, 0.2, 0.9, p, min(p + 1e-9, 0.999), max(p - 1e-9, 1e-6)}):
+            if not 0 < alpha < 1:
+                continue
+            (low,), (high,) = interval(samples[:, None], alpha)
+            assert (rule.verdict(low, high) != INCONCLUSIVE) == (p < alpha), (centre, alpha, p)
+
+
+def test_holm_levels_step_down_and_stop_at_the_first_claim_not_rejected():
+    levels = holm_levels([0.01, 0.04, 0.03, 0.005])
+    # sorted: 0.005 < 0.05/4 rejected; 0.01 < 0.05/3 rejected; 0.03 >= 0.05/2 stops: it and 0.04 keep 0.05/2
+    np.testing.assert_allclose(levels, [0.05 / 3, 0.025, 0.025, 0.0125])
+    np.testing.assert_allclose(holm_levels([0.001, 0.002]), [0.025, 0.05])     # all rejected: the last at alpha
+    assert holm_levels([]).shape == (0,)
+    with pytest.raises(ValueError, match="alpha"):
+        holm_levels([0.1], alpha=1.5)
+    with pytest.raises(ValueError, match="p_values"):
+        holm_levels([0.1, float("nan")])
+
+
+def test_resample_counts_are_seeded_draws_of_n_examples():
+    first = np.concatenate(list(resample_counts(30, 50, seed=2)))
+    assert first.shape == (50, 30) and (first.sum(axis=1) == 30).all()
+    np.testing.assert_array_equal(first, np.concatenate(list(resample_counts(30, 50, seed=2))))
+    assert not np.array_equal(first, np.concatenate(list(resample_counts(30, 50, seed=3))))
+    with pytest.raises(ValueError, match="resamples"):
+        next(resample_counts(30, 0))
 
 
 def test_bootstrap_sums_are_seeded_and_give_bootstrap_means_resamples():
@@ -185,6 +258,104 @@ def test_the_designed_ag_news_run_gets_the_expected_verdicts(lens_root):
 def test_the_designed_imdb_run_gets_the_expected_verdicts(lens_root):
     found = verdicts(IMDB_RUN, lens_root / "lens.duckdb")
     assert found == EXPECTED_IMDB
+
+
+def test_the_correction_turns_a_marginal_claim_from_supported_to_inconclusive(marginal_root):
+    table = check(load_run(MARGINAL_RUN, marginal_root / "lens.duckdb")).table.set_index("key")
+    measured = table[table["verdict"] != NO_DATA]
+    assert list(measured.index) == ["imdb.true_positive_words", "overall.stopwords", "overall.punctuation"]
+    assert (table["correction"] == "Holm–Bonferroni over the 3 claims of the run").all()
+    row = table.loc["overall.punctuation"]
+    assert row["raw_verdict"] == SUPPORTED and row["verdict"] == INCONCLUSIVE
+    assert 0.025 <= row["p_value"] < 0.05                            # below 5%, not below Holm's 5% / 2
+    assert row["corrected_confidence"] == pytest.approx(0.975)
+    assert row["corrected_low"] < 2.0 < row["low"] and row["corrected_high"] >= row["high"]
+    clear = table.loc["imdb.true_positive_words"]                    # tested first, at 5% / 3, and rejected
+    assert clear["verdict"] == clear["raw_verdict"] == SUPPORTED and clear["corrected_confidence"] == pytest.approx(
+        1 - 0.05 / 3)
+    assert table.loc["overall.stopwords", "verdict"] == INCONCLUSIVE     # on its bar: p 1, tested at 5% / 2
+    assert table.loc["overall.stopwords", "corrected_confidence"] == pytest.approx(0.975)
+
+
+def embedded_run(vectors: np.ndarray, label: np.ndarray, dataset: str = "imdb"):
+    """RunData of an in-memory run whose only data are its examples' representations."""
+    n = len(label)
+    info = {"run_id": f"{dataset}-tiny-embedded-test", "dataset": dataset, "num_layers": LAYERS,
+            "label_names": IMDB_LABELS if dataset == "imdb" else AG_NEWS_LABELS}
+    examples = pd.DataFrame({"example_id": np.arange(n), "label": label, "prediction": label})
+    no_words = pd.DataFrame(columns=["example_id", "word", "pos", "is_stop", "is_punct", "drop_layer"])
+    return run_data(info, examples, no_words, pd.DataFrame({"example_id": np.arange(n), "vector": list(vectors)}))
+
+
+def brute_force(statistic, vectors: np.ndarray, label: np.ndarray, resamples: int) -> np.ndarray:
+    """The statistic recomputed from scratch, in plain loops, on the texts drawn by each resample."""
+    values = []
+    for counts in resample_counts(len(label), resamples, seed=0):
+        for drawn in counts:
+            rows = np.repeat(np.arange(len(label)), drawn.astype(int))
+            values.append(statistic(vectors[rows], label[rows], rows))
+    return np.array(values)[:, None]
+
+
+def silhouettes_of(vectors, label, texts) -> np.ndarray:
+    """Each drawn text's silhouette, one at a time: a over the other texts of its class (its own copies left out),
+    b over the nearest other class; 0 when no other text of its class was drawn."""
+    values = []
+    for i in range(len(label)):
+        distance = np.linalg.norm(vectors - vectors[i], axis=1)
+        mates = (label == label[i]) & (texts != texts[i])
+        if not mates.any():
+            values.append(0.0)
+            continue
+        a = distance[mates].mean()
+        b = min(distance[label == c].mean() for c in set(label.tolist()) - {label[i]})
+        values.append((b - a) / max(a, b))
+    return np.array(values)
+
+
+def mean_silhouette(vectors, label, texts):
+    return silhouettes_of(vectors, label, texts).mean()
+
+
+def negative_share(vectors, label, texts):
+    return (silhouettes_of(vectors, label, texts) < 0).mean()
+
+
+def spread(vectors, label, texts):
+    distance = [np.linalg.norm(vectors[label == c] - vectors[label == c].mean(axis=0), axis=1).mean() for c in (0, 1)]
+    return distance[0] / distance[1]
+
+
+@pytest.mark.parametrize("key, statistic", [("imdb.cluster.separate", mean_silhouette),
+                                            ("imdb.cluster.overlap", negative_share),
+                                            ("imdb.cluster.positive_denser", spread)])
+def test_cluster_intervals_recompute_the_statistic_on_every_resample(key, statistic):
+    label = np.repeat(np.arange(2), 20)
+    vectors = clusters(label, [3.0, 2.0])                             # overlapping classes
+    claims = [claim for claim in CLAIMS if claim.key == key]
+    row = check(embedded_run(vectors, label), claims, resamples=200).table.iloc[0]
+    low, high = interval(brute_force(statistic, vectors, label, 200))
+    assert row["value"] == pytest.approx(statistic(vectors, label, np.arange(len(label))))
+    assert (row["low"], row["high"]) == pytest.approx((low[0], high[0]))
+
+
+def test_a_silhouette_interval_is_wider_than_resampling_fixed_per_text_silhouettes():
+    from sklearn.metrics import silhouette_samples
+    label = np.repeat(np.arange(2), 30)
+    vectors = clusters(label, [3.0, 3.0])
+    separate = [claim for claim in CLAIMS if claim.key == "imdb.cluster.separate"]
+    row = check(embedded_run(vectors, label), separate, resamples=400).table.iloc[0]
+    fixed = silhouette_samples(vectors, label)                        # what the old intervals resampled
+    np.testing.assert_allclose(silhouettes_of(vectors, label, np.arange(len(label))), fixed)  # the loops are sklearn's
+    fixed_low, fixed_high = interval(np.concatenate([counts @ fixed[:, None] / len(label)
+                                                     for counts in resample_counts(len(label), 400, seed=0)]))
+    assert row["high"] - row["low"] > 1.5 * (fixed_high[0] - fixed_low[0])
+
+
+def test_a_word_the_last_layer_drops_counts_as_read_by_the_classifier(lens_root):
+    words = load_run(IMDB_RUN, lens_root / "lens.duckdb").words
+    assert words.loc[words["word"] == "scene", "kept"].all()           # drop_layer 1 of 2: read, then dropped
+    assert not words.loc[words["word"] == "acting", "kept"].any()      # drop_layer 0: never read
 
 
 def test_statistics_and_parts_hold_the_designed_values(lens_root):
@@ -243,11 +414,18 @@ def test_the_command_prints_the_table_and_writes_csv(lens_root, tmp_path, capsys
     findings_pipeline.main(["--run", IMDB_RUN, "--run", AG_NEWS_RUN, "--db", str(lens_root / "lens.duckdb"),
                             "--csv", str(csv), "--resamples", "500"])
     out = capsys.readouterr().out
-    assert "| run | claim | statistic | value [95% CI] | supported when | verdict |" in out
+    assert ("| run | claim | statistic | value [95% CI] | corrected CI (Holm–Bonferroni) | supported when | verdict |"
+            in out)
     assert f"| `{IMDB_RUN}` | The retained words that dominate true positives" in out and "**supported**" in out
+    assert (f"`{IMDB_RUN}`: Holm–Bonferroni over the 6 claims of the run; "
+            f"`{AG_NEWS_RUN}`: Holm–Bonferroni over the 13 claims of the run" in out)
     written = pd.read_csv(csv, keep_default_na=False)
     assert len(written) == len(EXPECTED_IMDB) + 15
-    assert {"verdict", "low", "high", "rule", "parts"} <= set(written.columns)
+    assert {"verdict", "raw_verdict", "low", "high", "p_value", "corrected_confidence", "corrected_low",
+            "corrected_high", "correction", "rule", "parts"} <= set(written.columns)
+    separate = written.set_index(["run_id", "key"]).loc[(IMDB_RUN, "imdb.cluster.separate")]
+    bounds = [float(separate[column]) for column in ("corrected_low", "corrected_high", "corrected_confidence")]
+    assert format_corrected(*bounds) in out                              # the corrected interval beside the raw one
     assert written.set_index(["run_id", "key"]).loc[(IMDB_RUN, "overall.stopwords"), "parts"] == (
         "content words 0.625 [0.604, 0.650]; stopword 0.500 [0.500, 0.500]")
 
@@ -264,6 +442,8 @@ def test_results_write_the_findings_block(lens_root, tmp_path, monkeypatch):
     results.main(["--db", str(lens_root / "lens.duckdb"), "--profile", "tiny", "--write", str(readme)])
     text = readme.read_text()
     assert "old" not in text and text.startswith("intro\n<!-- findings:start -->\n| run | claim |")
+    assert "corrected CI (Holm–Bonferroni)" in text and "Holm–Bonferroni over the 13 claims of the run" in text
+    assert "alive on entry to the last layer" in text
     assert f"`{AG_NEWS_RUN}`" in text and f"`{IMDB_RUN}`" in text and UNANALYSED_RUN not in text
     assert text.index(f"`{IMDB_RUN}`") < text.index(f"`{AG_NEWS_RUN}`")   # datasets in their usual order
     assert results.findings_block(lens_root / "lens.duckdb", "cpu").startswith("_No analysed `cpu` text run")
@@ -278,6 +458,7 @@ def test_the_findings_page_shows_a_verdict_and_a_chart_per_claim(lens):
     assert not app.exception
     markdown = " ".join(m.value for m in app.markdown)
     assert "Of 15 claims: 7 supported, 4 not supported, 2 inconclusive, 2 no data." in markdown
+    assert "Holm–Bonferroni over the 13 claims of the run (family-wise error 5%)" in markdown
     assert ":green-badge[supported]" in markdown and ":red-badge[not supported]" in markdown
     assert len(app.get("plotly_chart")) == 15                        # every claim measured has its chart
     table = app.dataframe[0].value
@@ -294,6 +475,29 @@ def test_the_findings_page_compares_the_other_runs_of_the_dataset(lens):
     assert list(matrix.columns) == ["claim", IMDB_RUN, BARE_RUN]
     row = matrix.set_index("claim").loc["IMDb: the classes separate"]
     assert row[IMDB_RUN].startswith("supported · ") and row[BARE_RUN] == "no data · –"
+    assert " · corrected [" in row[IMDB_RUN] and row[IMDB_RUN].endswith("at 98.75%")
+
+
+def test_the_findings_page_shows_the_corrected_interval_beside_the_raw_one_and_names_the_correction(
+        marginal_root, monkeypatch):
+    monkeypatch.setenv("LENS_ARTIFACTS", str(marginal_root))
+    st.cache_data.clear()
+    app = open_page(FINDINGS_PAGE)
+    app = app.sidebar.selectbox(key="run_id").set_value(MARGINAL_RUN).run()
+    assert not app.exception
+    row = check(load_run(MARGINAL_RUN, marginal_root / "lens.duckdb")).table.set_index("key").loc[
+        "overall.punctuation"]
+    corrected = format_corrected(row["corrected_low"], row["corrected_high"], row["corrected_confidence"])
+    markdown = " ".join(m.value for m in app.markdown)
+    assert "Holm–Bonferroni over the 3 claims of the run" in markdown
+    assert findings_ui.plain(f"{row['value']:.3f} [{row['low']:.3f}, {row['high']:.3f}]") in markdown
+    assert f"corrected: {findings_ui.plain(corrected)}" in markdown
+    assert ":orange-badge[inconclusive]" in markdown
+    captions = " ".join(c.value for c in app.caption)
+    assert "the raw 95% interval alone says supported" in captions
+    table = app.dataframe[0].value.set_index("claim").loc["Punctuation is pruned far more than content words"]
+    assert table["corrected CI (Holm–Bonferroni)"] == corrected
+    assert (table["verdict"], table["raw verdict (95%)"]) == (INCONCLUSIVE, SUPPORTED)
 
 
 def test_the_findings_page_on_an_empty_database_says_what_to_run(tmp_path, monkeypatch):

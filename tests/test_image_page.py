@@ -95,7 +95,7 @@ def test_a_test_picture_gets_a_prediction_and_one_greyed_picture_per_layer(artif
     assert shown["Prediction"] in [f"class{i}" for i in range(3)]
     assert shown["Model time"].endswith(" ms")
     default = schedule_counts(TOKENS, LAYERS, pictures.DEFAULT_R_MAX, pictures.DEFAULT_ALPHA)
-    assert shown["Tokens"] == f"{TOKENS} → {default[-1]}"
+    assert shown["Tokens read"] == f"{TOKENS} → {default[-2]}"        # alive on entry to the last layer
     assert app.image[0].captions == layer_captions(default)          # the input, then each of the 4 layers
     assert f"True label: **{CIFAR10_CLASSES[TEST_LABELS[0]]}**" in [caption.value for caption in app.caption]
     assert len(app.dataframe[0].value) == 3                           # the top classes
@@ -118,7 +118,7 @@ def test_the_sliders_and_the_method_change_the_kept_counts_at_once(artifacts, ci
     assert app.image[0].captions == layer_captions(schedule_counts(TOKENS, LAYERS, 0.9, 1.0))
     assert not app.slider                                             # the schedule is the model's: no sliders
     app.radio(key="image_kind").set_value("none").run()
-    assert metrics(app)["Tokens"] == f"{TOKENS} → {TOKENS}"
+    assert metrics(app)["Tokens read"] == f"{TOKENS} → {TOKENS}"
 
 
 def test_the_slider_view_shows_one_layer_at_a_time(artifacts, cifar):
@@ -349,7 +349,8 @@ def test_the_image_view_opens_from_a_link_with_its_picture_and_settings(artifact
     assert app.number_input(key="image_index").value == 4
     assert f"True label: **{CIFAR10_CLASSES[TEST_LABELS[4]]}**" in [caption.value for caption in app.caption]
     assert app.slider(key="image_r_max").value == 0.5 and app.radio(key="image_score").value == "received"
-    assert metrics(app)["Tokens"] == f"{TOKENS} → {TopK(r_max=0.5, alpha=2.0).expected_counts(TOKENS, LAYERS)[-1]}"
+    read = TopK(r_max=0.5, alpha=2.0).expected_counts(TOKENS, LAYERS)[-2]     # alive on entry to the last layer
+    assert metrics(app)["Tokens read"] == f"{TOKENS} → {read}"
     assert len(app.image[0].captions) == 1                              # the slider view: one layer at a time
     app.number_input(key="image_index").set_value(2).run()
     assert app.query_params["picture"] == "2" and app.query_params["r_max"] == "0.5"   # the URL follows

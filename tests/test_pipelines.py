@@ -59,13 +59,34 @@ def test_training_writes_each_stage_with_its_metrics(built):
     assert not list((built["artifacts"] / "tmp").iterdir()), "no partial folder left behind"
 
 
-def test_the_control_and_top_k_train_as_many_steps_as_ltp_after_the_same_baseline(built):
-    steps = {stage: metrics["train"]["steps"] for stage, metrics in built["metrics"].items()}
-    assert steps["control"] == steps["topk_trained"] == steps["ltp_soft"] + steps["ltp_hard"]
+def test_the_control_and_top_k_see_the_batches_ltp_sees_after_the_same_baseline(built):
+    trained = {stage: metrics["train"] for stage, metrics in built["metrics"].items()}
+    assert trained["control"]["steps"] == trained["topk_trained"]["steps"] == (
+        trained["ltp_soft"]["steps"] + trained["ltp_hard"]["steps"])
+    assert trained["ltp_soft"]["first_batch"] == trained["control"]["first_batch"] == trained["baseline"]["steps"]
+    assert trained["ltp_hard"]["first_batch"] == trained["baseline"]["steps"] + trained["ltp_soft"]["steps"]
+    assert trained["control"]["examples"] == trained["ltp_soft"]["examples"] + trained["ltp_hard"]["examples"]
     uncapped = replace(built["profile"], soft_epochs=0.5, hard_epochs=0.75, max_steps=None)
-    assert train.stage_config(uncapped, "control").epochs == train.stage_config(uncapped, "topk_trained").epochs == 1.25
+    plan = train.stage_plan(uncapped, 10)
+    assert plan == {"baseline": (0, 10), "soft": (10, 5), "hard": (15, 8), "trained": (10, 13), "control": (10, 13)}
+    assert train.stage_config(uncapped, "ltp_hard", 10).first_batch == 15
     topk = load_text_classifier(built["folder"] / "topk_trained")
     assert isinstance(topk.method, TopK) and topk.method.keep_ratios[-1] == pytest.approx(0.5)
+
+
+def test_training_reads_no_test_example(tmp_path, monkeypatch):
+    """Stage scores and the threshold calibration use a validation split carved from the training data."""
+    from pruning_core import data
+    splits, original = [], data.load_dataset
+    monkeypatch.setattr(data, "load_dataset", lambda name, split="test", *a, **k: splits.append(split) or
+                        original(name, split, *a, **k))
+    data_dir, base = make_data_dir(tmp_path / "data"), make_base_model(tmp_path / "base")
+    profile = replace(tiny_profile(), max_steps=1)
+    metrics = train.run("imdb", profile, "imdb-split", str(base), str(data_dir), str(tmp_path / "artifacts"))
+    assert splits and set(splits) == {"train"}
+    assert metrics["ltp_hard"]["evaluated_on"] == "validation" and metrics["ltp_hard"]["n_validation"] == 8
+    train_set, validation = data.training_splits("imdb", str(data_dir), None, 8)
+    assert not set(train_set.ids) & set(validation.ids) and len(train_set) + len(validation) == 48
 
 
 def test_rerun_skips_completed_stages_and_resumes_an_interrupted_one(built, tmp_path):
@@ -194,23 +215,33 @@ def test_keywords_top_words_and_projections_are_stored(built):
 
 def test_benchmark_rows_side_by_side(built):
     rows = store.benchmarks("imdb", db=built["db"])
-    assert rows["setting"].tolist()[0] == "unpruned"
-    assert set(rows["setting"]) == {"unpruned", "control", "control-8", "topk-0.5", "topk_trained-0.5", "ltp-x1.0",
-                                    "ltp-x2.0"}
-    short, control = rows.set_index("setting").loc["control-8"], rows.set_index("setting").loc["control"]
+    assert rows["setting"].tolist()[0] == "transformers", "the reference row computes every row of every layer"
+    assert set(rows["setting"]) == {"transformers", "unpruned", "control", "control-8", "topk-0.5", "topk_trained-0.5",
+                                    "ltp-x0", "ltp-x1", "ltp-x2"}
+    by_setting = rows.set_index("setting")
+    short, control = by_setting.loc["control-8"], by_setting.loc["control"]
     assert short["mean_kept"][0] < control["mean_kept"][0] and short["throughput_b32"] > 0, "reads only 8 tokens"
-    unpruned = rows.set_index("setting").loc["unpruned"]
-    assert unpruned["speedup_b32"] == pytest.approx(1.0) and unpruned["flops"] == rows["flops"].max()
-    topk = rows.set_index("setting").loc["topk-0.5"]
+    unpruned = by_setting.loc["unpruned"]
+    assert control["speedup_b32"] == pytest.approx(1.0), "speed-ups against the equally trained unpruned model"
+    assert unpruned["flops"] == control["flops"] < by_setting.loc["transformers", "flops"], "CLS-only last layer"
+    assert by_setting.loc["ltp-x0", "mean_kept"][-1] == pytest.approx(control["mean_kept"][-1]), "nothing pruned"
+    assert list(by_setting.loc["transformers", "predictions"]) == list(control["predictions"])
+    topk = by_setting.loc["topk-0.5"]
     assert topk["mean_kept"][-1] < unpruned["mean_kept"][-1]
     assert (rows["throughput_b32"] > 0).all() and (rows["latency_b1_ms"] > 0).all()
     test = load_dataset("imdb", "test", built["data_dir"])
     assert (rows["n_examples"] == len(test)).all(), "every row on the same examples"
     assert list(rows["labels"].iloc[0]) == test.labels
+    assert all(list(ids) == test.ids for ids in rows["example_ids"]), "each row's examples by id, in order"
+    assert len(rows["lengths"].iloc[0]) == len(test) and min(rows["lengths"].iloc[0]) > 2
     for row in rows.itertuples():
         assert np.mean(np.array(row.predictions) == np.array(test.labels)) == pytest.approx(row.accuracy)
-    trained = json.loads(rows["config"].iloc[0])["trained_settings"]
-    assert set(trained.values()) == {"unpruned", "control", "ltp-x1.0", "topk_trained-0.5"}
+    config = json.loads(rows["config"].iloc[0])
+    assert set(config["trained_settings"].values()) == {"unpruned", "control", "ltp-x1", "topk_trained-0.5"}
+    assert config["last_layer_cls_only"] is True and config["reference"] == "control"
+    assert "sorted by length" in config["batching"] and 0.0 <= config["padding_share"] < 0.5
+    assert config["training"]["control"]["steps"] == (config["training"]["ltp_hard"]["steps"]
+                                                      + built["metrics"]["ltp_soft"]["train"]["steps"])
 
 
 def test_results_table_comes_from_the_database(built, tmp_path):
@@ -267,7 +298,7 @@ def test_demo_writes_progress_and_builds_both_datasets(tmp_path, monkeypatch):
     assert set(runs.loc[runs["dataset"] == "imdb", "stage"]) == {"baseline", "ltp_hard", "ts_dtp_hard"}
     assert set(runs.loc[runs["dataset"] == "ag_news", "stage"]) == {"baseline", "ltp_hard"}
     settings = set(store.benchmarks("imdb", db=tmp_path / "artifacts" / "lens.duckdb")["setting"])
-    assert {"unpruned", "ltp-x1.0", "ts_dtp"} <= settings
+    assert {"unpruned", "ltp-x1", "ts_dtp"} <= settings
     ag_news = runs[runs["dataset"] == "ag_news"].iloc[0]
     assert list(ag_news["label_names"]) == ["World", "Sports", "Business", "Sci/Tech"]
 

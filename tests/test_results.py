@@ -93,7 +93,7 @@ def test_the_table_has_one_line_per_trained_model_against_the_control(db):
     assert list(rows) == list(results.TRAINED_SETTINGS), "ltp-x1.5, ltp-x2.0 and topk-0.3 are no trained models"
     control, ltp = rows["unpruned, equally trained"], rows["LTP"]
     assert control[2:5] == ["1,000", "0.9000", "0.8990"] and control[5] == "" and control[7].strip() == "1.00×"
-    assert ltp[6] == "120 → 100 → 60 → 30" and ltp[7].strip() == "1.50×"
+    assert ltp[6] == "120 → 100 → 60" and ltp[7].strip() == "1.50×", "alive on entry to each layer: input, 2, 3"
     difference, low, high = paired_bootstrap(correct("ltp-x1.0"), correct("control"))
     assert ltp[5] == f"{100 * difference:+.1f} [{100 * low:.1f}, {100 * high:.1f}]" and ltp[5].startswith("-0.5 [")
     assert rows["baseline (1 epoch, no pruning)"][5].startswith("-2.0 [")
@@ -113,8 +113,11 @@ def test_a_sweep_without_a_control_or_predictions_says_so_instead_of_failing(tmp
     old = sweep_rows({k: v for k, v in SETTINGS.items() if k in ("unpruned", "ltp-x1.0", "ltp-x2.0")})
     write_sweep(db, old.drop(columns="predictions"), bench_id="imdb-old")
     table = results.results_table(db)
-    assert "| imdb | LTP | 1,000 | 0.8950 | 0.8940 |  | 120 → 100 → 60 → 30 |  |" in table
+    assert "| imdb | LTP | 1,000 | 0.8950 | 0.8940 |  | 120 → 100 → 60 |  |" in table
     assert "imdb: the latest sweep (`imdb-old`) has no equally trained unpruned model" in table
+    assert "imdb: This sweep does not record how its timed batches were formed" in table
+    assert ("imdb: accuracy by length needs every example's prediction and length, which the sweep `imdb-old` did "
+            "not store; rerun the benchmark.") in table
     assert "No `quick` text benchmark" in results.results_table(db, profile="quick")
 
 
@@ -140,3 +143,104 @@ def test_the_length_note_sets_the_whole_text_against_its_first_tokens(tmp_path):
     assert "at 4.00× its throughput; ltp-x1.5, reading the whole text with pruning, scores -0.1 points" in note
     assert note.endswith("at 0.50× its throughput.")
     assert results.length_note(store.benchmarks("imdb", db=tmp_path / "none.duckdb")) is None
+
+
+# --- sweeps timed against the strongest unpruned path (example ids, lengths, ltp-x0, transformers) -------------
+
+# 300 texts under 128 tokens, 400 of 128–255, 300 of 256–399, none of 400 or more
+LENGTHS = [100] * 300 + [200] * 400 + [300] * 300
+HONEST = {"batching": "length-sorted batches of 32", "padding_share": 0.0031, "last_layer_cls_only": True,
+          "reference": "control", "threads": 2}
+
+
+def honest_rows(settings: dict) -> pd.DataFrame:
+    """sweep_rows with every row's example ids and LTP's thresholds (all 0 for ltp-x0); the transformers row has the
+    control's weights, so its predictions."""
+    rows = sweep_rows(settings)
+    scale = {name: float(name[len("ltp-x"):]) for name in settings if name.startswith("ltp-x")}
+    rows["thresholds"] = [[0.01 * scale[name], 0.02 * scale[name]] if name in scale else None
+                          for name in rows["setting"]]
+    rows["example_ids"] = [list(range(5000, 5000 + N))] * len(rows)
+    if "transformers" in settings:
+        control = rows.index[rows["setting"] == "control"][0]
+        rows.loc[rows["setting"] == "transformers", "predictions"] = pd.Series([rows.at[control, "predictions"]],
+                                                                               index=[rows.index[-1]])
+    return rows
+
+
+def write_honest(db, settings: dict) -> pd.DataFrame:
+    store.write_benchmark({"bench_id": "imdb-honest", "dataset": "imdb", "profile": "cpu", "labels": LABELS.tolist(),
+                           "lengths": LENGTHS, "config": json.dumps(HONEST)}, honest_rows(settings), db)
+    return store.benchmarks("imdb", profile="cpu", db=db)
+
+
+HONEST_SETTINGS = {**SETTINGS, "ltp-x0": ("ltp", 101, 95.0), "transformers": ("none", 100, 40.0)}
+
+
+def test_the_table_shows_ltp_unpruned_before_ltp_and_speed_ups_against_the_reference(tmp_path):
+    db = tmp_path / "lens.duckdb"
+    write_honest(db, HONEST_SETTINGS)
+    lines = results.results_table(db).splitlines()
+    assert "what the classifier read" in lines[0] and "vs the strongest unpruned path" in lines[0]
+    rows = {line.split(" | ")[1]: line.strip("|").split(" | ") for line in lines[2:] if line.startswith("| imdb")}
+    assert list(rows) == ["baseline (1 epoch, no pruning)", "unpruned, equally trained",
+                          "LTP's weights, nothing pruned", "LTP", "top-k, trained with pruning", "TS-DTP"]
+    assert "transformers" not in " ".join(rows), "a printed reference, not a model of the table"
+    unpruned_ltp = rows["LTP's weights, nothing pruned"]
+    assert unpruned_ltp[3] == "0.8990" and unpruned_ltp[5].startswith("-0.1 [") and unpruned_ltp[7].strip() == "0.95×"
+    assert rows["LTP"][7].strip() == "1.50×" and rows["unpruned, equally trained"][7].strip() == "1.00×"
+
+
+def test_the_timing_note_says_how_batches_were_formed_and_prints_the_transformers_reference(tmp_path):
+    db = tmp_path / "lens.duckdb"
+    note = results.timing_note(write_honest(db, HONEST_SETTINGS))
+    assert note == ("imdb: Timed on length-sorted batches of 32, 0.3% of the timed tokens being padding, 2 threads; "
+                    "every model's last layer, pruned or not, computes only CLS's row (all the classifier reads). "
+                    "Speed-ups are against `control`, the equally trained unpruned model on the strongest unpruned "
+                    "path (the same batches). For reference, the transformers model as most users run it (dynamic "
+                    "padding, batches in arbitrary order, every row of every layer): 40.0 examples/s at batch 32, "
+                    "2.50× slower than `control` (100.0 examples/s).")
+    assert note in results.results_table(db)
+
+
+def test_neither_ltp_unpruned_nor_the_transformers_reference_is_a_fastest_pruned_setting(tmp_path):
+    """ltp-x0 (within a point, fast here) prunes nothing and transformers is a reference: neither may be named."""
+    db = tmp_path / "lens.duckdb"
+    settings = {"control": ("none", 100, 100.0), "ltp-x0": ("ltp", 101, 500.0), "transformers": ("none", 100, 600.0),
+                "ltp-x2.0": ("ltp", 112, 300.0)}
+    sweep = write_honest(db, settings)
+    assert results.fastest_within_control_note(sweep) == (
+        "imdb: no pruned setting stays within 1 point of the equally trained unpruned model (0.9000, n = 1,000).")
+
+
+def test_accuracy_by_length_has_every_model_and_the_bucket_sizes_in_the_header(tmp_path):
+    db = tmp_path / "lens.duckdb"
+    table = results.length_table(write_honest(db, HONEST_SETTINGS))
+    lines = table.splitlines()
+    assert lines[0] == ("imdb, accuracy by text length (tokens read), in brackets the paired difference from the "
+                        "equally trained unpruned model (points, 95% CI):")
+    assert lines[2] == "| model | < 128 (n = 300) | 128–256 (n = 400) | 256–400 (n = 300) | ≥ 400 (n = 0) |"
+    cells = {line.split(" | ")[0][2:]: line.strip("|").split(" | ")[1:] for line in lines[4:]}
+    assert list(cells) == list(results.table_settings(store.benchmarks("imdb", db=db)))
+    # the control is wrong on examples 20..119, LTP (ltp-x1.0) on 40..144: all under 128 tokens
+    assert [c.strip() for c in cells["unpruned, equally trained"]] == ["0.667", "1.000", "1.000", "empty"]
+    difference, low, high = paired_bootstrap(correct("ltp-x1.0")[:300], correct("control")[:300])
+    assert cells["LTP"][0] == f"0.650 ({100 * difference:+.1f} [{100 * low:.1f}, {100 * high:.1f}])"
+    assert cells["LTP"][0].startswith("0.650 (-1.7 [")
+    assert cells["LTP"][1] == "1.000 (+0.0 [0.0, 0.0])" and cells["LTP"][3].strip() == "empty"
+    assert table in results.results_table(db)
+
+
+def test_a_row_stored_in_another_order_is_refused_not_compared(tmp_path):
+    """The same predictions as ltp-x1.0 but stored shuffled (ids say so): pairing them with the labels' order would
+    give a large false difference."""
+    rows = honest_rows(SETTINGS)
+    order = np.random.default_rng(0).permutation(N)
+    ltp = rows.index[rows["setting"] == "ltp-x1.0"][0]
+    rows.at[ltp, "predictions"] = np.asarray(rows.at[ltp, "predictions"])[order].tolist()
+    rows.at[ltp, "example_ids"] = np.asarray(rows.at[ltp, "example_ids"])[order].tolist()
+    db = tmp_path / "lens.duckdb"
+    store.write_benchmark({"bench_id": "imdb-shuffled", "dataset": "imdb", "profile": "cpu", "labels": LABELS.tolist(),
+                           "lengths": LENGTHS, "config": json.dumps(HONEST)}, rows, db)
+    with pytest.raises(ValueError, match="'ltp-x1.0' and 'control' hold different examples or a different order"):
+        results.results_table(db)

@@ -59,6 +59,8 @@ def test_padding_invariance(name):
 
 @pytest.mark.parametrize("name", METHODS)
 def test_hard_pruning_shortens_hidden_states(name):
+    """Each feed-forward runs on exactly the kept rows; the last layer on CLS alone, or, when recording, on the rows
+    alive on entry to it (its decision is recorded, not applied: the head reads CLS only)."""
     model = make_bert()
     classifier = PrunedTextClassifier(model, make_tokenizer(), METHODS[name](4))
     rows_seen = []
@@ -66,12 +68,29 @@ def test_hard_pruning_shortens_hidden_states(name):
         block.layer.intermediate.register_forward_hook(lambda module, args, out: rows_seen.append(args[0].shape[1]))
     encoding = classifier.encode(REVIEWS[:1])
     with torch.no_grad():
-        output = classifier(encoding.input_ids, encoding.attention_mask, record=True)
-    n = encoding.input_ids.shape[1]
-    counts = [int(record.kept.sum()) for record in output.loop.records]
-    assert rows_seen == counts, "each feed-forward runs on exactly the kept rows"
-    assert rows_seen[-1] < n
-    assert output.loop.hidden.shape[1] == counts[-1]
+        recorded = classifier(encoding.input_ids, encoding.attention_mask, record=True)
+        counts = [int(record.kept.sum()) for record in recorded.loop.records]
+        assert rows_seen == counts[:-1] + [counts[-2]], "each feed-forward runs on exactly the kept rows"
+        assert recorded.loop.hidden.shape[1] == counts[-2]
+        rows_seen.clear()
+        plain = classifier(encoding.input_ids, encoding.attention_mask)
+    assert rows_seen == counts[:-1] + [1], "the last layer computes CLS's row alone"
+    assert counts[-2] < encoding.input_ids.shape[1] and plain.loop.hidden.shape[1] == 1
+    torch.testing.assert_close(plain.logits, recorded.logits, rtol=1e-5, atol=1e-5)
+
+
+def test_the_last_layers_own_decision_cannot_change_the_prediction():
+    """A schedule that keeps everything but drops all but CLS in the last layer gives the logits of no pruning."""
+    model = make_bert()
+    classifier = PrunedTextClassifier(model, make_tokenizer(), TopK(keep_ratios=[1.0, 1.0, 1.0, 0.01]))
+    encoding = classifier.encode(REVIEWS)
+    with torch.no_grad():
+        pruned = classifier(encoding.input_ids, encoding.attention_mask, record=True)
+        expected = model(input_ids=encoding.input_ids, attention_mask=encoding.attention_mask).logits
+    torch.testing.assert_close(pruned.logits, expected, rtol=1e-5, atol=1e-5)
+    traces = classifier.trace(REVIEWS)
+    assert all(trace.keep_counts[-1] == 1 for trace in traces), "the last layer's decision is recorded"
+    assert [trace.read_count for trace in traces] == [len(trace.tokens) for trace in traces]
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -144,9 +163,10 @@ def test_trace_agrees_with_the_model(classifier):
     traces = classifier.trace(REVIEWS)
     loop = output.loop
     for row, trace in enumerate(traces):
-        survivors = sorted(loop.positions[row][loop.alive[row]].tolist())
-        assert np.flatnonzero(trace.drop_layer == trace.num_layers).tolist() == survivors
-        assert np.flatnonzero(trace.kept[-1]).tolist() == survivors
+        survivors = sorted(loop.positions[row][loop.alive[row]].tolist())   # the rows the last layer ran on
+        assert np.flatnonzero(trace.drop_layer >= trace.num_layers - 1).tolist() == survivors
+        assert np.flatnonzero(trace.read_mask).tolist() == survivors
+        assert set(np.flatnonzero(trace.kept[-1])) < set(survivors), "the last layer's decision is recorded"
         assert trace.prediction == int(output.logits[row].argmax())
         assert trace.tokens == classifier.tokenizer.convert_ids_to_tokens(encoding.input_ids[row, :len(trace.tokens)])
     frame = traces[0].to_frame()

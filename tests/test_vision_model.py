@@ -67,9 +67,13 @@ def test_each_feed_forward_runs_on_exactly_the_kept_patches(name):
         layer.mlp.fc1.register_forward_hook(lambda module, args, out: rows_seen.append(args[0].shape[1]))
     with torch.no_grad():
         output = classifier(classifier.pixel_values(random_pixels(1)), record=True)
-    counts = [int(record.kept.sum()) for record in output.loop.records]
-    assert rows_seen == counts
-    assert counts[-1] < 145 and output.loop.hidden.shape[1] == counts[-1]
+        counts = [int(record.kept.sum()) for record in output.loop.records]
+        assert rows_seen == counts[:-1] + [counts[-2]], "recording: the last layer runs on the rows alive on entry"
+        assert counts[-2] < 145 and output.loop.hidden.shape[1] == counts[-2]
+        rows_seen.clear()
+        plain = classifier(classifier.pixel_values(random_pixels(1)))
+    assert rows_seen == counts[:-1] + [1], "the last layer computes CLS's row alone"
+    torch.testing.assert_close(plain.logits, output.logits, rtol=1e-5, atol=1e-5)
 
 
 def test_topk_keeps_the_highest_scoring_patches():
@@ -102,8 +106,8 @@ def test_trace_matches_the_forward_pass_and_is_batch_invariant(name):
     together = classifier.trace(pixels, labels=[0, 1, 2, 0, 1], names=[f"img{i}" for i in range(5)])
     loop = output.loop
     for row, trace in enumerate(together):
-        survivors = sorted(loop.positions[row][loop.alive[row]].tolist())
-        assert np.flatnonzero(trace.kept[-1]).tolist() == survivors
+        survivors = sorted(loop.positions[row][loop.alive[row]].tolist())   # the rows the last layer ran on
+        assert np.flatnonzero(trace.read_mask).tolist() == survivors
         assert trace.prediction == int(output.logits[row].argmax())
         assert trace.tokens[:3] == ["[CLS]", "p0", "p1"] and len(trace.tokens) == 145
         assert trace.label == [0, 1, 2, 0, 1][row] and trace.text == f"img{row}"

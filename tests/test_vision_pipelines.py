@@ -7,12 +7,15 @@ import re
 
 import pandas as pd
 import pytest
+import torch
 
-from pipelines import benchmark, demo, results, train, trace, vision
-from pruning_core import store
+from pipelines import benchmark, demo, results, timing, train, trace, vision
+from pruning_core import loop, store
 from pruning_core.methods import schedule_counts
 from pruning_core.runtime import cpu_name
 from pruning_core.vision import VisionTrainConfig, load_cifar10, load_vision_classifier
+from pruning_core.vision import data as vision_data
+from pruning_core.vision.data import load_cifar10_training
 from pruning_core.vision.profiles import VisionProfile
 from test_vision_training import write_cifar_like
 
@@ -22,8 +25,18 @@ def tiny_profile(**changes) -> VisionProfile:
                             train_limit=None, eval_limit=None, trace_limit=12,
                             train=VisionTrainConfig(epochs=1, batch_size=8, warmup_epochs=0.2, precision="fp32"),
                             prune_after_epochs=0.5, alphas=(1.0, 2.0), bench_speed_batches=1,
-                            bench_latency_examples=2, bench_rounds=1)
+                            bench_latency_examples=2, bench_rounds=1, validation_limit=10)
     return profile.with_overrides(**changes)
+
+
+def no_wait() -> float:
+    return 0.0   # the benchmark waits for a quiet machine; a test has no time to wait on a shared one
+
+
+def full_last_layer(state, block) -> None:
+    """The loop before the CLS-only last layer: every row through the last layer."""
+    attended, _ = block.attend(state.hidden, state.mask, None, state.presence)
+    state.hidden = block.feed_forward(attended)
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +46,29 @@ def built(tmp_path_factory):
     write_cifar_like(data_dir, "train", per_class=4)
     write_cifar_like(data_dir, "test", per_class=2)
     profile, db = tiny_profile(), artifacts / "lens.duckdb"
-    stages = []
-    metrics = vision.train(profile, str(data_dir), str(artifacts), on_stage=lambda stage, what: stages.append(stage))
-    traced = vision.trace(profile, db, str(data_dir), str(artifacts))
-    rows = vision.benchmark(profile, db, str(data_dir), str(artifacts))
+    stages, splits_read, scored = [], [], []
+    real_load, real_accuracy = load_cifar10, vision.vision_accuracy
+
+    def load(split, *args, **kwargs):   # which splits training reads
+        splits_read.append(split)
+        return real_load(split, *args, **kwargs)
+
+    def accuracy(classifier, pixels, *args, **kwargs):   # which images training scores its models on
+        scored.append(pixels.clone())
+        return real_accuracy(classifier, pixels, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (vision_data, vision):
+            patch.setattr(module, "load_cifar10", load)
+        patch.setattr(vision, "vision_accuracy", accuracy)
+        metrics = vision.train(profile, str(data_dir), str(artifacts),
+                               on_stage=lambda stage, what: stages.append(stage))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(vision, "wait_for_quiet", no_wait)
+        traced = vision.trace(profile, db, str(data_dir), str(artifacts))
+        rows = vision.benchmark(profile, db, str(data_dir), str(artifacts))
     return dict(data_dir=data_dir, artifacts=artifacts, db=db, profile=profile, metrics=metrics, stages=stages,
-                traced=traced, rows=rows)
+                traced=traced, rows=rows, splits_read=splits_read, scored=scored)
 
 
 def test_training_saves_an_unpruned_a_pruned_and_a_distilled_vit(built):
@@ -47,13 +77,31 @@ def test_training_saves_an_unpruned_a_pruned_and_a_distilled_vit(built):
     for stage in vision.STAGES:
         metrics = json.loads((folder / stage / "metrics.json").read_text())
         assert metrics["dataset"] == "cifar10" and metrics["stage"] == stage and 0 <= metrics["accuracy"] <= 1
-        assert metrics["n_train"] == 40 and metrics["r_max"] == 0.6 and metrics["train_alpha"] == 1.2
+        assert metrics["n_train"] == 30 and metrics["r_max"] == 0.6 and metrics["train_alpha"] == 1.2
     assert load_vision_classifier(folder / "unpruned").method.name == "none"
     for stage in ("pruned", "distilled"):
         pruned = load_vision_classifier(folder / stage).method
         assert (pruned.name, pruned.r_max, pruned.alpha) == ("topk", 0.6, 1.2)
     assert json.loads((folder / "distilled" / "metrics.json").read_text())["distillation"]["weight"] == 0.5
     assert not (built["artifacts"] / "tmp" / "cifar10-quick-pruned").exists(), "finished folders are moved in place"
+
+
+def test_training_scores_its_models_on_validation_images_held_out_of_the_training_split(built):
+    assert set(built["splits_read"]) == {"train"}, "training never reads the test split"
+    profile = built["profile"]
+    train_set, validation = load_cifar10_training(built["data_dir"], profile.validation_limit, profile.train_limit,
+                                                  profile.train.seed, profile.validation_seed)
+    assert (len(train_set), len(validation)) == (30, 10)
+    assert not set(train_set.ids) & set(validation.ids), "no validation image is trained on"
+    assert sorted(validation.labels.tolist()) == list(range(10)), "a class-balanced validation set"
+    assert len(built["scored"]) == len(vision.STAGES), "one score per model"
+    assert all(torch.equal(pixels, validation.pixels) for pixels in built["scored"]), "scored on validation images"
+    folder = built["artifacts"] / "models" / "cifar10-quick"
+    for stage in vision.STAGES:
+        metrics = json.loads((folder / stage / "metrics.json").read_text())
+        assert (metrics["evaluated_on"], metrics["n_validation"]) == ("validation", 10)
+        model = load_vision_classifier(folder / stage)
+        assert metrics["accuracy"] == pytest.approx(vision.vision_accuracy(model, validation.pixels, validation.labels))
 
 
 def test_a_rerun_skips_trained_models_and_retrains_only_a_missing_one(built, monkeypatch, tmp_path):
@@ -116,6 +164,20 @@ def test_benchmark_sweeps_unpruned_inference_and_trained_pruning_side_by_side(bu
     stored = rows.loc["pruned-a1.0"]
     assert list(stored["labels"]) == test.labels.tolist(), "the sweep keeps the images' labels"
     assert list(stored["predictions"]) == pruned.predict(test.pixels).tolist(), "and every image's prediction"
+    assert all(list(ids) == test.ids for ids in rows["example_ids"]), "each prediction's test image, in order"
+    config = json.loads(stored["config"])
+    assert config["last_layer_cls_only"] is True and config["threads"] == torch.get_num_threads()
+    assert (config["reference"], config["batching"], config["padding_share"]) == (
+        "unpruned", "batches of 32 test images, each 145 tokens", 0.0), "how it was timed, for the captions"
+
+
+def test_the_sweep_says_cls_only_only_when_the_unpruned_model_measured_it(built, monkeypatch, tmp_path):
+    monkeypatch.setattr(vision, "wait_for_quiet", no_wait)
+    monkeypatch.setattr(loop, "_cls_step", full_last_layer)   # the loop as it was: every row in the last layer
+    db = tmp_path / "lens.duckdb"
+    vision.benchmark(built["profile"], db, str(built["data_dir"]), str(built["artifacts"]))
+    config = json.loads(store.benchmarks("cifar10", db=db)["config"].iloc[0])
+    assert config["last_layer_cls_only"] is False
 
 
 def test_results_table_reports_the_vit_rows_from_the_database(built):
@@ -158,18 +220,20 @@ def test_the_note_names_the_fastest_setting_within_one_point_with_its_paired_int
 
 def test_command_lines_dispatch_cifar10_to_the_vision_pipeline(built, monkeypatch):
     calls = []
-    monkeypatch.setattr(vision, "train", lambda profile, *a, **k: calls.append(("train", profile.train.max_steps)))
+    monkeypatch.setattr(vision, "train", lambda profile, *a, **k: calls.append(
+        ("train", profile.train.max_steps, profile.validation_limit)))
     monkeypatch.setattr(vision, "trace", lambda profile, *a, **k: calls.append(("trace", profile.name)))
     monkeypatch.setattr(vision, "benchmark", lambda profile, *a, **k: calls.append(("benchmark", profile.eval_limit)))
-    train.main(["--dataset", "cifar10", "--profile", "cpu", "--max-steps", "3"])
+    train.main(["--dataset", "cifar10", "--profile", "cpu", "--max-steps", "3", "--validation-limit", "7"])
     trace.main(["--dataset", "cifar10", "--profile", "quick"])
     benchmark.main(["--dataset", "cifar10", "--eval-limit", "50"])
-    assert calls == [("train", 3), ("trace", "quick"), ("benchmark", 50)]
+    assert calls == [("train", 3, 7), ("trace", "quick"), ("benchmark", 50)]
     with pytest.raises(SystemExit):
         train.main(["--dataset", "cifar10", "--profile", "full"])   # no GPU profile for the ViT: a clear usage error
 
 
-def test_demo_builds_the_vit_with_progress(built, tmp_path):
+def test_demo_builds_the_vit_with_progress(built, tmp_path, monkeypatch):
+    monkeypatch.setattr(vision, "wait_for_quiet", no_wait)
     progress = tmp_path / "progress.json"
     artifacts = tmp_path / "artifacts"
     demo.run(("cifar10",), progress, str(built["data_dir"]), str(artifacts), profiles={"cifar10": tiny_profile()})
@@ -204,13 +268,19 @@ def test_accuracy_vs_speed_page_shows_the_vit_rows(built, monkeypatch):
 def test_the_speed_benchmark_writes_its_figures_into_the_readme_block(built, monkeypatch, tmp_path):
     monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=2147483647")   # no re-exec on import
     from benchmarks import vision_speed
+    monkeypatch.setattr(timing, "wait_for_quiet", no_wait)
+    threads = torch.get_num_threads()
     folder = built["artifacts"] / "models" / "cifar10-quick" / "pruned"
     readme = tmp_path / "README.md"
     readme.write_text(f"before\n{vision_speed.SPEED_START}\nold figures\n{vision_speed.SPEED_END}\nafter\n")
     monkeypatch.setattr("sys.argv", ["vision_speed", "--rounds", "1", "--batch", "2", "--threads", "1",
                                      "--model", str(folder), "--write", str(readme)])
-    vision_speed.main()
+    try:
+        vision_speed.main()
+    finally:
+        torch.set_num_threads(threads)
     text = readme.read_text()
+    assert "against our unpruned loop with a CLS-only last layer" in text.splitlines()[2]
     assert text.startswith(f"before\n{vision_speed.SPEED_START}\nMeasured on ") and text.endswith(
         f"{vision_speed.SPEED_END}\nafter\n") and "old figures" not in text
     rows = {line.split(" | ")[0].removeprefix("| "): line.split(" | ") for line in text.splitlines()

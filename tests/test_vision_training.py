@@ -60,7 +60,8 @@ def test_pruning_switches_on_after_the_warm_up_epochs():
     classifier = make_vit(num_labels=2, method=method)
     config = VisionTrainConfig(epochs=3, batch_size=16, warmup_epochs=0.5, augment=False)
     train_vit(classifier, pixels, labels, config, prune_after_epochs=2)
-    assert method.decisions == 1 * 2 * classifier.num_layers, "only the last epoch's 2 steps prune, at every layer"
+    assert method.decisions == 1 * 2 * (classifier.num_layers - 1), \
+        "only the last epoch's 2 steps prune, at every layer but the last (it computes CLS's row alone)"
     assert classifier.method is method and not classifier.training
 
 
@@ -183,6 +184,26 @@ def test_cifar10_loads_from_a_data_directory(tmp_path, column):
         "each sampled image remembers its place in the split"
 
 
+def test_a_validation_set_is_held_out_of_the_training_split_disjoint_and_balanced(tmp_path):
+    write_cifar_like(tmp_path, "train", per_class=6)
+    full = load_cifar10("train", data_dir=tmp_path)
+    rest, held = full.hold_out(20, seed=3)
+    assert (len(rest), len(held)) == (40, 20)
+    assert sorted(rest.ids + held.ids) == list(range(60)), "together every image, each once"
+    assert sorted(held.labels.tolist()) == sorted(list(range(10)) * 2), "class-balanced"
+    assert rest.ids == sorted(rest.ids), "the rest keeps the split's order"
+    assert torch.equal(full.pixels[held.split_indices()], held.pixels), "ids name the images in the split"
+    assert full.hold_out(20, seed=3)[1].ids == held.ids and full.hold_out(20, seed=4)[1].ids != held.ids, "seeded"
+    for size in (0, 60):
+        with pytest.raises(ValueError, match=f"size.*{size}"):
+            full.hold_out(size)
+
+    train, validation = vision_data.load_cifar10_training(tmp_path, validation_size=20, train_limit=10, seed=1,
+                                                          validation_seed=3)
+    assert validation.ids == held.ids, "the same validation images whatever the training seed and limit"
+    assert len(train) == 10 and set(train.ids) <= set(rest.ids), "training images come from the rest only"
+
+
 def _offline(*args, **kwargs):
     raise OSError("offline")
 
@@ -268,9 +289,9 @@ def test_the_first_epochs_can_train_on_a_cheaper_grid():
     config = VisionTrainConfig(epochs=2, batch_size=16, augment=False, low_res_size=32, low_res_epochs=1)
     trainer = VisionTrainer(make_vit(num_labels=2), pixels, labels, config)
     assert trainer.picture_size() == 32 and trainer.low_res_steps == 2
-    cheap = trainer.classifier(trainer.classifier.pixel_values(pixels[:2], size=32))
+    cheap = trainer.classifier(trainer.classifier.pixel_values(pixels[:2], size=32), record=True)   # every row
     assert cheap.loop.hidden.shape[1] == 1 + 8 * 8, "32px pictures: an 8 x 8 grid, position embeddings resized"
     trainer.train_until(1)
     assert trainer.picture_size() is None
     trainer.train_until()
-    assert trainer.classifier(trainer.classifier.pixel_values(pixels[:2])).loop.hidden.shape[1] == 145
+    assert trainer.classifier(trainer.classifier.pixel_values(pixels[:2]), record=True).loop.hidden.shape[1] == 145

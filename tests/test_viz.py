@@ -11,6 +11,7 @@ from lens_helpers import word_trace
 from pruning_core.methods import TopK
 from pruning_core.text import PrunedTextClassifier
 from dashboard.figures import display_units, layer_cutoff, layer_view_html, score_figure, token_count_figure
+from pruning_core.render import answer_parts
 
 
 def _rows(html: str) -> list[str]:
@@ -31,6 +32,16 @@ def test_each_layer_marks_kept_dropped_and_gone_tokens():
     assert "tpl-dropped" in _chip(rows[1], "restaurant")
     assert "tpl-gone" in _chip(rows[1], "ever")
     assert "3 of 5 tokens kept" in rows[0] and "2 of 3 tokens kept" in rows[1]   # CLS counts, SEP dropped at 1
+
+
+def test_the_answer_and_the_last_row_count_the_tokens_the_classifier_read():
+    """The last layer drops "restaurant": the classifier read it all the same (alive on entry to the last layer)."""
+    trace = word_trace(["best", "restaurant", "ever"], kept=[[True, True, False], [True, False, False]])
+    name, rest = answer_parts(trace)
+    assert name == "positive"
+    assert rest == "70.0% · 3 of 5 tokens read by the classifier (alive on entry to the last layer)"
+    rows = _rows(layer_view_html(trace))
+    assert "read by the classifier" not in rows[0] and "2 of 3 tokens kept<br>3 read by the classifier" in rows[1]
 
 
 def test_hiding_removed_tokens_leaves_only_this_layers_tokens():

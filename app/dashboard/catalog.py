@@ -138,7 +138,8 @@ def _entry(models: Path, folder: Path, kind: str) -> ModelEntry:
     method = str(read_json_object(folder / PRUNING_CONFIG).get("method", "?"))
     details = [str(metrics["dataset"])] if metrics.get("dataset") else []
     if isinstance(metrics.get("accuracy"), (int, float)):
-        details.append(f"accuracy {metrics['accuracy']:.3f}")
+        scored_on = f"{metrics['evaluated_on']} " if metrics.get("evaluated_on") else ""   # older models: not said
+        details.append(f"{scored_on}accuracy {metrics['accuracy']:.3f}")
     stamp = max((path.stat().st_mtime for path in folder.iterdir() if path.is_file()), default=0.0)
     return ModelEntry(key, " · ".join([key, method, *details]), folder, method, kind, metrics, stamp)
 

@@ -1,6 +1,6 @@
 """What the Classroom page computes (no Streamlit): a lesson is one classified text or picture shown step by step
-(step 0 the input, step l what is left after layer l), and the guessing game scores the words a class thinks
-reach the last layer against the words the model kept.
+(step 0 the input, step l what is left after layer l), and the guessing game scores the words a class thinks the
+classifier reads against the words it read (alive on entry to the last layer: pruning_core.trace.reached_classifier).
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 
 from PIL import Image
 
-from pruning_core.trace import ExampleTrace
+from pruning_core.trace import ExampleTrace, reached_classifier, read_layer
 
 # A projector shows a few lines in very large type: the model reads this many tokens of a text (a notice says so).
 MAX_TOKENS = 64
@@ -26,6 +26,11 @@ class Lesson:
     @property
     def last_step(self) -> int:
         return self.trace.num_layers
+
+    @property
+    def read_step(self) -> int:
+        """The step that shows what the classifier reads: what is left when the last layer starts."""
+        return read_layer(self.trace.num_layers) + 1
 
     def tokens_left(self, step: int) -> int:
         return len(self.trace.tokens) if step == 0 else self.trace.keep_counts[step - 1]
@@ -51,19 +56,19 @@ def word_choices(trace: ExampleTrace) -> list[str]:
 
 
 def survivors(trace: ExampleTrace) -> list[str]:
-    """The choices that reach the classifier (a word survives while any of its pieces does; a word written twice
-    survives when either does), in text order."""
-    kept = {word.text for word in trace.words() if word.drop_layer == trace.num_layers}
+    """The choices the classifier read: alive on entry to the last layer (a word lives while any of its pieces
+    does; a word written twice counts when either does), in text order."""
+    kept = {word.text for word in trace.words() if reached_classifier(word.drop_layer, trace.num_layers)}
     return [word for word in word_choices(trace) if word in kept]
 
 
 @dataclass(frozen=True)
 class GuessScore:
     overlap: float             # Jaccard: shared words over all words named by either
-    precision: float | None    # of the words guessed, the share the model kept (None: nothing guessed)
-    recall: float | None       # of the words kept, the share guessed (None: the model kept none)
-    dropped: list[str]         # guessed, but the model dropped them
-    missed: list[str]          # kept by the model, but not guessed
+    precision: float | None    # of the words guessed, the share the classifier read (None: nothing guessed)
+    recall: float | None       # of the words read, the share guessed (None: the classifier read none)
+    dropped: list[str]         # guessed, but dropped before the last layer
+    missed: list[str]          # read by the classifier, but not guessed
 
 
 def score_guess(guess: Iterable[str], trace: ExampleTrace) -> GuessScore:

@@ -70,7 +70,7 @@ def text_input() -> Callable[[], Lesson | None]:
     ui.example_buttons(EXAMPLES, TEXT)
     text = st.text_area("Text", key=TEXT, height=80, help=f"A sentence or two: the model reads the first "
                                                          f"{classroom.MAX_TOKENS} tokens. Ctrl+Enter to show it.")
-    st.toggle("Guessing game: pick the words you think survive, then reveal the layers", key=GAME)
+    st.toggle("Guessing game: pick the words you think the classifier reads, then reveal the layers", key=GAME)
     return partial(_text_lesson, classifier, method, text)
 
 
@@ -143,7 +143,8 @@ def _stage(lesson: Lesson, params: Sequence[state.UrlParam]) -> None:
     else:
         st.html(drawn.words_html(trace, step))
     st.caption("Previous / Next (or the ← → keys), P to play. Bold words go on; struck ones are dropped at this "
-               "layer, faint ones were dropped earlier.")
+               "layer, faint ones were dropped earlier. The classifier reads what is left when the last layer starts "
+               f"({drawn.step_label(lesson.read_step, last)}): the last layer's own drops cannot change its answer.")
     state.save_to_url(VIEW, params)               # a step taken here reruns only this fragment
 
 
@@ -173,8 +174,8 @@ def _advance(last: int) -> None:
 # --- the guessing game ----------------------------------------------------------------------------------------
 
 def guessing_game(lesson: Lesson) -> bool:
-    """With the game on (texts only): before the reveal, the class picks the words it thinks reach the last layer;
-    after it, the round's score. Returns whether the layers may be shown."""
+    """With the game on (texts only): before the reveal, the class picks the words it thinks the classifier reads
+    (alive on entry to the last layer); after it, the round's score. Returns whether the layers may be shown."""
     trace = lesson.trace
     if lesson.pictures or not st.session_state.get(GAME):
         return True
@@ -186,8 +187,8 @@ def guessing_game(lesson: Lesson) -> bool:
     if not revealed:
         st.html(drawn.words_html(trace, 0))
         _keep_valid_guess(choices)
-        st.pills("Which words reach the last layer? Pick them, then reveal.", choices, selection_mode="multi",
-                 key=GUESS, format_func=as_plain_text)
+        st.pills("Which words does the classifier read (still there when the last layer starts)? Pick them, then "
+                 "reveal.", choices, selection_mode="multi", key=GUESS, format_func=as_plain_text)
         st.button("Reveal the layers", key="do_class_reveal", type="primary", icon=":material/visibility:",
                   on_click=_reveal, args=(trace,))
     else:

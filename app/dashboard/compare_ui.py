@@ -5,12 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from pruning_core.methods import TopK
+from pruning_core.trace import read_layer
 
 from . import catalog, faithfulness_ui, figures, reads, ui
 from .figures import compare, tradeoff
-from .live import EXAMPLES
+from .live import EXAMPLES, READ_HELP
 from .side_by_side import compare_on_text
-from .tables import FACET_NAMES, final_keep_share, keyword_comparison, keyword_display, method_name
+from .tables import FACET_NAMES, READ_SHARE_HELP, keyword_comparison, keyword_display, method_name, read_share
 from .tradeoff import COMPARED_METHODS, missing_methods
 
 VIEWS = {"runs": "Two runs", "text": "Methods on one text", "dataset": "Methods over a dataset"}
@@ -24,8 +25,8 @@ def two_runs() -> None:
         accuracy, f1, kept = column.columns(3)
         accuracy.metric("Accuracy", f"{run['accuracy']:.3f}")
         f1.metric("Macro-F1", f"{run['macro_f1']:.3f}")
-        kept.metric("Tokens kept", f"{final_keep_share(run['keep_fraction']):.0%}",
-                    help="Share of the tokens that reached the classifier.")
+        kept.metric("Tokens read", f"{read_share(run['keep_fraction']):.0%}",
+                    help=READ_SHARE_HELP)
     labels = {f"{name}: {run['training_run']}/{run['stage']}": run for name, run in runs.items()}
     left, right = st.columns(2, gap="large")
     survival = {label: reads.read("layer_survival", run["run_id"]) for label, run in labels.items()}
@@ -37,7 +38,7 @@ def two_runs() -> None:
                    + " and ".join(f"`python -m pipelines.analyze --run {run_id}`" for run_id in pending) + ".")
         return
     facet = right.radio("Facet", list(FACET_NAMES), format_func=FACET_NAMES.get, horizontal=True, key="compare_facet")
-    retention = {label: reads.read("retention", run["run_id"], facet, layer=int(run["num_layers"]) - 1)
+    retention = {label: reads.read("retention", run["run_id"], facet, layer=read_layer(int(run["num_layers"])))
                  for label, run in labels.items()}
     right.plotly_chart(compare.retention_compare_figure(retention, facet), key="retention_compare")
     right.caption(compare.RETENTION_COMPARE_CAPTION)
@@ -45,13 +46,15 @@ def two_runs() -> None:
     tables = [reads.read("keyword_table", run["run_id"], source="study") for run in runs.values()]
     if runs["A"]["dataset"] == runs["B"]["dataset"]:
         st.dataframe(keyword_comparison(*tables, names=("A", "B")), hide_index=True)
-        st.caption("final %: the share of a keyword's occurrences that reached the classifier in that run.")
+        st.caption("final %: the share of a keyword's occurrences the classifier read in that run (alive on entry to "
+                   "the last layer).")
         return
     for column, name, table in zip(st.columns(2, gap="large"), "AB", tables):
         column.dataframe(keyword_display(table, int(runs[name]["num_layers"]))[
             ["keyword", "class", "occurrences", "final %", "acc kept %"]], hide_index=True)
     st.caption("Different datasets, different keywords: each run's own list. final %: the share of a keyword's "
-               "occurrences that reached the classifier; acc kept %: accuracy on texts where it did.")
+               "occurrences the classifier read (alive on entry to the last layer); acc kept %: accuracy on texts "
+               "where it read the keyword.")
 
 
 def methods_on_text() -> None:
@@ -77,7 +80,8 @@ def methods_on_text() -> None:
     for column, (method, result) in zip(st.columns(len(COMPARED_METHODS), gap="medium"), outcome.results.items()):
         trace = result.trace
         column.metric(method_name(method), f"{trace.predicted_name} ({trace.probability:.0%})",
-                      f"{len(trace.tokens)} → {trace.keep_counts[-1]} tokens", delta_color="off", delta_arrow="off")
+                      f"{len(trace.tokens)} → {trace.read_count} tokens read", delta_color="off", delta_arrow="off",
+                      help=READ_HELP)
         column.html(figures.layer_view_html(trace, "words", hide_gone=True, legend=False))
     for note in outcome.notes:
         st.caption(note)

@@ -82,7 +82,7 @@ class Label:
 class Grid:
     width: int
     height: int
-    heading: tuple[str, str]   # the answer, and its probability with the tokens kept
+    heading: tuple[str, str]   # the answer, and its probability with the tokens the classifier read
     labels: list[Label]
     boxes: list[Box]
 

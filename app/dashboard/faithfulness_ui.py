@@ -1,6 +1,7 @@
 """Faithfulness (Streamlit): on Live text, the typed text's pruned answer beside the same weights' unpruned one, with
-ERASER's sufficiency and comprehensiveness of the kept tokens and, on request, gradient × input saliency beside the
-pruning scores; on Compare, the stored figures of each trained pruned model over a test sample.
+ERASER's sufficiency and comprehensiveness of the tokens the classifier read (alive on entry to the last layer) and,
+on request, gradient × input saliency beside the pruning scores; on Compare, the stored figures of each trained
+pruned model over a test sample.
 
 The measures are pruning_core.faithfulness's; `live_faithfulness` (no widgets) computes them for one typed text.
 """
@@ -22,16 +23,17 @@ from .live import MAX_INPUT_CHARS
 from .tables import method_name
 
 CAPTION = ("y is the pruned model's answer and p_full the probability the same weights give with nothing pruned. "
-           "**Sufficiency** = p_full(y) − p_full(y | the kept tokens alone): near 0 or below, the tokens that reached "
-           "the classifier carry the answer by themselves. **Comprehensiveness** = p_full(y) − p_full(y | the text "
-           "without them): high, the answer leaves with them. As in the ERASER benchmark (DeYoung et al. 2020).")
+           "**Sufficiency** = p_full(y) − p_full(y | the tokens read alone): near 0 or below, the tokens the "
+           "classifier read (alive on entry to the last layer) carry the answer by themselves. "
+           "**Comprehensiveness** = p_full(y) − p_full(y | the text without them): high, the answer leaves with "
+           "them. As in the ERASER benchmark (DeYoung et al. 2020).")
 SALIENCY_CAPTION = ("Gradient × input: |Σ gradient · embedding| of each token for the unpruned model's logit of y. "
                     "Spearman's ρ ranks the text's tokens scored at that layer by both: near 1, pruning keeps the "
                     "tokens the gradient finds important.")
 DATASET_CAPTION = ("Each trained pruned model on a seeded test sample, against the same weights with nothing pruned: "
-                   "how often they agree (a flip is a different answer), the share of tokens reaching the classifier, "
-                   "and mean sufficiency and comprehensiveness of those tokens (see Live text), with 95% bootstrap "
-                   "intervals.")
+                   "how often they agree (a flip is a different answer), the share of tokens the classifier read "
+                   "(alive on entry to the last layer), and mean sufficiency and comprehensiveness of those tokens "
+                   "(see Live text), with 95% bootstrap intervals.")
 
 
 @dataclass
@@ -75,12 +77,13 @@ def live_section(classifier: PrunedTextClassifier, method: PruningMethod, text: 
     change.metric("Confidence change", f"{100 * figures.confidence_change:+.1f} points",
                   help="p_pruned(y) − p_full(y): how much surer of its answer pruning made the model.")
     sufficiency.metric("Sufficiency", f"{figures.sufficiency:+.3f}",
-                       help=f"p_full(y) − p_full(y | the {figures.n_kept} kept tokens alone) = "
+                       help=f"p_full(y) − p_full(y | the {figures.n_kept} tokens read alone) = "
                             f"{figures.full_probability:.3f} − {figures.rationale_probability:.3f}")
     comprehensiveness.metric("Comprehensiveness", f"{figures.comprehensiveness:+.3f}",
                              help=f"p_full(y) − p_full(y | the text without them) = "
                                   f"{figures.full_probability:.3f} − {figures.rest_probability:.3f}")
-    st.caption(f"{figures.n_kept} of the text's {figures.n_tokens} tokens reached the classifier. {CAPTION}")
+    st.caption(f"{figures.n_kept} of the text's {figures.n_tokens} tokens were read by the classifier (alive on entry "
+               f"to the last layer; special tokens aside). {CAPTION}")
     if result.saliency is not None:
         _saliency_view(result, trace)
 
@@ -98,7 +101,7 @@ def _saliency_view(result: LiveFaithfulness, trace: ExampleTrace) -> None:
     right.dataframe(pd.DataFrame({"token": np.asarray(trace.tokens, dtype=object)[own],
                                   f"score at layer {result.layer + 1}": scores[own],
                                   "gradient × input": result.saliency[own],
-                                  "reached the classifier": trace.kept[-1][own]}),
+                                  "read by the classifier": trace.read_mask[own]}),
                     hide_index=True, height=180)
     st.caption(SALIENCY_CAPTION)
 
@@ -117,7 +120,7 @@ def dataset_table(summary: pd.DataFrame, by_class: pd.DataFrame) -> pd.DataFrame
         "examples": summary["n_examples"],
         "agrees %": np.round(100 * summary["agreement"], 1), "agrees 95% CI": interval("agreement", 100, 1),
         "flips by true class": [flips.get(f, "") for f in summary["faith_id"]],
-        "tokens kept %": np.round(100 * summary["kept_share"], 1),
+        "tokens read %": np.round(100 * summary["kept_share"], 1),
         "sufficiency": np.round(summary["sufficiency"], 3), "sufficiency 95% CI": interval("sufficiency"),
         "comprehensiveness": np.round(summary["comprehensiveness"], 3),
         "comprehensiveness 95% CI": interval("comprehensiveness")})

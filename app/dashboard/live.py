@@ -40,6 +40,11 @@ METHOD_KINDS = {
 # training in the background, several visitors at once): see benchmarks/live_latency.py.
 LIVE_THREADS = 1
 
+# What "tokens read" counts, wherever a page shows it (Live text, Image, Compare).
+READ_HELP = ("At the input → read by the classifier: the tokens alive on entry to the last layer, CLS included. The "
+             "head reads CLS after the last layer, and CLS's last attention reads exactly these, so the last layer's "
+             "own pruning cannot change the answer.")
+
 EMPTY_HINT = "Type or paste a text above, or pick an example, to watch its tokens drop out layer by layer."
 NOTHING_READABLE_HINT = ("The model finds no words in this text (only spaces, control or zero-width characters): "
                          "type some words to classify.")

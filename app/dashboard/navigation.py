@@ -37,6 +37,9 @@ PAGES = [
              "how pruning treats the words that carry a class, and any words you type."),
     PageInfo("views/5_Accuracy_vs_speed.py", "Accuracy vs speed", ":material/speed:",
              "every benchmark setting against measured throughput and FLOPs, with the Pareto front."),
+    PageInfo("views/10_Class_report.py", "Class report", ":material/grid_on:",
+             "a traced run's precision, recall and F1 per class and its confusion matrix; click a cell to read its "
+             "texts."),
     PageInfo("views/6_Compare.py", "Compare", ":material/compare_arrows:",
              "two runs side by side, and LTP, top-k and TS-DTP on the same text."),
     PageInfo("views/7_Image.py", "Image", ":material/image:",

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from pruning_core.methods import METHODS
+from pruning_core.trace import read_layer
 
 FACET_NAMES = {"pos": "Part of speech", "entity": "Entity type", "stopword": "Stopword",
                "frequency": "Frequency band", "punctuation": "Punctuation"}
@@ -42,10 +43,18 @@ def as_list(value: object) -> list:
     return list(value)
 
 
-def final_keep_share(keep_fraction: object) -> float:
-    """Share of a run's tokens that reach the classifier (the last layer's keep fraction)."""
+READ_SHARE_HELP = ("Share of the input tokens the classifier read: those alive on entry to the last layer (CLS "
+                   "included). The last layer's own pruning cannot change the answer.")
+
+
+def read_share(keep_fraction: object) -> float:
+    """Share of a run's tokens the classifier read: its keep fraction (one share per layer, alive after it) on entry
+    to the last layer; 1 for a one-layer model (it reads the input)."""
     values = as_list(keep_fraction)
-    return float(values[-1]) if values else math.nan
+    if not values:
+        return math.nan
+    layer = read_layer(len(values))
+    return 1.0 if layer < 0 else float(values[layer])
 
 
 def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -58,7 +67,7 @@ def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
         "examples": runs["n_examples"],
         "accuracy": runs["accuracy"],
         "macro-F1": runs["macro_f1"],
-        "tokens kept": [final_keep_share(k) for k in runs["keep_fraction"]],
+        "tokens read": [read_share(k) for k in runs["keep_fraction"]],
         "analysed": runs["analysed"],
     })
 
@@ -70,9 +79,10 @@ def layer_columns(num_layers: int) -> list[str]:
 
 # What each percentage column of the keyword table holds (the page shows it as the column's tooltip).
 PERCENT_COLUMNS = {
-    "final %": "Share of the keyword's occurrences that reached the classifier (alive after the last layer).",
-    "acc kept %": "Accuracy on the texts where the keyword reached the classifier.",
-    "acc dropped %": "Accuracy on the texts where every occurrence of the keyword was removed.",
+    "final %": "Share of the keyword's occurrences the classifier read (alive on entry to the last layer: the last "
+               "layer's own pruning cannot change the answer).",
+    "acc kept %": "Accuracy on the texts where the classifier read the keyword (any occurrence).",
+    "acc dropped %": "Accuracy on the texts where every occurrence of the keyword was removed before the last layer.",
 }
 
 
@@ -100,8 +110,8 @@ def _percent(values: np.ndarray) -> np.ndarray:
 
 
 def keyword_comparison(first: pd.DataFrame, second: pd.DataFrame, names: tuple[str, str]) -> pd.DataFrame:
-    """Keywords of two runs side by side (keyword_table frames): occurrences and the percentage reaching the
-    classifier in each, largest differences first; keywords that occur in neither run are left out."""
+    """Keywords of two runs side by side (keyword_table frames): occurrences and the percentage the classifier read
+    in each, largest differences first; keywords that occur in neither run are left out."""
     columns = ["keyword", "occurrences", "kept_final"]
     merged = first[columns].drop_duplicates("keyword").merge(second[columns].drop_duplicates("keyword"),
                                                             on="keyword", how="outer", suffixes=(" A", " B"))

@@ -1,4 +1,5 @@
-"""Accuracy against cost over benchmark rows: the Pareto front, and the learned values worth plotting.
+"""Accuracy against cost over benchmark rows: speed-ups against the sweep's strongest unpruned path, the Pareto
+front, each setting's role, accuracy by text length, and the learned values worth plotting.
 
 Generic over datasets and methods: a row is one benchmark setting (store.benchmarks()), text or vision.
 """
@@ -10,7 +11,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pruning_core.metrics import points_cell
+from pruning_core.metrics import (TRANSFORMERS_SETTING, accuracy_by_length, describe_timing, points_cell,
+                                   prunes_tokens, speed_reference)
 
 from . import reads
 from .tables import as_list
@@ -20,10 +22,14 @@ COMPARED_METHODS = ("ltp", "topk", "ts_dtp")
 REFERENCE_SETTINGS = ("control", "unpruned")
 
 
+def _accuracy_reference(rows: pd.DataFrame) -> str | None:
+    return next((name for name in REFERENCE_SETTINGS if (rows["setting"] == name).any()), None)
+
+
 def versus_reference(rows: pd.DataFrame) -> tuple[str | None, list[str]]:
     """The sweep's reference setting and each row's accuracy against it in points, '-1.1 [-1.6, -0.6]' with the
     paired 95% interval where predictions were stored ('' for the reference itself; (None, blanks) without one)."""
-    reference = next((name for name in REFERENCE_SETTINGS if (rows["setting"] == name).any()), None)
+    reference = _accuracy_reference(rows)
     if reference is None:
         return None, [""] * len(rows)
     base = rows[rows["setting"] == reference].iloc[0]
@@ -39,6 +45,104 @@ def versus_column(sweep: pd.DataFrame) -> tuple[str | None, list[str]]:
     """versus_reference for the rows of one stored sweep as read at the current database version, computed once
     per version (10,000 paired resamples per setting take seconds on a 10,000-image sweep)."""
     return _versus(sweep["bench_id"].iloc[0], *reads.db_version(), sweep)
+
+
+def sweep_config(rows: pd.DataFrame) -> dict:
+    """The JSON config of the rows' sweep ({} when absent or unreadable)."""
+    return _config(rows["config"].iloc[0]) if "config" in rows and len(rows) else {}
+
+
+def speedup_setting(rows: pd.DataFrame) -> str | None:
+    """The setting one sweep's speed-ups are against: its speed reference (the control on the strongest unpruned
+    path) where the sweep has it, else `unpruned` (as older and vision sweeps stored them), else None."""
+    present = set(rows["setting"])
+    return next((name for name in (speed_reference(sweep_config(rows)), "unpruned") if name in present), None)
+
+
+def timing_caption(rows: pd.DataFrame) -> str:
+    """How one sweep was timed and what its speed-ups are against (describe_timing of its config)."""
+    return describe_timing(sweep_config(rows), speedup_setting(rows))
+
+
+def with_reference_speedups(rows: pd.DataFrame) -> pd.DataFrame:
+    """rows with speedup_b32 and speedup_b1 against each sweep's speedup_setting (older text sweeps stored them
+    against `unpruned`, not the control); a sweep without one keeps its stored speed-ups."""
+    rows = rows.copy()
+    sweeps = rows["bench_id"] if "bench_id" in rows else pd.Series(0, index=rows.index)
+    for _, sweep in rows.groupby(sweeps, sort=False):
+        reference = sweep[sweep["setting"] == speedup_setting(sweep)]
+        if reference.empty:
+            continue
+        rows.loc[sweep.index, "speedup_b32"] = sweep["throughput_b32"] / reference["throughput_b32"].iloc[0]
+        rows.loc[sweep.index, "speedup_b1"] = reference["latency_b1_ms"].iloc[0] / sweep["latency_b1_ms"]
+    return rows
+
+
+def setting_roles(rows: pd.DataFrame) -> list[str]:
+    """What each row stands for beyond its name: the speed-up reference, the transformers reference (timed only for
+    reference), LTP's weights with nothing pruned; '' for the others."""
+    reference = speedup_setting(rows)
+
+    def role(row: pd.Series) -> str:
+        if row["setting"] == TRANSFORMERS_SETTING:
+            return "reference only: the transformers model as most users run it"
+        if row["setting"] == reference:
+            return "speed-up reference"
+        if row["method"] != "none" and not prunes_tokens(row):
+            return "nothing pruned: the pruned model's weights alone"
+        return ""
+    return [role(row) for _, row in rows.iterrows()]
+
+
+def by_length(rows: pd.DataFrame) -> pd.DataFrame | None:
+    """Tidy accuracy by length bucket: setting, method, bucket ('< 128 (n = 412)'), accuracy (NaN when empty) and
+    cell (accuracy with the paired difference from the accuracy reference, 95% CI); None for a sweep stored without
+    predictions or lengths."""
+    reference = _accuracy_reference(rows)
+    base = rows[rows["setting"] == reference].iloc[0] if reference else None
+    records = []
+    for _, row in rows.iterrows():
+        found = accuracy_by_length(row, None if base is None or row["setting"] == reference else base)
+        if found is None:
+            return None
+        records += [(row["setting"], row["method"], f"{b.label} (n = {b.n:,})", b.accuracy, b.cell()) for b in found]
+    frame = pd.DataFrame(records, columns=["setting", "method", "bucket", "accuracy", "cell"])
+    return frame.assign(accuracy=frame["accuracy"].astype(float))
+
+
+@st.cache_data(ttl=reads.COMPUTED_TTL_SECONDS, show_spinner="Accuracy by text length…", max_entries=32)
+def _by_length(bench_id: str, db: str, version: float, _rows: pd.DataFrame) -> pd.DataFrame | None:
+    return by_length(_rows)
+
+
+def by_length_of(sweep: pd.DataFrame) -> pd.DataFrame | None:
+    """by_length for one stored sweep, computed once per database version (paired resamples per bucket)."""
+    return _by_length(sweep["bench_id"].iloc[0], *reads.db_version(), sweep)
+
+
+def length_cells(tidy: pd.DataFrame) -> pd.DataFrame:
+    """by_length as a table: one row per setting, one column per bucket (its n in the header)."""
+    table = tidy.pivot(index="setting", columns="bucket", values="cell")
+    return table.loc[tidy["setting"].unique(), tidy["bucket"].unique()].reset_index()
+
+
+def settings_columns(reference: str | None, speed: str | None) -> dict:
+    """The column settings of the page's table of every setting (accuracy against `reference`, speed-ups against
+    `speed`)."""
+    return {
+        "accuracy": st.column_config.NumberColumn(format="%.3f"),
+        "versus": st.column_config.TextColumn(f"vs {reference or 'reference'} (points, 95% CI)", help=(
+            "Accuracy minus the reference setting's on the same test examples, with a paired bootstrap 95% interval "
+            "(10,000 resamples of the examples) where the sweep stored every prediction.")),
+        "macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f"),
+        "GFLOPs": st.column_config.NumberColumn(format="%.3g"),
+        "throughput_b32": st.column_config.NumberColumn("examples/s (batch 32)", format="%.1f"),
+        "latency_b1_ms": st.column_config.NumberColumn("ms (batch 1)", format="%.1f"),
+        "speedup_b32": st.column_config.NumberColumn(f"speed-up (b32) vs {speed}", format="%.2f×"),
+        "speedup_b1": st.column_config.NumberColumn(f"speed-up (b1) vs {speed}", format="%.2f×"),
+        "role": st.column_config.TextColumn("role", help=(
+            "The speed-up reference is the equally trained unpruned model on the strongest unpruned path; the "
+            "transformers row (the model as most users run it) is timed for reference only."))}
 
 
 def pareto_front(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
@@ -57,7 +161,8 @@ def pareto_front(cost: np.ndarray, quality: np.ndarray) -> np.ndarray:
 def mark_front(rows: pd.DataFrame, x: str, metric: str) -> pd.DataFrame:
     """rows with a bool `pareto` column: throughput-like x is better high, FLOPs/latency-like x better low."""
     values = rows[x].to_numpy(dtype=float)
-    cost = -values if higher_is_faster(x) else values
+    cost = -values if higher_is_faster(x) else values.copy()
+    cost[(rows["setting"] == TRANSFORMERS_SETTING).to_numpy()] = np.nan   # timed for reference only, never a choice
     return rows.assign(pareto=pareto_front(cost, rows[metric].to_numpy(dtype=float)))
 
 

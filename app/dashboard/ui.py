@@ -18,7 +18,7 @@ from pruning_core.text import PrunedTextClassifier
 
 from . import catalog, jobs, state
 from .catalog import ModelEntry
-from .live import METHOD_KINDS, MethodChoice, available_kinds, build_live_method, default_kind, warm_up
+from .live import METHOD_KINDS, READ_HELP, MethodChoice, available_kinds, build_live_method, default_kind, warm_up
 from .tables import method_name
 
 
@@ -154,12 +154,13 @@ def _adjustment_slider(adjustment: Adjustment) -> float:
 
 
 def result_metrics(trace: ExampleTrace, model_ms: float, timed: str) -> None:
-    """The answer in four figures: prediction, its probability, the measured model time and the tokens kept."""
+    """The answer in four figures: prediction, its probability, the measured model time and the tokens the classifier
+    read."""
     prediction, probability, timing, tokens = st.columns(4)
     prediction.metric("Prediction", trace.predicted_name)
     probability.metric("Probability", f"{trace.probability:.1%}")
     timing.metric("Model time", f"{model_ms:.0f} ms", help=f"{timed}, the pruned layer loop and the trace.")
-    tokens.metric("Tokens", f"{len(trace.tokens)} → {trace.keep_counts[-1]}", help="At the input → after the last layer.")
+    tokens.metric("Tokens read", f"{len(trace.tokens)} → {trace.read_count}", help=READ_HELP)
 
 
 def view_sidebar() -> tuple[str, bool]:

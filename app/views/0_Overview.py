@@ -3,7 +3,7 @@ import streamlit as st
 
 from dashboard import catalog, reads, ui
 from dashboard.navigation import PAGES
-from dashboard.tables import runs_table
+from dashboard.tables import READ_SHARE_HELP, runs_table
 from pruning_core import paths
 
 st.title("Token Pruning Lens")
@@ -44,8 +44,8 @@ else:
         st.dataframe(runs_table(stored), hide_index=True, column_config={
             "accuracy": st.column_config.NumberColumn(format="%.3f"),
             "macro-F1": st.column_config.NumberColumn(format="%.3f"),
-            "tokens kept": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1,
-                                                          help="Share of the tokens that reached the classifier."),
+            "tokens read": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1,
+                                                          help=READ_SHARE_HELP),
             "analysed": st.column_config.CheckboxColumn(help="Analysed runs feed Token patterns, Embeddings "
                                                              "and Domain keywords.")})
         st.caption(f"Traced test sets in `{reads.db_version()[0]}`, newest first.")

@@ -34,7 +34,8 @@ ui.result_metrics(trace, result.model_ms, "Tokenizing")
 st.subheader("Tokens, layer by layer")
 st.html(figures.layer_view_html(trace, unit, hide_gone))
 st.caption("Each row is one layer, top to bottom: highlighted tokens go on to the next layer, struck ones "
-           "were removed there or earlier.")
+           "were removed there or earlier. The classifier reads the tokens alive on entry to the last layer: the "
+           "last layer's own removals cannot change the answer.")
 share_ui.text_downloads(trace, unit, hide_gone)
 left, right = st.columns(2)
 left.plotly_chart(figures.token_count_figure(trace), width="stretch")

@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import reads, retention
 from dashboard.figures import patterns
 from dashboard.tables import FACET_NAMES
+from pruning_core.trace import read_layer
 
 st.title("Token patterns")
 st.caption("Which words a pruned model keeps over a whole traced test set: by part of speech, entity type, "
@@ -15,10 +16,11 @@ run_id, names, layers = run["run_id"], list(run["label_names"]), int(run["num_la
 by = st.sidebar.radio("Classes by", ["true", "predicted"], horizontal=True, key="class_by",
                       format_func={"true": "True label", "predicted": "Prediction"}.get)
 classes = st.sidebar.multiselect("Classes", names, default=names, key=f"classes_{run_id}")  # per run: its labels
-layer = st.sidebar.select_slider("After layer", list(range(layers)), value=layers - 1, key=f"layer_{run_id}",
-                                 format_func=lambda index: str(index + 1),
-                                 help="Retention counts the words still alive after this layer; the last layer's "
-                                      "survivors are what the classifier reads.")
+layer = st.sidebar.select_slider("After layer", list(range(layers)), value=max(read_layer(layers), 0),
+                                 key=f"layer_{run_id}", format_func=lambda index: str(index + 1),
+                                 help="Retention counts the words still alive after this layer. The classifier "
+                                      "reads the words alive on entry to the last layer: the survivors of the layer "
+                                      "before it (the default).")
 
 st.subheader("Retention by category")
 facet = st.radio("Facet", list(FACET_NAMES), format_func=FACET_NAMES.get, horizontal=True, key="facet",

@@ -6,8 +6,8 @@ from dashboard.tables import MAX_KEYWORDS, PERCENT_COLUMNS, keyword_display, lay
 
 st.title("Domain keywords")
 st.caption("For each keyword: how often it occurs in the traced test set, the share of its occurrences alive "
-           "after each layer, and the accuracy on texts where it reached the classifier versus where it was "
-           "dropped. Click a column to sort.")
+           "after each layer, and the accuracy on texts where the classifier read it (alive on entry to the last "
+           "layer) versus where it was dropped before. Click a column to sort.")
 
 run = reads.run_picker(reads.runs(analysed=True))
 run_id, layers, names = run["run_id"], int(run["num_layers"]), list(run["label_names"])
@@ -27,9 +27,10 @@ formats |= {column: st.column_config.NumberColumn(format="%.1f", help=text) for 
 def keyword_table(frame, file_name: str, key: str) -> None:
     table = keyword_display(frame, layers)
     st.dataframe(table, hide_index=True, column_config=formats, key=key)
-    st.caption("L1 % … final %: the share of the keyword's occurrences still alive after each layer (final: it "
-               "reached the classifier); acc kept % / acc dropped %: accuracy on the texts where it reached the "
-               "classifier / where every occurrence was removed.")
+    st.caption("L1 % …: the share of the keyword's occurrences still alive after each layer; final %: the share the "
+               "classifier read (alive on entry to the last layer, so the column of the layer before it); acc kept % "
+               "/ acc dropped %: accuracy on the texts where the classifier read it / where every occurrence was "
+               "removed before the last layer.")
     st.download_button("Download as CSV", table.to_csv(index=False).encode("utf-8"), file_name=file_name,
                        mime="text/csv", icon="⬇️", key=f"do_download_{key}")
 

@@ -4,11 +4,13 @@ import streamlit as st
 from dashboard import reads
 from dashboard.figures import tradeoff
 from dashboard.tables import method_name
-from dashboard.tradeoff import versus_column
+from dashboard.tradeoff import (by_length_of, length_cells, setting_roles, settings_columns, speedup_setting,
+                                timing_caption, versus_column, with_reference_speedups)
 
 st.title("Accuracy vs speed")
 st.caption("What pruning buys and what it costs: each benchmark setting (no pruning, top-k keep ratios, LTP "
-           "threshold scales, TS-DTP...) measured side by side on the same test sample and machine.")
+           "threshold scales, TS-DTP...) measured side by side on the same test sample and machine. Speed-ups are "
+           "against the strongest unpruned path: the equally trained unpruned model, timed on the same batches.")
 
 rows = reads.read("benchmarks")
 if rows.empty:
@@ -18,10 +20,10 @@ datasets = sorted(rows["dataset"].unique())
 dataset = st.sidebar.selectbox("Dataset", datasets, key="bench_dataset")
 metric = st.sidebar.radio("Quality", list(tradeoff.METRIC_NAMES), format_func=tradeoff.METRIC_NAMES.get,
                           key="bench_metric", horizontal=True)
-rows = rows[rows["dataset"] == dataset].reset_index(drop=True)
+rows = with_reference_speedups(rows[rows["dataset"] == dataset].reset_index(drop=True))
 first = rows.iloc[0]
 st.caption(f"Sweep `{first['bench_id']}` ({first['profile'] or 'no'} profile, {first['created_at']:%Y-%m-%d %H:%M}), "
-           f"{int(first['n_examples']):,} test examples, {len(rows)} settings.")
+           f"{int(first['n_examples']):,} test examples, {len(rows)} settings. {timing_caption(rows)}")
 
 speed, cost = st.columns(2, gap="large")
 for column, x in ((speed, "throughput_b32"), (cost, "flops")):
@@ -38,19 +40,20 @@ else:
     learned.plotly_chart(figure, key="learned")
     learned.caption(tradeoff.LEARNED_CAPTION)
 
+st.subheader("Accuracy by text length")
+lengths = by_length_of(rows)
+if lengths is None:
+    st.info("This sweep did not store every example's prediction and length: rerun the benchmark to see accuracy "
+            "by text length.")
+else:
+    st.plotly_chart(tradeoff.length_figure(lengths), key="by_length")
+    st.caption(tradeoff.LENGTH_CAPTION)
+    st.dataframe(length_cells(lengths), hide_index=True)
+
 st.subheader("Every setting")
 reference, versus = versus_column(rows)
-table = rows.assign(method=rows["method"].map(method_name), GFLOPs=rows["flops"] / 1e9, versus=versus)[
-    ["setting", "method", "accuracy", "versus", "macro_f1", "GFLOPs", "throughput_b32", "latency_b1_ms",
+table = rows.assign(method=rows["method"].map(method_name), GFLOPs=rows["flops"] / 1e9, versus=versus,
+                    role=setting_roles(rows))[
+    ["setting", "method", "role", "accuracy", "versus", "macro_f1", "GFLOPs", "throughput_b32", "latency_b1_ms",
      "speedup_b32", "speedup_b1"]]
-st.dataframe(table, hide_index=True, column_config={
-    "accuracy": st.column_config.NumberColumn(format="%.3f"),
-    "versus": st.column_config.TextColumn(f"vs {reference or 'reference'} (points, 95% CI)", help=(
-        "Accuracy minus the reference setting's on the same test examples, with a paired bootstrap 95% interval "
-        "(10,000 resamples of the examples) where the sweep stored every prediction.")),
-    "macro_f1": st.column_config.NumberColumn(
-        "macro-F1", format="%.3f"), "GFLOPs": st.column_config.NumberColumn(format="%.3g"),
-    "throughput_b32": st.column_config.NumberColumn("examples/s (batch 32)", format="%.1f"),
-    "latency_b1_ms": st.column_config.NumberColumn("ms (batch 1)", format="%.1f"),
-    "speedup_b32": st.column_config.NumberColumn("speed-up (b32)", format="%.2f×"),
-    "speedup_b1": st.column_config.NumberColumn("speed-up (b1)", format="%.2f×")})
+st.dataframe(table, hide_index=True, column_config=settings_columns(reference, speedup_setting(rows)))

@@ -5,7 +5,8 @@ from dashboard import classroom_ui, share_ui, state
 
 st.title("Classroom")
 st.caption("Show a class how a transformer drops tokens: one layer at a time, with Previous / Next (or the arrow "
-           "keys) or Play. Turn on the guessing game to have the class pick the words that survive first.")
+           "keys) or Play. Turn on the guessing game to have the class pick, first, the words the classifier reads "
+           "(those still there when the last layer starts).")
 state.open_from_url(classroom_ui.VIEW, classroom_ui.url_params(classroom_ui.url_mode()))
 
 mode = classroom_ui.mode_sidebar()

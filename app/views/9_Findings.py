@@ -3,13 +3,16 @@ import streamlit as st
 
 from dashboard import findings, findings_ui, reads
 from dashboard.figures.findings import PARTS_CAPTION
-from pruning_core.analysis.findings import RESAMPLES
+from pruning_core.analysis.findings import CORRECTION, FAMILY_ERROR, RESAMPLES
 
 st.title("Findings")
 st.caption("The study behind this tool drew its conclusions from plots. Here each claim is a statistic computed "
-           "from the chosen run's stored trace, with a 95% bootstrap interval over its examples "
-           f"({RESAMPLES:,} seeded resamples) and a verdict by a rule written out beside it. The same table: "
-           "`python -m pipelines.findings --run RUN`.")
+           "from the chosen run's stored trace, with a raw 95% bootstrap interval over its examples "
+           f"({RESAMPLES:,} seeded resamples, the statistic recomputed on each) and, beside it, an interval "
+           f"corrected for checking many claims at once: {CORRECTION} over the run's claims that have data "
+           f"(family-wise error {FAMILY_ERROR:.0%}). The verdict is the corrected interval's, by a rule written out "
+           "beside it. Retained words are those the classifier read (alive on entry to the last layer). The same "
+           "table: `python -m pipelines.findings --run RUN`.")
 
 found = reads.runs()
 run = reads.run_picker(reads.runs(analysed=True))

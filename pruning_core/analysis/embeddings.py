@@ -1,7 +1,8 @@
 """What the retained tokens represent: final-layer vectors of the surviving tokens, projected to 2-D.
 
 An example is represented by the mean of its retained tokens' final hidden states (specials left out;
-CLS alone when nothing else survives); the token-level view is a sample of retained tokens. Both are
+CLS alone when nothing else survives). Retained means read by the classifier: alive on entry to the last layer,
+whose output the loop computes for all of them when recording; the token-level view is a sample of retained tokens. Both are
 projected with t-SNE and UMAP once, in the pipeline, so pages only read points.
 """
 from __future__ import annotations
@@ -37,7 +38,8 @@ def retained_representations(classifier: PrunedTextClassifier, texts: list[str],
     example_vectors, token_vectors, token_examples, token_positions = [], [], [], []
     for start in tqdm(range(0, len(texts), batch_size), desc="embeddings", disable=not progress):
         encoding = classifier.encode(texts[start:start + batch_size], max_length)
-        loop = classifier(encoding.input_ids, encoding.attention_mask).loop
+        # Recording runs the last layer over every row alive on entry to it: the tokens the classifier read.
+        loop = classifier(encoding.input_ids, encoding.attention_mask, record=True).loop
         ids = encoding.input_ids.gather(1, loop.positions)
         content = loop.alive & ~torch.isin(ids, special_ids)
         hidden = loop.hidden.float()

@@ -1,8 +1,11 @@
-"""The model's words (sub-word pieces joined back) and the words most often kept, per class."""
+"""The model's words (sub-word pieces joined back) and the words the classifier most often read, per class (read:
+alive on entry to the last layer, pruning_core.trace.reached_classifier)."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from ..trace import reached_classifier
 
 WORD_COLUMNS = ["example_id", "word_index", "word", "n_pieces", "drop_layer"]
 TOP_COLUMNS = ["class_by", "class_index", "content_only", "rank", "word", "kept", "occurrences"]
@@ -29,12 +32,13 @@ def model_words(examples: pd.DataFrame, tokens: pd.DataFrame) -> pd.DataFrame:
 
 def top_retained_words(words: pd.DataFrame, examples: pd.DataFrame, num_layers: int, top: int = 100,
                        stopwords: frozenset[str] | set[str] = frozenset()) -> pd.DataFrame:
-    """Per true and per predicted class: the `top` words most often reaching the classifier.
+    """Per true and per predicted class: the `top` words the classifier most often read (alive on entry to the
+    last layer); kept counts those occurrences.
 
     Two lists each: every word, and content words only (no stopwords, no tokens without a letter)."""
     labels = examples.set_index("example_id")
     frame = pd.DataFrame({"word": words["word"].to_numpy(),
-                          "kept": (words["drop_layer"].to_numpy() >= num_layers).astype(np.int64),
+                          "kept": reached_classifier(words["drop_layer"].to_numpy(), num_layers).astype(np.int64),
                           "true": labels["label"].reindex(words["example_id"].to_numpy()).to_numpy(),
                           "predicted": labels["prediction"].reindex(words["example_id"].to_numpy()).to_numpy()})
     has_letter = frame["word"].str.contains(r"[a-z]", regex=True)

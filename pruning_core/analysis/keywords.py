@@ -1,8 +1,9 @@
 """Domain keywords: the study's lists, keywords found in the data, and how pruning treats them.
 
 Words here are the model's words (sub-word pieces joined, lower-cased); a word is alive at a layer
-while any of its pieces is, so `drop_layer` is the latest drop among its pieces (num_layers: it reached
-the classifier).
+while any of its pieces is, so `drop_layer` is the latest drop among its pieces (num_layers: no layer removed
+it). The classifier read a word when it was alive on entry to the last layer (pruning_core.trace.reached_classifier):
+the last layer's own decision cannot change the prediction.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import re
 
 import numpy as np
 import pandas as pd
+
+from ..trace import reached_classifier
 
 # The seed study's lists, by dataset and class name.
 STUDY_KEYWORDS: dict[str, dict[str, list[str]]] = {
@@ -41,8 +44,8 @@ def study_keywords(dataset: str, label_names: list[str]) -> pd.DataFrame:
 def keyword_stats(words: pd.DataFrame, examples: pd.DataFrame, keywords: list[str],
                   num_layers: int) -> pd.DataFrame:
     """Per keyword: occurrences, examples holding it, retention after each layer (share of occurrences
-    alive), kept_final (share reaching the classifier), and accuracy on the examples where it reached
-    the classifier (any occurrence did) versus those where every occurrence was dropped.
+    alive), kept_final (share of occurrences the classifier read: alive on entry to the last layer), and accuracy
+    on the examples where the classifier read it (any occurrence) versus those where it read none.
 
     words: example_id, word, drop_layer; examples: example_id, label, prediction."""
     correct = pd.Series((examples["label"] == examples["prediction"]).to_numpy(), index=examples["example_id"])
@@ -51,14 +54,14 @@ def keyword_stats(words: pd.DataFrame, examples: pd.DataFrame, keywords: list[st
     for keyword in keywords:
         hits = matches[matches["word"] == keyword]
         drops = hits["drop_layer"].to_numpy()
-        survived = hits.groupby("example_id")["drop_layer"].max() >= num_layers
-        kept_ids, dropped_ids = survived.index[survived], survived.index[~survived]
+        read = reached_classifier(hits.groupby("example_id")["drop_layer"].max(), num_layers)   # per example
+        kept_ids, dropped_ids = read.index[read], read.index[~read]
         rows.append({
             "keyword": keyword,
             "occurrences": len(hits),
-            "examples": len(survived),
+            "examples": len(read),
             "retention": [float((drops > layer).mean()) if len(drops) else math.nan for layer in range(num_layers)],
-            "kept_final": float((drops >= num_layers).mean()) if len(drops) else math.nan,
+            "kept_final": float(reached_classifier(drops, num_layers).mean()) if len(drops) else math.nan,
             "examples_kept": len(kept_ids),
             "examples_dropped": len(dropped_ids),
             "accuracy_kept": float(correct[kept_ids].mean()) if len(kept_ids) else math.nan,

@@ -3,6 +3,8 @@
 Each model token is mapped, by character offsets, to the spaCy word containing its first character;
 a spaCy word is alive at a layer while any of its pieces is (its drop_layer is the latest among them).
 Facets: universal POS, entity type, stopword, punctuation, and a frequency band from training counts.
+Retention is kept per layer (alive after layer l); the share the classifier read (alive on entry to the last
+layer) is the retention after `pruning_core.trace.read_layer(num_layers)`, the layer before the last.
 """
 from __future__ import annotations
 

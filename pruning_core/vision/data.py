@@ -5,6 +5,10 @@ datasets): the `data_dir` argument, else the `LENS_DATA_DIR` environment variabl
 `../shared/datasets` beside the repository; then the split's parquet file on the hub (`uoft-cs/cifar10`,
 PNG bytes), downloaded once into the hub library's cache. Images are decoded once into a uint8 tensor
 (N, 3, 32, 32): 50,000 take about 8 s and 150 MB.
+
+CIFAR-10 has no validation split, so `load_cifar10_training` carves one out of the training split
+(class-balanced, seeded, disjoint from the training images): every choice made during training is
+made on it, and the test split is left to the final tables.
 """
 from __future__ import annotations
 
@@ -43,10 +47,39 @@ class ImageDataset:
         """One picture as a PIL image (e.g. for a page to show)."""
         return Image.fromarray(self.pixels[index].permute(1, 2, 0).numpy())
 
+    @property
+    def ids(self) -> list[int]:
+        """Each image's position in the full split, as stored rows carry it (e.g. a benchmark's example_ids)."""
+        return self.split_indices().tolist()
+
+    def split_indices(self) -> Tensor:
+        """(N,) each image's position in the full split."""
+        return torch.arange(len(self)) if self.indices is None else self.indices
+
+    def subset(self, positions: Tensor) -> "ImageDataset":
+        """The images at these positions (K,) of this dataset, in this order; each keeps its place in the split."""
+        return replace(self, pixels=self.pixels[positions], labels=self.labels[positions],
+                       indices=self.split_indices()[positions])
+
     def sample(self, limit: int | None, seed: int = 0) -> "ImageDataset":
         """A class-balanced random subset of at most `limit` images, shuffled (all of them when None)."""
         if limit is None or limit >= len(self):
             return self
+        return self.subset(self._balanced_positions(limit, seed))
+
+    def hold_out(self, size: int, seed: int = 0) -> tuple["ImageDataset", "ImageDataset"]:
+        """(the rest, in their order; a class-balanced random sample of `size` images): two disjoint sets
+        that together hold every image, e.g. training images and a validation set carved from them."""
+        if not 0 < size < len(self):
+            raise ValueError(f"size must hold at least one image and leave one, between 1 and {len(self) - 1} "
+                             f"for {len(self)} images; got {size!r}.")
+        held = self._balanced_positions(size, seed)
+        rest = torch.ones(len(self), dtype=torch.bool)
+        rest[held] = False
+        return self.subset(torch.nonzero(rest).flatten()), self.subset(held)
+
+    def _balanced_positions(self, limit: int, seed: int) -> Tensor:
+        """(limit,) positions of a class-balanced random sample, shuffled."""
         generator = torch.Generator().manual_seed(seed)
         classes = self.labels.unique().tolist()
         picks, deal_order = [], []
@@ -56,13 +89,7 @@ class ImageDataset:
             # Deal one image from each class in turn, so any prefix stays balanced.
             deal_order.append(torch.arange(len(indices)) * len(classes) + position)
         chosen = torch.cat(picks)[torch.cat(deal_order).argsort()][:limit]
-        chosen = chosen[torch.randperm(len(chosen), generator=generator)]
-        return replace(self, pixels=self.pixels[chosen], labels=self.labels[chosen],
-                       indices=self.split_indices()[chosen])
-
-    def split_indices(self) -> Tensor:
-        """(N,) each image's position in the full split."""
-        return torch.arange(len(self)) if self.indices is None else self.indices
+        return chosen[torch.randperm(len(chosen), generator=generator)]
 
 
 def load_cifar10(split: str = "test", data_dir: str | Path | None = None, limit: int | None = None,
@@ -76,6 +103,18 @@ def load_cifar10(split: str = "test", data_dir: str | Path | None = None, limit:
     else:
         frame, source = _from_hub(split, path), str(hub.hub_file(DATASET, split))
     return frame_to_dataset(frame, split, source).sample(limit, seed)
+
+
+def load_cifar10_training(data_dir: str | Path | None = None, validation_size: int = 5_000,
+                          train_limit: int | None = None, seed: int = 0, validation_seed: int = 0
+                          ) -> tuple[ImageDataset, ImageDataset]:
+    """CIFAR-10's training split in two disjoint parts: (training images, validation images).
+
+    The validation set is a class-balanced sample of `validation_size` images held out with `validation_seed`
+    (so every run of a profile holds out the same ones); the training images are a balanced sample of
+    `train_limit` of the rest (all of them when None). Test images are never touched."""
+    rest, validation = load_cifar10("train", data_dir).hold_out(validation_size, validation_seed)
+    return rest.sample(train_limit, seed), validation
 
 
 def frame_to_dataset(frame: pd.DataFrame, split: str, source: str = "") -> ImageDataset:

@@ -12,7 +12,9 @@ cheaper per step, so a demo of a few minutes sees more pictures.
 A run trains once on every patch up to `prune_after_epochs` (the `cpu` run's first `low_res_epochs` on
 the cheaper 8 x 8 grid, then on the full one), forks, and continues three copies on the same batches:
 `unpruned`, `pruned` (the train_alpha schedule) and `distilled` (the same schedule, also learning the
-unpruned copy's predictions: `Distillation`); every model is then evaluated under every alpha.
+unpruned copy's predictions: `Distillation`). Training first takes `validation_limit` images (5,000: the
+usual 45,000/5,000 division of CIFAR-10's training split) out of the training split; each model is scored on
+them after training, and only the benchmark (every model under every alpha) and the traces see test images.
 
 Budgets: `budget_minutes` scales the profile's epochs, low-resolution and fork points together so that
 training and evaluation fit, from a few timed steps of each stretch (budget.py). Training uses bf16
@@ -41,8 +43,8 @@ class VisionProfile:
     hidden_size: int
     num_heads: int
     intermediate_size: int
-    train_limit: int | None               # training images (class-balanced sample); None = all 50,000
-    eval_limit: int | None                # test images scored per setting; None = all 10,000
+    train_limit: int | None               # training images (class-balanced sample); None = all left after validation
+    eval_limit: int | None                # test images scored per setting by the benchmark; None = all 10,000
     trace_limit: int                      # test images traced into the database
     train: VisionTrainConfig
     prune_after_epochs: float             # warm-up epochs on every patch; the pruned models fork off here
@@ -58,6 +60,15 @@ class VisionProfile:
     bench_speed_batches: int = 4          # batches of 32 test images timed per round
     bench_latency_examples: int = 16      # single images timed per round
     bench_rounds: int = 3
+    # Validation images held out of the training split (class-balanced): every model is scored on them after
+    # training; test images appear only in the traces and the benchmark. The split's seed is the profile's,
+    # not the training run's, so every run of a profile holds out the same images.
+    validation_limit: int = 5_000
+    validation_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.validation_limit < 1:
+            raise ValueError(f"validation_limit must be at least 1 image, got {self.validation_limit!r}.")
 
     def model_config(self) -> ViTConfig:
         return vit_config(hidden_size=self.hidden_size, num_layers=self.num_layers, num_heads=self.num_heads,
@@ -72,9 +83,9 @@ class VisionProfile:
         return run_seconds(steps_per_epoch, self.train.epochs, low_res, self.prune_after_epochs, step_seconds)
 
     def evaluation_seconds(self, step_seconds: StepSeconds) -> float:
-        """Rough time to score every trained model on the evaluation set (a forward pass: ~1/3 of a step)."""
+        """Rough time to score every trained model on the validation set (a forward pass: ~1/3 of a step)."""
         models = 3 if self.distillation else 2
-        return models * math.ceil((self.eval_limit or 10_000) / self.train.batch_size) * step_seconds.full / 3
+        return models * math.ceil(self.validation_limit / self.train.batch_size) * step_seconds.full / 3
 
     def fit(self, steps_per_epoch: int, step_seconds: StepSeconds, spent_seconds: float = 0.0) -> "VisionProfile":
         """This profile with its epochs, low-resolution and fork points scaled together so that training and
@@ -105,8 +116,8 @@ class VisionProfile:
 
 
 PROFILES: dict[str, VisionProfile] = {
-    # A demo: the 8 x 8 grid (65 tokens), all 50,000 pictures, sized to about 8 minutes of training and
-    # evaluation, then tracing 200 pictures and the benchmark.
+    # A demo: the 8 x 8 grid (65 tokens), the 45,000 training pictures left beside the 5,000 validation ones,
+    # sized to about 8 minutes of training and evaluation, then tracing 200 pictures and the benchmark.
     "quick": VisionProfile(
         name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
         trace_limit=200, image_size=32, budget_minutes=8,

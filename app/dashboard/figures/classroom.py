@@ -57,13 +57,14 @@ def words_html(trace: ExampleTrace, step: int) -> str:
 
 def score_html(overlap: float, precision: float | None, recall: float | None, dropped: Sequence[str],
                missed: Sequence[str]) -> str:
-    """A round's score: the overlap of guess and model, and the words that surprised the class."""
+    """A round's score: the overlap of the guess and the words the classifier read, and the words that surprised
+    the class."""
     def share(value: float | None) -> str:
         return "–" if value is None else f"{value:.0%}"
 
     def listed(words: Sequence[str]) -> str:
         return ", ".join(f"<span>{html.escape(word)}</span>" for word in words) or "none"
     return (f'{STYLE}<div class="tpc-score"><div>Overlap <b>{overlap:.0%}</b></div>'
-            f'<div>Right guesses {share(precision)}</div><div>Survivors found {share(recall)}</div></div>'
-            f'<div class="tpc-list">Guessed, but the model dropped them: {listed(dropped)}</div>'
-            f'<div class="tpc-list">Kept by the model, but nobody guessed them: {listed(missed)}</div>')
+            f'<div>Right guesses {share(precision)}</div><div>Words read found {share(recall)}</div></div>'
+            f'<div class="tpc-list">Guessed, but dropped before the last layer: {listed(dropped)}</div>'
+            f'<div class="tpc-list">Read by the classifier, but nobody guessed them: {listed(missed)}</div>')

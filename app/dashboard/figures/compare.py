@@ -13,8 +13,8 @@ PAIR_COLORS = ("#2563eb", "#d97706", "#059669", "#7c3aed")
 
 SURVIVAL_CAPTION = ("Each line is one run: the share of its tokens still alive after each layer (1.0 at the "
                     "input); a lower line prunes harder.")
-RETENTION_COMPARE_CAPTION = ("Each pair of bars is one category: the share of its words that reached the "
-                             "classifier in each run; a longer bar means that run kept more of them.")
+RETENTION_COMPARE_CAPTION = ("Each pair of bars is one category: the share of its words the classifier read in each "
+                             "run (alive on entry to the last layer); a longer bar means that run kept more of them.")
 JACCARD_CAPTION = ("Each line is a pair of methods: after each layer, the tokens both kept divided by the tokens "
                    "either kept (1 = they keep exactly the same tokens, 0 = nothing in common).")
 
@@ -34,7 +34,8 @@ def survival_figure(survival: dict[str, pd.DataFrame]) -> go.Figure:
 
 
 def retention_compare_figure(frames: dict[str, pd.DataFrame], facet: str) -> go.Figure:
-    """Grouped horizontal bars: retention after each run's last layer per category (store.retention frames)."""
+    """Grouped horizontal bars: per category, the share of words each run's classifier read (store.retention frames
+    at pruning_core.trace.read_layer: alive on entry to the last layer)."""
     name = FACET_NAMES.get(facet, facet).lower()
     totals = pd.concat(frames.values()).groupby("category")["total"].sum().sort_values()
     figure = go.Figure()

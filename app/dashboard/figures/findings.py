@@ -1,4 +1,4 @@
-"""The Findings page's small charts: each claim's parts (the values its statistic is made of) with their 95%
+"""The Findings page's small charts: each claim's parts (the values its statistic is made of) with their raw 95%
 intervals. Part names come from the data (class names), so they are HTML-escaped."""
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ from pruning_core.analysis.findings import INCONCLUSIVE, NO_DATA, NOT_SUPPORTED,
 
 VERDICT_COLORS = {SUPPORTED: "#059669", NOT_SUPPORTED: "#dc2626", INCONCLUSIVE: "#d97706", NO_DATA: "#94a3b8"}
 BADGE_COLORS = {SUPPORTED: "green", NOT_SUPPORTED: "red", INCONCLUSIVE: "orange", NO_DATA: "gray"}
-PARTS_CAPTION = "Each bar is one value the statistic is made of; the whisker is its 95% bootstrap interval."
+PARTS_CAPTION = ("Each bar is one value the statistic is made of; the whisker is its raw 95% bootstrap interval. "
+                 "The verdict (the bar's colour) comes from the statistic's corrected interval (Holm–Bonferroni "
+                 "over the run's claims), not from these whiskers.")
 
 
 def parts_figure(parts: pd.DataFrame, verdict: str) -> go.Figure:
-    """Horizontal bars, one per part (in the claim's order, top to bottom), with 95% error bars."""
+    """Horizontal bars, one per part (in the claim's order, top to bottom), with raw 95% error bars, coloured by
+    the claim's (corrected) verdict."""
     values = parts["value"].to_numpy(dtype=float)
     plus = np.clip(parts["high"].to_numpy(dtype=float) - values, 0, None)
     minus = np.clip(values - parts["low"].to_numpy(dtype=float), 0, None)
