@@ -181,14 +181,15 @@ def _transformers_row(control: dict, classifier: PrunedTextClassifier, lengths: 
             "method_config": json.dumps({"reference": "transformers AutoModelForSequenceClassification, sdpa"})}
 
 
-def training_counts(folder: Path, models: dict) -> dict[str, dict]:
-    """{stage: {"first_batch", "steps", "examples"}} from each stage's metrics.json: where in the stream of training
-    batches it started, how many steps it took and how many examples it saw (so equal data can be checked)."""
+def training_counts(folder: Path) -> dict[str, dict]:
+    """{stage: {"first_batch", "steps", "examples"}} from each trained stage's metrics.json, in stream order: where in
+    the stream of training batches it started, how many steps it took and how many examples it saw (so equal data
+    can be checked)."""
     counts = {}
-    for stage in models:
-        train = read_json(folder / stage / METRICS_FILE).get("train", {})
-        counts[stage] = {key: train.get(key) for key in ("first_batch", "steps", "examples")}
-    return counts
+    for metrics_file in folder.glob(f"*/{METRICS_FILE}"):
+        train = read_json(metrics_file).get("train", {})
+        counts[metrics_file.parent.name] = {key: train.get(key) for key in ("first_batch", "steps", "examples")}
+    return dict(sorted(counts.items(), key=lambda item: (item[1]["first_batch"] or 0, item[0])))
 
 
 def _length(setting: Setting, profile: Profile) -> int:
@@ -236,7 +237,7 @@ def run(dataset: str, profile: Profile, training_run: str | None = None, db: str
                                        "batching": BATCHING, "padding_share": timing.padding_share,
                                        "last_layer_cls_only": timing.cls_only, "reference": reference,
                                        "cpu": cpu_name(), "cpu_busy_percent": timing.cpu_busy_percent,
-                                       "training": training_counts(folder, models),
+                                       "training": training_counts(folder),
                                        "trained_settings": trained_settings(profile, settings)})}
     store.write_benchmark(sweep_row, frame, db)
     print(frame[["setting", "accuracy", "macro_f1", "flops", "throughput_b32", "latency_b1_ms", "speedup_b32"]]

@@ -77,7 +77,8 @@ def results_table(db: str | Path | None = None, profile: str = "cpu") -> str:
              "|---|---|---:|---:|---:|---:|---|---:|"]
     for sweep in sweeps:
         lines += model_rows(sweep)
-    paragraphs = [make(sweep) for make in (fastest_within_control_note, timing_note) for sweep in sweeps]
+    paragraphs = [note for make in (fastest_within_control_note, timing_note, training_note) for sweep in sweeps
+                  if (note := make(sweep)) is not None]
     notes = [note for sweep in sweeps for make in (length_note, equal_speed_note) if (note := make(sweep)) is not None]
     by_length = [length_table(sweep) for sweep in sweeps]
     return "\n\n".join(["\n".join(lines), *paragraphs, *(["\n".join(notes)] if notes else []), *by_length])
@@ -146,6 +147,23 @@ def timing_note(sweep: pd.DataFrame) -> str:
                    f"arbitrary order, every row of every layer): {transformers['throughput_b32']:.1f} examples/s "
                    f"at batch 32, {than} than `{reference['setting']}` "
                    f"({reference['throughput_b32']:.1f} examples/s).")
+
+
+def training_note(sweep: pd.DataFrame) -> str | None:
+    """Where each trained model's batches lay in the seeded stream of training batches, from the sweep config (None
+    for sweeps that did not record it): the control sees the same examples, as often, as each pruned model."""
+    stages = _config(sweep).get("training")
+    if not stages or any(None in counts.values() for counts in stages.values()):
+        return None
+
+    def span(stage: str) -> str:
+        counts = stages[stage]
+        return (f"batches {counts['first_batch']}–{counts['first_batch'] + counts['steps'] - 1} "
+                f"({counts['examples']:,} examples)")
+
+    parts = [f"{stage} {span(stage)}" for stage in stages]
+    return (f"{sweep['dataset'].iloc[0]}, training data: one seeded stream of training batches; "
+            + "; ".join(parts) + ". A soft and a hard stage together see the batches the control sees.")
 
 
 def length_table(sweep: pd.DataFrame) -> str:

@@ -49,6 +49,15 @@ def word_trace(words: list[str], kept: list[list[bool]], scores: list[list[float
 APP_ENTRY = str(Path(__file__).resolve().parents[1] / "app" / "Home.py")
 
 
+def use_artifacts(monkeypatch, root: Path) -> Path:
+    """Point the dashboard at this artifacts folder, with nothing cached from another."""
+    import streamlit as st
+    monkeypatch.setenv("LENS_ARTIFACTS", str(root))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return root
+
+
 def open_page(page: str | None = None, **query: str):
     """The dashboard headless (Streamlit's AppTest) on `page` ("views/..."; None: Home), opened from a link
     carrying `query`; asserts the page ran without an exception."""

@@ -16,7 +16,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
 import torch
 
 from app_data import save_model
@@ -24,7 +23,7 @@ from dashboard import class_report
 from dashboard.figures import confusion
 from dashboard.findings_ui import plain
 from dashboard.navigation import PAGES
-from lens_helpers import open_page, word_trace
+from lens_helpers import open_page, use_artifacts, word_trace
 from pipeline_data import make_data_dir
 from pipelines import trace
 from pipelines.trace_store import TracedRun
@@ -64,13 +63,6 @@ def lens_root(tmp_path_factory) -> Path:
     trace.run(folder, db=artifacts / "lens.duckdb", data_dir=str(make_data_dir(root / "data", train=8, test=16)))
     hand_made_run(artifacts / "lens.duckdb")
     return artifacts
-
-
-def use_artifacts(monkeypatch, root: Path) -> Path:
-    monkeypatch.setenv("LENS_ARTIFACTS", str(root))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    return root
 
 
 @pytest.fixture

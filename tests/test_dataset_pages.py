@@ -9,13 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
 from app_data import AG_NEWS_RUN, IMDB_LTP_RUN, build_lens, save_model
 from pipelines import trace
-from lens_helpers import open_page
+from lens_helpers import open_page, use_artifacts
 from pipeline_data import make_data_dir
 from test_dataset_views import honest_sweep
 from pruning_core import store
@@ -36,13 +35,6 @@ DATASET_PAGES = (PATTERNS, EMBEDDINGS, KEYWORDS, SPEED, COMPARE, FINDINGS)
 @pytest.fixture(scope="module")
 def lens_root(tmp_path_factory) -> Path:
     return build_lens(tmp_path_factory.mktemp("lens"))
-
-
-def use_artifacts(monkeypatch, root: Path) -> Path:
-    monkeypatch.setenv("LENS_ARTIFACTS", str(root))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    return root
 
 
 @pytest.fixture

@@ -244,3 +244,18 @@ def test_a_row_stored_in_another_order_is_refused_not_compared(tmp_path):
                            "lengths": LENGTHS, "config": json.dumps(HONEST)}, rows, db)
     with pytest.raises(ValueError, match="'ltp-x1.0' and 'control' hold different examples or a different order"):
         results.results_table(db)
+
+
+def test_the_training_note_says_which_batches_each_model_saw(tmp_path):
+    training = {"baseline": {"first_batch": 0, "steps": 125, "examples": 2000},
+                "control": {"first_batch": 125, "steps": 126, "examples": 2016},
+                "ltp_soft": {"first_batch": 125, "steps": 63, "examples": 1008},
+                "ltp_hard": {"first_batch": 188, "steps": 63, "examples": 1008}}
+    db = tmp_path / "lens.duckdb"
+    store.write_benchmark({"bench_id": "imdb-honest", "dataset": "imdb", "profile": "cpu", "labels": LABELS.tolist(),
+                           "lengths": LENGTHS, "config": json.dumps({**HONEST, "training": training})},
+                          honest_rows(HONEST_SETTINGS), db)
+    note = results.training_note(store.benchmarks("imdb", profile="cpu", db=db))
+    assert "control batches 125–250 (2,016 examples)" in note and "ltp_hard batches 188–250 (1,008 examples)" in note
+    assert note in results.results_table(db)
+    assert results.training_note(write_honest(tmp_path / "old.duckdb", HONEST_SETTINGS)) is None, "not recorded"
