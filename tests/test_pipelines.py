@@ -408,3 +408,13 @@ def test_ts_dtp_trains_from_the_same_baseline_and_joins_the_benchmark(built, tmp
     rows = benchmark.run("imdb", built["profile"], "imdb-tiny", db, str(built["data_dir"]), str(artifacts))
     assert "ts_dtp" in set(rows["setting"])
     assert rows.set_index("setting").loc["ts_dtp", "method"] == "ts_dtp"
+
+
+def test_the_demo_sizes_the_vit_to_a_budget_given_on_the_command_line(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(demo, "run", lambda datasets, *args: seen.update(datasets=datasets, profiles=args[4]))
+    demo.main(["--datasets", "cifar10,imdb", "--profile", "cpu", "--budget-minutes", "35"])
+    assert seen["datasets"] == ("cifar10", "imdb")
+    assert seen["profiles"]["cifar10"].budget_minutes == 35 and "imdb" not in seen["profiles"]
+    demo.main(["--datasets", "cifar10", "--profile", "cpu"])
+    assert seen["profiles"] == {}, "the profile's own budget"
