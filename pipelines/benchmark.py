@@ -130,7 +130,8 @@ def measure_speed(settings: list[Setting], texts: list[str], profile: Profile,
     torch.set_num_threads(machine_cores())
     encoder = settings[0].classifier
     timed = texts[:BATCH * profile.bench_speed_batches]
-    by_length = sorted(timed, key=lambda text: len(encoder.tokenizer.tokenize(text)))
+    tokens = encoder.tokenizer(timed, truncation=True, max_length=profile.max_length)["input_ids"]
+    by_length = [text for _, text in sorted(zip(map(len, tokens), timed), key=lambda pair: pair[0])]
     encoded = {}   # {max_length: (batches, singles)}: each setting reads its texts at its own length
     for length in {_length(setting, profile) for setting in settings}:
         encoded[length] = ([encoder.encode(by_length[i:i + BATCH], length) for i in range(0, len(timed), BATCH)],
