@@ -16,8 +16,10 @@ alive per layer, analytic FLOPs, throughput at batch 32 and latency at batch 1; 
 each example reads (accuracy by length).
 
 Timing is against the strongest unpruned path: every setting, pruned or not, runs in our layer loop (whose
-last layer computes only CLS's row, the one the head reads) on the same batches of 32 texts sorted by length
-(so almost no padding; the share is stored), with a fixed thread count, after waiting for a quiet machine.
+last layer computes only CLS's row, the one the head reads) on the same batches: 32 consecutive texts of the
+length-sorted test sample, taken at evenly spaced points of that order (so almost no padding, the share is stored,
+and the batches cover the sample's lengths), with a fixed thread count, after waiting for a quiet machine.
+`--retime` times the settings again and keeps the latest sweep's accuracy rows (same models, same examples).
 Speed-ups are against `control`. The `transformers` row is the library's own model as most users run it
 (the control's weights, sdpa attention, texts in the sample's order with dynamic padding): timed for reference,
 with the control's predictions (the same weights give the same logits: tests/test_text_model.py). Every setting
@@ -40,12 +42,13 @@ from pruning_core.runtime import cpu_name, ensure_fast_malloc
 if __name__ == "__main__":
     ensure_fast_malloc()
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from pruning_core import store  # noqa: E402
-from pruning_core.data import load_dataset  # noqa: E402
+from pruning_core.data import TextDataset, load_dataset  # noqa: E402
 from transformers import AutoModelForSequenceClassification  # noqa: E402
 
 from pruning_core.analysis.flops import layer_flops, model_dims  # noqa: E402
@@ -59,7 +62,8 @@ from .profiles import Profile, profile_for  # noqa: E402
 from .timing import last_layer_cls_only, machine_cores, speed_columns, time_side_by_side, wait_for_quiet  # noqa: E402
 
 BATCH = 32
-BATCHING = f"batches of {BATCH} test texts sorted by length (the same batches for every setting)"
+BATCHING = (f"batches of {BATCH} consecutive texts of the length-sorted test sample, at evenly spaced points of that "
+            f"order (the same batches for every setting)")
 
 
 @dataclass
@@ -129,12 +133,11 @@ def measure_speed(settings: list[Setting], texts: list[str], profile: Profile,
     transformers model's on the same texts in the sample's order with dynamic padding."""
     torch.set_num_threads(machine_cores())
     encoder = settings[0].classifier
-    timed = texts[:BATCH * profile.bench_speed_batches]
-    tokens = encoder.tokenizer(timed, truncation=True, max_length=profile.max_length)["input_ids"]
-    by_length = [text for _, text in sorted(zip(map(len, tokens), timed), key=lambda pair: pair[0])]
+    groups = length_sorted_batches(texts, encoder.tokenizer, profile.max_length, profile.bench_speed_batches)
+    timed = [texts[i] for i in sorted(i for group in groups for i in group)]   # the sample's order, for transformers
     encoded = {}   # {max_length: (batches, singles)}: each setting reads its texts at its own length
     for length in {_length(setting, profile) for setting in settings}:
-        encoded[length] = ([encoder.encode(by_length[i:i + BATCH], length) for i in range(0, len(timed), BATCH)],
+        encoded[length] = ([encoder.encode([texts[i] for i in group], length) for group in groups],
                            [encoder.encode([text], length) for text in texts[:profile.bench_latency_examples]])
 
     def runner(setting: Setting) -> Callable:
@@ -159,6 +162,17 @@ def measure_speed(settings: list[Setting], texts: list[str], profile: Profile,
     speeds = time_side_by_side(runners, [("batch", i) for i in range(len(batches))],
                                [("single", i) for i in range(len(singles))], profile.bench_rounds, len(timed))
     return Timing(speeds, padding, cls_only, torch.get_num_threads(), busy)
+
+
+def length_sorted_batches(texts: list[str], tokenizer, max_length: int, count: int) -> list[list[int]]:
+    """`count` batches (positions into texts) of BATCH consecutive texts of the whole sample sorted by length (tokens
+    read), taken at evenly spaced points of that order: texts of almost the same length in each batch (almost no
+    padding), the batches spread over the sample's lengths from short to long."""
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
+    order = sorted(range(len(texts)), key=lengths.__getitem__)
+    last = max(len(order) - BATCH, 0)
+    starts = sorted({round(number * last / max(count - 1, 1)) for number in range(count)})
+    return [order[start:start + BATCH] for start in starts]
 
 
 def _transformers_runner(model: torch.nn.Module, encoder: PrunedTextClassifier, texts: list[str], singles: list,
@@ -193,21 +207,9 @@ def training_counts(folder: Path) -> dict[str, dict]:
     return dict(sorted(counts.items(), key=lambda item: (item[1]["first_batch"] or 0, item[0])))
 
 
-def _length(setting: Setting, profile: Profile) -> int:
-    return setting.max_length or profile.max_length
-
-
-def run(dataset: str, profile: Profile, training_run: str | None = None, db: str | Path | None = None,
-        data_dir: str | None = None, artifacts: str | None = None) -> pd.DataFrame:
-    """Sweep the settings for a trained run's models and store the rows; returns them."""
-    folder = models_dir(artifacts) / (training_run or f"{dataset}-{profile.name}")
-    models = {stage: (load_text_classifier(folder / stage), str((folder / stage).resolve()))
-              for stage in STAGE_LABELS if has_method(folder / stage)}
-    if "baseline" not in models:
-        raise FileNotFoundError(f"No trained baseline in {folder}: run pipelines.train first.")
-    settings = sweep(models, profile)
-    test = load_dataset(dataset, "test", data_dir, limit=profile.trace_limit, seed=profile.seed)
-    rows, lengths = [], None
+def _accuracy_rows(settings: list[Setting], test: TextDataset, profile: Profile) -> tuple[list[dict], list[int]]:
+    """Each setting's accuracy row on the test sample, and the tokens each example reads at the profile's length."""
+    rows, lengths = [], []
     for setting in tqdm(settings, desc="accuracy per setting"):
         setting.classifier.method = setting.method
         evaluation = evaluate(setting.classifier, test.texts, test.labels, _length(setting, profile))
@@ -220,12 +222,59 @@ def run(dataset: str, profile: Profile, training_run: str | None = None, db: str
                      "macro_f1": evaluation.metrics.macro_f1, "mean_kept": evaluation.mean_kept,
                      "keep_fraction": evaluation.keep_fraction, "flops": evaluation.mean_flops,
                      "predictions": evaluation.predictions, "example_ids": test.ids})
+    return rows, lengths
+
+
+ROW_COLUMNS = ["setting", "method", "method_config", "thresholds", "model_path", "n_examples", "accuracy", "macro_f1",
+               "mean_kept", "keep_fraction", "flops", "predictions", "example_ids"]
+
+
+def _stored_rows(dataset: str, profile: Profile, training_run: str, settings: list[Setting], ids: list[int],
+                 db: str | Path | None) -> tuple[list[dict], list[int]]:
+    """The accuracy rows of the training run's latest sweep, refused unless it holds these settings on these
+    examples (in this order)."""
+    stored = store.benchmarks(dataset, profile=profile.name, db=db)
+    if stored.empty or json.loads(stored["config"].iloc[0]).get("training_run") != training_run:
+        raise ValueError(f"--retime needs a stored {profile.name!r} sweep of {training_run!r}; run the benchmark "
+                         "without --retime first.")
+    missing = {setting.name for setting in settings} - set(stored["setting"])
+    if missing or any(list(ids_) != ids for ids_ in stored["example_ids"]):
+        raise ValueError(f"The latest sweep of {training_run!r} (`{stored['bench_id'].iloc[0]}`) "
+                         + (f"lacks the settings {sorted(missing)}" if missing else "is on other examples")
+                         + "; run the benchmark without --retime.")
+    rows = [{column: _plain(row[column]) for column in ROW_COLUMNS} for _, row in stored.iterrows()]
+    return rows, _plain(stored["lengths"].iloc[0])
+
+
+def _plain(value):
+    """A stored cell as a plain Python value (lists come back from the store as arrays)."""
+    return value.tolist() if isinstance(value, np.ndarray) else value
+
+
+def _length(setting: Setting, profile: Profile) -> int:
+    return setting.max_length or profile.max_length
+
+
+def run(dataset: str, profile: Profile, training_run: str | None = None, db: str | Path | None = None,
+        data_dir: str | None = None, artifacts: str | None = None, retime: bool = False) -> pd.DataFrame:
+    """Sweep the settings for a trained run's models and store the rows; returns them. retime: keep the accuracy
+    rows of the run's latest sweep (the same models on the same examples) and only time the settings again."""
+    folder = models_dir(artifacts) / (training_run or f"{dataset}-{profile.name}")
+    models = {stage: (load_text_classifier(folder / stage), str((folder / stage).resolve()))
+              for stage in STAGE_LABELS if has_method(folder / stage)}
+    if "baseline" not in models:
+        raise FileNotFoundError(f"No trained baseline in {folder}: run pipelines.train first.")
+    settings = sweep(models, profile)
+    test = load_dataset(dataset, "test", data_dir, limit=profile.trace_limit, seed=profile.seed)
+    rows, lengths = _stored_rows(dataset, profile, folder.name, settings, test.ids, db) if retime else \
+        _accuracy_rows(settings, test, profile)
     transformers_model = None
     if "control" in models:
         transformers_model = AutoModelForSequenceClassification.from_pretrained(models["control"][1],
                                                                                 attn_implementation="sdpa")
-        control = next(row for row in rows if row["setting"] == "control")
-        rows.append(_transformers_row(control, models["control"][0], lengths))
+        if not retime:
+            control = next(row for row in rows if row["setting"] == "control")
+            rows.append(_transformers_row(control, models["control"][0], lengths))
     timing = measure_speed(settings, test.texts, profile, transformers_model)
     reference = SPEED_REFERENCE if "control" in models else "unpruned"
     frame = speed_columns(pd.DataFrame(rows), timing.speeds, reference)
@@ -251,6 +300,9 @@ def main(argv: list[str] | None = None) -> None:
     add_common(parser)
     parser.add_argument("--run", help="training run under artifacts/models (default <dataset>-<profile>)")
     parser.add_argument("--eval-limit", type=int, help="override the profile's number of test examples")
+    parser.add_argument("--retime", action="store_true",
+                        help="text: keep the latest sweep's accuracy rows (same models, same examples) and only time "
+                             "the settings again")
     args = parser.parse_args(argv)
     if args.dataset in IMAGE_DATASETS:
         profile = vision.profile_from_args(parser, args.profile, eval_limit=args.eval_limit)
@@ -259,7 +311,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     profile = profile_for(args.profile, args.dataset).with_overrides(trace_limit=args.eval_limit)
     with clear_errors():
-        run(args.dataset, profile, args.run, db_path(args.db, args.artifacts), args.data_dir, args.artifacts)
+        run(args.dataset, profile, args.run, db_path(args.db, args.artifacts), args.data_dir, args.artifacts,
+            args.retime)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import make_tokenizer
 from pipeline_data import make_base_model, make_data_dir, tiny_profile
 from pipelines import analyze, benchmark, demo, results, trace, train
 from pruning_core import store
@@ -239,7 +240,7 @@ def test_benchmark_rows_side_by_side(built):
     config = json.loads(rows["config"].iloc[0])
     assert set(config["trained_settings"].values()) == {"unpruned", "control", "ltp-x1", "topk_trained-0.5"}
     assert config["last_layer_cls_only"] is True and config["reference"] == "control"
-    assert "sorted by length" in config["batching"] and 0.0 <= config["padding_share"] < 0.5
+    assert "length-sorted" in config["batching"] and 0.0 <= config["padding_share"] < 0.5
     assert config["training"]["control"]["steps"] == (config["training"]["ltp_hard"]["steps"]
                                                       + built["metrics"]["ltp_soft"]["train"]["steps"])
 
@@ -418,3 +419,35 @@ def test_the_demo_sizes_the_vit_to_a_budget_given_on_the_command_line(monkeypatc
     assert seen["profiles"]["cifar10"].budget_minutes == 35 and "imdb" not in seen["profiles"]
     demo.main(["--datasets", "cifar10", "--profile", "cpu"])
     assert seen["profiles"] == {}, "the profile's own budget"
+
+
+def test_timed_batches_are_consecutive_texts_of_the_length_sorted_sample_spread_over_its_lengths():
+    tokenizer = make_tokenizer()
+    texts = [" ".join(["plot"] * n) for n in (5, 40, 12, 33, 7, 21, 18, 26, 3, 30, 9, 15)]
+    groups = benchmark.length_sorted_batches(texts, tokenizer, max_length=64, count=3)
+    lengths = [[len(texts[i].split()) for i in group] for group in groups]
+    assert [len(group) for group in groups] == [min(benchmark.BATCH, 12)] * len(groups)
+    assert groups[0] == sorted(range(12), key=lambda i: len(texts[i].split())), "fewer texts than a batch: one"
+    many = [" ".join(["plot"] * (1 + i % 10)) for i in range(400)]   # 40 texts of each length
+    groups = benchmark.length_sorted_batches(many, tokenizer, max_length=64, count=4)
+    spans = [[len(many[i].split()) for i in group] for group in groups]
+    assert len(groups) == 4 and all(max(span) - min(span) <= 1 for span in spans), "almost no padding"
+    assert min(spans[0]) == 1 and max(spans[-1]) == 10, "from the shortest texts to the longest"
+    assert lengths == [sorted(lengths[0])]
+
+
+def test_retiming_keeps_the_accuracy_rows_and_times_again(built):
+    before = store.benchmarks("imdb", db=built["db"])
+    frame = benchmark.run("imdb", built["profile"], "imdb-tiny", built["db"], str(built["data_dir"]),
+                          str(built["artifacts"]), retime=True)
+    after = store.benchmarks("imdb", db=built["db"])
+    assert after["bench_id"].iloc[0] != before["bench_id"].iloc[0] and len(frame) == len(before)
+    for column in ("accuracy", "flops"):
+        assert after.set_index("setting")[column].to_dict() == before.set_index("setting")[column].to_dict()
+    assert list(after.set_index("setting").loc["ltp-x1", "predictions"]) == list(
+        before.set_index("setting").loc["ltp-x1", "predictions"])
+    config = json.loads(after["config"].iloc[0])
+    assert "evenly spaced" in config["batching"] and config["training_run"] == "imdb-tiny"
+    with pytest.raises(ValueError, match="--retime needs a stored"):   # no ag_news sweep of this run
+        benchmark.run("ag_news", built["profile"], "imdb-tiny", built["db"], str(built["data_dir"]),
+                      str(built["artifacts"]), retime=True)
