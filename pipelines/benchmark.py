@@ -231,15 +231,15 @@ ROW_COLUMNS = ["setting", "method", "method_config", "thresholds", "model_path",
 
 def _stored_rows(dataset: str, profile: Profile, training_run: str, settings: list[Setting], ids: list[int],
                  db: str | Path | None) -> tuple[list[dict], list[int]]:
-    """The accuracy rows of the training run's latest sweep, refused unless it holds these settings on these
-    examples (in this order)."""
+    """The accuracy rows of the training run's latest sweep; RunNotFound (one line on the command line) unless it
+    holds these settings on these examples, in this order."""
     stored = store.benchmarks(dataset, profile=profile.name, db=db)
     if stored.empty or json.loads(stored["config"].iloc[0]).get("training_run") != training_run:
-        raise ValueError(f"--retime needs a stored {profile.name!r} sweep of {training_run!r}; run the benchmark "
+        raise store.RunNotFound(f"--retime needs a stored {profile.name!r} sweep of {training_run!r}; run the benchmark "
                          "without --retime first.")
     missing = {setting.name for setting in settings} - set(stored["setting"])
     if missing or any(list(ids_) != ids for ids_ in stored["example_ids"]):
-        raise ValueError(f"The latest sweep of {training_run!r} (`{stored['bench_id'].iloc[0]}`) "
+        raise store.RunNotFound(f"The latest sweep of {training_run!r} (`{stored['bench_id'].iloc[0]}`) "
                          + (f"lacks the settings {sorted(missing)}" if missing else "is on other examples")
                          + "; run the benchmark without --retime.")
     rows = [{column: _plain(row[column]) for column in ROW_COLUMNS} for _, row in stored.iterrows()]

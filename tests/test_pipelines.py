@@ -448,6 +448,6 @@ def test_retiming_keeps_the_accuracy_rows_and_times_again(built):
         before.set_index("setting").loc["ltp-x1", "predictions"])
     config = json.loads(after["config"].iloc[0])
     assert "evenly spaced" in config["batching"] and config["training_run"] == "imdb-tiny"
-    with pytest.raises(ValueError, match="--retime needs a stored"):   # no ag_news sweep of this run
+    with pytest.raises(store.RunNotFound, match="--retime needs a stored"):   # no ag_news sweep of this run
         benchmark.run("ag_news", built["profile"], "imdb-tiny", built["db"], str(built["data_dir"]),
                       str(built["artifacts"]), retime=True)
