@@ -59,7 +59,7 @@ from pruning_core.text import PrunedTextClassifier, load_text_classifier  # noqa
 from . import vision  # noqa: E402
 from .common import IMAGE_DATASETS, add_common, clear_errors, read_json  # noqa: E402
 from .profiles import Profile, profile_for  # noqa: E402
-from .timing import last_layer_cls_only, machine_cores, speed_columns, time_side_by_side, wait_for_quiet  # noqa: E402
+from .timing import last_layer_cls_only, machine_cores, settle, speed_columns, time_side_by_side  # noqa: E402
 
 BATCH = 32
 BATCHING = (f"batches of {BATCH} consecutive texts of the length-sorted test sample, at evenly spaced points of that "
@@ -131,7 +131,6 @@ def measure_speed(settings: list[Setting], texts: list[str], profile: Profile,
                   transformers_model: torch.nn.Module | None = None) -> Timing:
     """Each setting's best-of-rounds speed on the same length-sorted batches (each at its own max_length), and the
     transformers model's on the same texts in the sample's order with dynamic padding."""
-    torch.set_num_threads(machine_cores())
     encoder = settings[0].classifier
     groups = length_sorted_batches(texts, encoder.tokenizer, profile.max_length, profile.bench_speed_batches)
     timed = [texts[i] for i in sorted(i for group in groups for i in group)]   # the sample's order, for transformers
@@ -158,7 +157,7 @@ def measure_speed(settings: list[Setting], texts: list[str], profile: Profile,
         runners[TRANSFORMERS_SETTING] = _transformers_runner(transformers_model, encoder, timed, singles, profile)
     padding = 1.0 - sum(float(b.attention_mask.sum()) for b in batches) / sum(b.attention_mask.numel() for b in batches)
     cls_only = last_layer_cls_only(encoder, batches[0].input_ids, batches[0].attention_mask)
-    busy = wait_for_quiet(limit_seconds=profile.bench_quiet_wait)
+    busy = settle(machine_cores(), profile.bench_quiet_wait)
     speeds = time_side_by_side(runners, [("batch", i) for i in range(len(batches))],
                                [("single", i) for i in range(len(singles))], profile.bench_rounds, len(timed))
     return Timing(speeds, padding, cls_only, torch.get_num_threads(), busy)

@@ -88,10 +88,10 @@ def machine_cores() -> int:
     return max(1, min(allowed, psutil.cpu_count(logical=False) or allowed))
 
 
-def settle(threads: int) -> float:
-    """Fix torch's thread count, then wait for other processes to leave the CPUs mostly idle (as the pipelines
-    do before timing). Returns the CPU load last seen, in percent."""
+def settle(threads: int, limit_seconds: float = 300.0) -> float:
+    """Fix torch's thread count, then wait (at most limit_seconds) for other processes to leave the CPUs mostly
+    idle. Returns the CPU load last seen, in percent."""
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads!r}.")
     torch.set_num_threads(threads)
-    return wait_for_quiet()
+    return wait_for_quiet(limit_seconds=limit_seconds)

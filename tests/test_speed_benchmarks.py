@@ -24,7 +24,7 @@ from vision_helpers import make_vit  # noqa: E402
 def quiet(monkeypatch):
     """A quiet machine at once, noting the thread count in force when the wait was asked; threads put back."""
     threads_when_waiting = []
-    monkeypatch.setattr(timing, "wait_for_quiet", lambda: threads_when_waiting.append(torch.get_num_threads()) or 3.0)
+    monkeypatch.setattr(timing, "wait_for_quiet", lambda **_: threads_when_waiting.append(torch.get_num_threads()) or 3.0)
     threads = torch.get_num_threads()
     yield threads_when_waiting
     torch.set_num_threads(threads)
