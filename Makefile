@@ -1,7 +1,7 @@
 # make run    install (first time) and start the dashboard
 # make test   install (first time) and run the test suite
-# make bench  the text speed benchmark
-# make demo   build the quick demo models and database (pipelines.demo)
+# make bench  the text speed benchmark (lens bench text)
+# make demo   build the quick demo models and database (lens demo)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,13 +19,13 @@ $(STAMP): requirements.txt constraints.txt requirements-nodeps.txt pyproject.tom
 	touch $(STAMP)
 
 run: $(STAMP)
-	scripts/with-env $(BIN)/streamlit run app/Home.py
+	scripts/with-env $(BIN)/lens app
 
 test: $(STAMP)
 	scripts/with-env $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	scripts/with-env $(BIN)/python -m benchmarks.text_speed
+	scripts/with-env $(BIN)/lens bench text
 
 demo: $(STAMP)
-	scripts/with-env $(BIN)/python -m pipelines.demo
+	scripts/with-env $(BIN)/lens demo

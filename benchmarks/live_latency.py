@@ -14,20 +14,14 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 
+import torch
+
+from app.dashboard.figures import layer_view_html, score_figure, token_count_figure   # the services this measures
+from app.dashboard.live import MethodChoice, build_live_method, classify_live, warm_up
 from pruning_core import paths
-from pruning_core.runtime import ensure_fast_malloc
-
-ensure_fast_malloc()
-sys.path.insert(0, str(paths.REPO_ROOT / "app"))   # the dashboard's services, which this measures
-
-import torch  # noqa: E402  (after the re-exec above)
-
-from dashboard.figures import layer_view_html, score_figure, token_count_figure  # noqa: E402
-from dashboard.live import MethodChoice, build_live_method, classify_live, warm_up  # noqa: E402
-from pruning_core.text import load_text_classifier  # noqa: E402
+from pruning_core.text import load_text_classifier
 
 SETTINGS = {
     "none": MethodChoice(kind="none"),
@@ -56,7 +50,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def measure(repeats: int, thread_counts: tuple[int, ...] = (1, 2)) -> dict[str, dict[str, float]]:
-    classifier = load_text_classifier()
+    classifier = load_text_classifier(device="cpu")   # what the app costs on a CPU
     warm_up(classifier)
     methods = {name: build_live_method(choice, classifier.method, classifier.num_layers)
                for name, choice in SETTINGS.items()}
@@ -78,11 +72,11 @@ def measure(repeats: int, thread_counts: tuple[int, ...] = (1, 2)) -> dict[str, 
     return summary
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=30, help="reviews timed per setting (default 30)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     summary = measure(args.repeats)
     if args.json:
         print(json.dumps({name: {k: round(v, 2) for k, v in row.items()} for name, row in summary.items()}))

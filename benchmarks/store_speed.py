@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pruning_core import store
+from pruning_core import storage as store
 from pruning_core.trace import ExampleTrace
 
 
@@ -50,12 +50,12 @@ def timed(function, repeats: int = 5) -> float:
     return statistics.median(samples)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--examples", type=int, default=25_000)
     parser.add_argument("--tokens", type=int, default=230)
     parser.add_argument("--layers", type=int, default=6)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     traces = synthetic_traces(args.examples, args.tokens, args.layers)
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "lens.duckdb"

@@ -25,21 +25,15 @@ from __future__ import annotations
 
 import argparse
 
-from pruning_core.runtime import ensure_fast_malloc
+import torch
+from torch import nn
+from transformers import AutoModelForSequenceClassification
 
-ensure_fast_malloc()
+from pipelines.timing import last_layer_cls_only, settle
+from pruning_core.methods import NoPruning, TopK
+from pruning_core.text import PrunedTextClassifier, default_model_path, load_text_classifier
 
-import torch  # noqa: E402  (after the re-exec above)
-from torch import nn  # noqa: E402
-
-from pipelines.timing import last_layer_cls_only  # noqa: E402
-from pruning_core.methods import NoPruning, TopK  # noqa: E402
-from pruning_core.text import PrunedTextClassifier, default_model_path, load_text_classifier  # noqa: E402
-from transformers import AutoModelForSequenceClassification  # noqa: E402
-
-from pipelines.timing import settle  # noqa: E402
-
-from .common import add_output_options, median_seconds, reference_note, report, with_method  # noqa: E402
+from .common import add_output_options, median_seconds, reference_note, report, with_method
 
 KEEP_RATIOS = (0.7, 0.5, 0.3)
 SEQ_LEN = 256
@@ -100,7 +94,7 @@ def measure(classifier: PrunedTextClassifier, reference: nn.Module, rounds: int,
 def packaged_models() -> tuple[PrunedTextClassifier, nn.Module]:
     """The packaged MiniLM-L6 on our loop, and the same weights as transformers' own model with sdpa attention."""
     reference = AutoModelForSequenceClassification.from_pretrained(default_model_path(), attn_implementation="sdpa")
-    return load_text_classifier(), reference
+    return load_text_classifier(device="cpu"), reference
 
 
 def print_table(results: dict[str, object]) -> None:

@@ -29,22 +29,16 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from pruning_core.runtime import cpu_name, ensure_fast_malloc
+import torch
 
-ensure_fast_malloc()
+from pipelines.results import rewrite_block
+from pipelines.timing import last_layer_cls_only, settle
+from pruning_core.methods import NoPruning, TopK, schedule_counts
+from pruning_core.runtime import cpu_name
+from pruning_core.vision import PrunedVisionClassifier, load_vision_classifier
+from pruning_core.vision.profiles import ALPHAS, PROFILES
 
-import torch  # noqa: E402  (after the re-exec above)
-
-from pruning_core.methods import NoPruning, TopK, schedule_counts  # noqa: E402
-from pruning_core.vision import PrunedVisionClassifier, load_vision_classifier  # noqa: E402
-from pruning_core.vision.profiles import ALPHAS, PROFILES  # noqa: E402
-
-from pipelines.results import rewrite_block  # noqa: E402
-from pipelines.timing import last_layer_cls_only  # noqa: E402
-
-from pipelines.timing import settle  # noqa: E402
-
-from .common import add_output_options, median_seconds, reference_note, report, with_method  # noqa: E402
+from .common import add_output_options, median_seconds, reference_note, report, with_method
 
 R_MAX = 0.6
 BATCH = 64
@@ -63,7 +57,7 @@ def settings() -> dict[str, object]:
 def measure(rounds: int, profile: str = "cpu", model_folder: str | None = None, batch: int = BATCH
             ) -> dict[str, object]:
     if model_folder:
-        classifier = load_vision_classifier(model_folder)
+        classifier = load_vision_classifier(model_folder, device="cpu")
     else:
         classifier = PrunedVisionClassifier.from_config(PROFILES[profile].model_config())
     classifier.eval()

@@ -22,29 +22,24 @@ import argparse
 import time
 from pathlib import Path
 
-from pruning_core.paths import db_path
-from pruning_core.runtime import ensure_fast_malloc
+import numpy as np
+import pandas as pd
+from spacy.lang.en.stop_words import STOP_WORDS
 
-if __name__ == "__main__":
-    ensure_fast_malloc()
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from spacy.lang.en.stop_words import STOP_WORDS  # noqa: E402
-
-from pruning_core import store  # noqa: E402
-from pruning_core.analysis.embeddings import (PROJECTIONS, Representations, project,  # noqa: E402
+from pruning_core import storage as store
+from pruning_core.analysis.embeddings import (PROJECTIONS, Representations, project,
                                               retained_representations)
-from pruning_core.analysis.frequency import model_words, top_retained_words  # noqa: E402
-from pruning_core.analysis.keywords import discover_keywords, keyword_stats, study_keywords  # noqa: E402
-from pruning_core.analysis.linguistics import (Annotator, FrequencyBands, retention_table,  # noqa: E402
+from pruning_core.analysis.frequency import model_words, top_retained_words
+from pruning_core.analysis.keywords import discover_keywords, keyword_stats, study_keywords
+from pruning_core.analysis.linguistics import (Annotator, FrequencyBands, retention_table,
                                                spacy_annotator, spacy_word_rows)
-from pruning_core.classifier import ModelLoadError  # noqa: E402
-from pruning_core.data import DatasetUnavailableError, load_dataset  # noqa: E402
-from pruning_core.text import load_text_classifier  # noqa: E402
+from pruning_core.classifier import ModelLoadError
+from pruning_core.data import DatasetUnavailableError, load_dataset
+from pruning_core.paths import db_path
+from pruning_core.text import load_text_classifier
 
-from .common import add_common, clear_errors  # noqa: E402
-from .profiles import Profile, profile_for  # noqa: E402
+from .common import add_common, clear_errors
+from .profiles import Profile, profile_for
 
 
 def frequency_bands(dataset: str, data_dir: str | None, fallback_texts: list[str]) -> FrequencyBands:
@@ -158,7 +153,7 @@ def run(run_id: str, profile: Profile, db: str | Path | None = None, data_dir: s
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(parser, dataset=False)
-    parser.add_argument("--run", required=True, help="a run id from the database (see pruning_core.store.runs)")
+    parser.add_argument("--run", required=True, help="a run id from the database (see pruning_core.storage.runs)")
     parser.add_argument("--embed-limit", type=int, help="override the profile's number of projected examples")
     parser.add_argument("--representations-only", action="store_true",
                         help="only compute and store the embedded examples' vectors (for a run analysed before "

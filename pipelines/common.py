@@ -13,7 +13,7 @@ from typing import Iterator
 from pruning_core.classifier import ModelLoadError, PrunedClassifier, UnsupportedModelError
 from pruning_core.data import DATASETS, DatasetUnavailableError
 from pruning_core.paths import METRICS_FILE
-from pruning_core.store import RunNotFound, StoreBusy, StoreUnreadable
+from pruning_core.storage import RunNotFound, StoreBusy, StoreUnreadable
 
 from .profiles import PROFILES
 

@@ -22,20 +22,14 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
+from pruning_core.data import DATASETS
+from pruning_core.hub import download_notes
 from pruning_core.paths import db_path, models_dir
-from pruning_core.runtime import ensure_fast_malloc
+from pruning_core.vision.profiles import VisionProfile
 
-if __name__ == "__main__":
-    ensure_fast_malloc()
-
-from pruning_core.data import DATASETS  # noqa: E402
-from pruning_core.hub import download_notes  # noqa: E402
-
-from pruning_core.vision.profiles import VisionProfile  # noqa: E402
-
-from . import analyze, benchmark, faithfulness, train, trace, vision  # noqa: E402
-from .common import IMAGE_DATASETS, add_common, clear_errors, write_json  # noqa: E402
-from .profiles import Profile, profile_for  # noqa: E402
+from . import analyze, benchmark, faithfulness, train, trace, vision
+from .common import IMAGE_DATASETS, add_common, clear_errors, write_json
+from .profiles import Profile, profile_for
 
 # Share of a dataset's work per step, roughly as the time goes on 2 cores; a method's soft and hard
 # stages weigh like LTP's. The ViT's steps (pipelines/vision.py) weigh about as much as a text dataset.

@@ -17,25 +17,21 @@ import json
 import time
 from pathlib import Path
 
+import pandas as pd
+import torch
+
+from pruning_core import storage as store
+from pruning_core.analysis.faithfulness import faithfulness_summary
+from pruning_core.classifier import ModelLoadError, UnsupportedModelError
+from pruning_core.data import DATASETS, TextDataset, load_dataset
+from pruning_core.faithfulness import measure
+from pruning_core.loading import load_classifier, modality
+from pruning_core.methods import has_method
 from pruning_core.paths import METRICS_FILE, db_path, models_dir
-from pruning_core.runtime import ensure_fast_malloc
+from pruning_core.text import DEFAULT_MAX_LENGTH, PrunedTextClassifier
 
-if __name__ == "__main__":
-    ensure_fast_malloc()
-
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-
-from pruning_core import store  # noqa: E402
-from pruning_core.classifier import ModelLoadError, UnsupportedModelError  # noqa: E402
-from pruning_core.data import DATASETS, TextDataset, load_dataset  # noqa: E402
-from pruning_core.faithfulness import measure  # noqa: E402
-from pruning_core.loading import load_classifier, modality  # noqa: E402
-from pruning_core.methods import has_method  # noqa: E402
-from pruning_core.text import DEFAULT_MAX_LENGTH, PrunedTextClassifier  # noqa: E402
-
-from .common import add_common, clear_errors, read_json  # noqa: E402
-from .profiles import PROFILES, Profile, profile_for  # noqa: E402
+from .common import add_common, clear_errors, read_json
+from .profiles import PROFILES, Profile, profile_for
 
 DEFAULT_STAGES = ("ltp_hard", "ts_dtp_hard", "topk_trained")   # the study's trained pruned models
 
@@ -107,7 +103,7 @@ def run(dataset: str, training_run: str, stages: tuple[str, ...] = DEFAULT_STAGE
                                   "source": data.source,
                                   "threads": torch.get_num_threads()}),
             "seconds": time.perf_counter() - began}, rows, database)
-    summary = store.faithfulness_summary(dataset, training_run, db=database)
+    summary = faithfulness_summary(dataset, training_run, db=database)
     print(summary[["stage", "n_examples", "agreement", "sufficiency", "comprehensiveness", "kept_share"]]
           .to_string(index=False, float_format=lambda v: f"{v:.4f}"), flush=True)
     return summary

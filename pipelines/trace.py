@@ -1,6 +1,6 @@
 """Run a saved model over a test split and write its trace into DuckDB.
 
-    python -m pipelines.trace --model artifacts/models/imdb-quick/ltp_hard [--limit N] [--run-id ID]
+    python -m pipelines.trace --model artifacts/models/imdb-quick/ltp_hard [--limit N] [--run-id ID] [--device cuda]
     python -m pipelines.trace --dataset cifar10 --profile quick     # the ViTs: see pipelines/vision.py
 
     # The same trace in shards (say one per GPU, in any order, at once), then stored as one run:
@@ -10,6 +10,7 @@
 Writes the run (config, accuracy, macro precision/recall/F1, confusion matrix, per-class report),
 each example's prediction and, per token, the layer that dropped it and its per-layer scores, in one
 transaction. Prints the model's time and the time spent writing, so the overhead stays visible.
+The model runs on --device (auto: the GPU when present, else the CPU); the run's config names it.
 With --shard I/N (I from 0 to N-1) only the I-th of N contiguous slices of the (seeded) sample is
 traced and its rows are saved under <database folder>/trace_shards/<run id>/ instead; --merge stores
 the complete set as the run, its metrics computed over all rows, in one transaction, exactly as one
@@ -22,21 +23,17 @@ import json
 import sys
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
+from pruning_core.classifier import resolve_device
+from pruning_core.data import load_dataset
 from pruning_core.paths import METRICS_FILE, db_path
-from pruning_core.runtime import ensure_fast_malloc
+from pruning_core.text import DEFAULT_MAX_LENGTH, load_text_classifier
 
-if __name__ == "__main__":
-    ensure_fast_malloc()
-
-from tqdm.auto import tqdm  # noqa: E402
-
-from pruning_core.data import load_dataset  # noqa: E402
-from pruning_core.text import DEFAULT_MAX_LENGTH, load_text_classifier  # noqa: E402
-
-from . import vision  # noqa: E402
-from .common import IMAGE_DATASETS, add_common, clear_errors, read_json  # noqa: E402
-from .profiles import PROFILES  # noqa: E402
-from .trace_store import ShardError, TracedRun, merge_shards  # noqa: E402
+from . import vision
+from .common import IMAGE_DATASETS, add_common, clear_errors, read_json
+from .profiles import PROFILES
+from .trace_store import ShardError, TracedRun, merge_shards
 
 
 def default_run_id(model: Path, split: str) -> str:
@@ -55,6 +52,15 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, count
 
 
+def device_name(text: str) -> str:
+    """--device's value, checked at once: a GPU asked for where there is none is refused before anything loads."""
+    try:
+        resolve_device(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def shard_range(n: int, index: int, count: int) -> tuple[int, int]:
     """The examples [start, stop) of shard `index` of `count`: contiguous slices, sizes differing by one at most."""
     return n * index // count, n * (index + 1) // count
@@ -68,8 +74,9 @@ def shard_folder(db: Path, run_id: str) -> Path:
 def run(model: str | Path, dataset: str | None = None, split: str = "test", limit: int | None = None,
         run_id: str | None = None, db: str | Path | None = None, data_dir: str | None = None,
         max_length: int | None = None, batch_size: int = 32, chunk: int = 1024, seed: int = 0,
-        shard: tuple[int, int] | None = None) -> dict:
-    """Trace the model over the split and store the run; returns the run's row.
+        shard: tuple[int, int] | None = None, device: str = "auto") -> dict:
+    """Trace the model over the split on `device` ("auto": the GPU when present) and store the run; returns the run's
+    row.
 
     shard=(I, N) traces only the I-th of N slices and saves it for `merge` (returns the row without metrics)."""
     model = Path(model)
@@ -78,7 +85,7 @@ def run(model: str | Path, dataset: str | None = None, split: str = "test", limi
     if dataset is None:
         raise ValueError(f"{model} has no {METRICS_FILE} naming its dataset; pass --dataset.")
     max_length = max_length or trained.get("max_length") or DEFAULT_MAX_LENGTH
-    classifier = load_text_classifier(model)
+    classifier = load_text_classifier(model, device=device)
     data = load_dataset(dataset, split, data_dir, limit=limit, seed=seed)
     if len(classifier.label_names) != len(data.label_names):
         raise ValueError(f"The model has {len(classifier.label_names)} labels ({', '.join(classifier.label_names)}) "
@@ -100,7 +107,7 @@ def run(model: str | Path, dataset: str | None = None, split: str = "test", limi
         "training_run": model.parent.name, "stage": model.name, "profile": trained.get("profile"),
         "method": classifier.method.name, "method_config": json.dumps(classifier.method.config()),
         "config": json.dumps({"max_length": max_length, "batch_size": batch_size, "limit": limit, "seed": seed,
-                              "source": data.source}),
+                              "source": data.source, "device": str(classifier.device)}),
         "label_names": data.label_names, "num_layers": classifier.num_layers,
     }
     if shard:
@@ -127,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--run-id", help="default <training run>-<stage>-<split>")
     parser.add_argument("--max-length", type=int, help="default: the length the model was trained at")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--device", type=device_name, default="auto",
+                        help="auto (default: the GPU when present, else the CPU), cpu, cuda or cuda:N; text models")
     parser.add_argument("--shard", type=parse_shard, metavar="I/N",
                         help="trace only slice I (0..N-1) of N of the sample and save it for --merge")
     parser.add_argument("--merge", action="store_true",
@@ -137,6 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.dataset in IMAGE_DATASETS:
         if args.shard or args.merge:
             parser.error("--shard and --merge are for text models; the ViTs trace in one go")
+        if args.device != "auto":
+            parser.error("--device is for text models; the ViTs trace on 'auto' (the GPU when present)")
         profile = vision.profile_from_args(parser, args.profile)
         with clear_errors():
             vision.trace(profile, db_path(args.db, args.artifacts), args.data_dir, args.artifacts, args.limit)
@@ -150,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
                 merge(args.run_id or default_run_id(Path(args.model), args.split), db_path(args.db, args.artifacts))
             else:
                 run(args.model, args.dataset, args.split, args.limit, args.run_id, db_path(args.db, args.artifacts),
-                    args.data_dir, args.max_length, args.batch_size, shard=args.shard)
+                    args.data_dir, args.max_length, args.batch_size, shard=args.shard, device=args.device)
     except ShardError as error:
         sys.exit(f"error: {error}")
 

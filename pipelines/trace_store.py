@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pruning_core import store
+from pruning_core import storage as store
 from pruning_core.metrics import classification_metrics
 
 SHARD_FILE = "shard.json"

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from pruning_core.paths import METRICS_FILE, models_dir
 from pruning_core.runtime import cpu_name
-from pruning_core import store
+from pruning_core import storage as store
 from pruning_core.analysis.flops import encoder_flops, model_dims
 from pruning_core.methods import NoPruning, PruningMethod, TopK, schedule_counts
 from pruning_core.metrics import classification_metrics

@@ -8,10 +8,27 @@ In a notebook, a saved model (text or ViT, or a hub id; none: the packaged MiniL
 
 The names below are imported on first use, so that `import pruning_core.paths` stays cheap: the
 pipelines read it before they re-execute Python, and torch and transformers take seconds to import.
+
+Layers (LAYERS, lowest first): a module imports from its own layer or those below, never above, and never in a
+circle (tests/test_structure.py draws the graph from the imports and checks it):
+  base      where things live and the process (paths, runtime, hub)
+  core      methods, attention, the layer loop, the classifier, the trace and its HTML view, metrics
+  wings     each modality's model, data and training (text/, vision/, ...), and what they share
+  storage   the DuckDB store (storage/): persistence only, no statistics
+  analysis  measures of models and stored runs, including those that read the store
+pipelines/ import the library, the app imports both; the library imports neither.
 """
 from __future__ import annotations
 
 import importlib
+
+LAYERS = (  # the modules and packages directly under pruning_core, by layer
+    ("paths", "runtime", "hub"),
+    ("methods", "attention", "loop", "trace", "render", "classifier", "optim", "metrics"),
+    ("text", "vision", "data", "training", "distillation", "faithfulness", "loading"),
+    ("storage",),
+    ("analysis",),
+)
 
 _HOMES = {  # name -> the module that defines it
     "ClassifierOutput": "classifier", "ModelLoadError": "classifier", "PrunedClassifier": "classifier",

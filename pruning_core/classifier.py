@@ -80,8 +80,8 @@ class PrunedClassifier(nn.Module):
         """One trace per example of a recorded forward pass: example `row` has lengths[row] real tokens, and
         fields[row] holds what only its modality knows (tokens, text, offsets, grid...)."""
         records = output.loop.records
-        scores = torch.stack([r.scores for r in records]).numpy()   # (L, B, N)
-        kept = torch.stack([r.kept for r in records]).numpy()       # (L, B, N)
+        scores = torch.stack([r.scores for r in records]).cpu().numpy()   # (L, B, N)
+        kept = torch.stack([r.kept for r in records]).cpu().numpy()       # (L, B, N)
         probabilities = output.logits.float().softmax(dim=-1).cpu().tolist()
         return [ExampleTrace(scores=np.ascontiguousarray(scores[:, row, :n], dtype=np.float32),
                              kept=np.ascontiguousarray(kept[:, row, :n]),
@@ -96,6 +96,20 @@ class PrunedClassifier(nn.Module):
         self.model.save_pretrained(folder)
         save_method(self.method, folder)
         return folder
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """Where a classifier runs: "auto" is the GPU when one is present (cuda), else the CPU; otherwise any name torch
+    knows ("cpu", "cuda", "cuda:1", "mps"). A ValueError names a device that is unknown or not present."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device={device!r} is not a device: use 'auto', 'cpu', 'cuda' or 'cuda:N'.") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r}: no CUDA GPU is available here; use 'auto' or 'cpu'.")
+    return resolved
 
 
 def read_config(source: str | Path) -> PretrainedConfig:

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
-from .classifier import PrunedClassifier, UnsupportedModelError, read_config
+import torch
+
+from .classifier import PrunedClassifier, UnsupportedModelError, read_config, resolve_device
 from .methods import PruningMethod
 from .text import load_text_classifier
 from .text.backbones import ADAPTERS
@@ -19,7 +21,7 @@ Modality = Literal["text", "vision"]
 @dataclass(frozen=True)
 class Loader:
     modality: Modality
-    load: Callable[..., PrunedClassifier]   # (folder or hub id, method=None) -> classifier
+    load: Callable[..., PrunedClassifier]   # (folder or hub id, method=None, device="auto") -> classifier
 
 
 _TEXT = Loader("text", load_text_classifier)
@@ -27,16 +29,19 @@ _VISION = Loader("vision", load_vision_classifier)
 LOADERS: dict[str, Loader] = {**{model_type: _TEXT for model_type in ADAPTERS}, "vit": _VISION}
 
 
-def load_classifier(source: str | Path | None = None, method: PruningMethod | None = None) -> PrunedClassifier:
-    """The classifier in a folder or hub id (default: the packaged MiniLM-L6), text or vision as its config says.
+def load_classifier(source: str | Path | None = None, method: PruningMethod | None = None,
+                    device: str | torch.device = "auto") -> PrunedClassifier:
+    """The classifier in a folder or hub id (default: the packaged MiniLM-L6), text or vision as its config says, on
+    `device` ("auto": the GPU when present, else the CPU).
 
     A saved folder brings its pruning method back unless `method` overrides it."""
+    target = resolve_device(device)
     source = str(source or default_model_path())
     model_type = read_config(source).model_type
     if model_type not in LOADERS:
         raise UnsupportedModelError(f"{source!r} holds a {model_type!r} model; supported types: "
                                     f"{', '.join(LOADERS)}.")
-    return LOADERS[model_type].load(source, method=method)
+    return LOADERS[model_type].load(source, method=method, device=target)
 
 
 def modality(folder: str | Path) -> Modality | None:

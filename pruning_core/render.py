@@ -6,16 +6,20 @@ as text. Tokens are plain inline spans separated by spaces inside a `dir="auto"`
 browser's bidi algorithm orders right-to-left words as it would the typed text (flex items or
 inline-blocks would pin them left to right). Hovering a token shows its score against the layer's
 threshold. No Streamlit, no plotting library: the library renders in a notebook on its own.
+
+It reads a trace's fields and never imports the trace module (trace.py imports this one), so there is no circle.
 """
 from __future__ import annotations
 
 import html
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .trace import ExampleTrace
+if TYPE_CHECKING:   # the trace imports this module for its notebook view: the type is named, never imported
+    from .trace import ExampleTrace
 
 UNITS = ("words", "subwords")
 

@@ -16,6 +16,19 @@ def ensure_fast_malloc() -> None:
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
+def started_as_module() -> bool:
+    """True while `python -m package.module` imports its package: Python sets sys.argv[0] to "-m" until the module
+    itself runs (then to its path), so imports from tests, notebooks or the dashboard never see it."""
+    return sys.argv[:1] == ["-m"]
+
+
+def fast_malloc_for_commands() -> None:
+    """The one start-up hook, for a package's __init__: `python -m <package>.<module>` re-executes with fast malloc
+    before the module (and the torch it imports) loads; importing the package from anywhere else changes nothing."""
+    if started_as_module():
+        ensure_fast_malloc()
+
+
 def cpu_name() -> str:
     """This machine's CPU in words, with what matters for speed: 'Intel(R) Xeon(R) ... (2 cores, AVX-512, no AMX)'."""
     import platform

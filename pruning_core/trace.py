@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .render import trace_html
+
 
 def reached_classifier(drop_layer, num_layers: int):
     """The one rule for "the classifier read this token": it was alive on entry to the last layer, i.e. it was
@@ -112,7 +114,6 @@ class ExampleTrace:
 
     def _repr_html_(self) -> str:
         """A notebook shows the answer and the layers: token rows for a text, patch grids for a picture."""
-        from .render import trace_html   # render imports this module
         return trace_html(self)
 
     def words(self) -> list[Word]:

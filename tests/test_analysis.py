@@ -14,7 +14,7 @@ from pruning_core.analysis.frequency import model_words, top_retained_words
 from pruning_core.analysis.keywords import discover_keywords, keyword_stats, log_odds_dirichlet, study_keywords
 from pruning_core.analysis.linguistics import (Annotation, FrequencyBands, align_tokens, retention_table,
                                                spacy_annotator, spacy_word_rows)
-from pruning_core import store
+from pruning_core import storage as store
 from pruning_core.trace import reached_classifier, read_layer
 
 # Two examples, three layers. Token offsets as a WordPiece tokenizer gives them; specials have no word.

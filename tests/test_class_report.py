@@ -27,7 +27,7 @@ from lens_helpers import open_page, use_artifacts, word_trace
 from pipeline_data import make_data_dir
 from pipelines import trace
 from pipelines.trace_store import TracedRun
-from pruning_core import store
+from pruning_core import storage as store
 from pruning_core.methods import LearnedTokenPruning
 
 PAGE = "views/10_Class_report.py"

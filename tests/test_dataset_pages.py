@@ -17,7 +17,8 @@ from pipelines import trace
 from lens_helpers import open_page, use_artifacts
 from pipeline_data import make_data_dir
 from test_dataset_views import honest_sweep
-from pruning_core import store
+from pruning_core import storage as store
+from pruning_core.analysis.faithfulness import faithfulness_by_class, faithfulness_summary
 from pruning_core.data import load_dataset
 from dashboard.live import classify_live
 from pruning_core.methods import LearnedTokenPruning
@@ -324,12 +325,12 @@ def test_compare_over_a_dataset_shows_the_stored_faithfulness_or_the_command_tha
     app.selectbox(key="compare_dataset").set_value("imdb").run()
     assert "Faithfulness to the unpruned model" in [header.value for header in app.subheader]
     table = next(frame.value for frame in app.dataframe if "agrees %" in frame.value.columns)
-    stored = store.faithfulness_summary("imdb", db=lens / "lens.duckdb")
+    stored = faithfulness_summary("imdb", db=lens / "lens.duckdb")
     assert list(table["model"]) == ["imdb-tiny/ltp_hard", "imdb-tiny/ts_dtp"] and list(table["method"]) == [
         "LTP", "TS-DTP"]
     assert table["agrees %"].tolist() == pytest.approx((100 * stored["agreement"]).round(1).tolist())
     assert table["sufficiency"].tolist() == pytest.approx(stored["sufficiency"].round(3).tolist())
-    by_class = store.faithfulness_by_class("imdb", db=lens / "lens.duckdb")
+    by_class = faithfulness_by_class("imdb", db=lens / "lens.duckdb")
     first = by_class[by_class["stage"] == "ltp_hard"]
     assert table["flips by true class"][0] == ", ".join(f"{name} {100 * rate:.1f}%" for name, rate in
                                                       zip(first["class_name"], first["flip_rate"]))

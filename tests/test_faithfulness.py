@@ -19,7 +19,8 @@ from lens_helpers import save_tiny_model, word_trace
 from pipeline_data import make_data_dir
 from pipelines import faithfulness as faithfulness_pipeline
 from pipelines import results
-from pruning_core import store
+from pruning_core import storage as store
+from pruning_core.analysis.faithfulness import faithfulness_by_class, faithfulness_summary
 from pruning_core.data import load_dataset
 from pruning_core.faithfulness import (gradient_x_input, last_scoring_layer, measure, rank_correlation,
                                        saliency_agreement)
@@ -227,7 +228,7 @@ def test_a_stored_set_comes_back_with_its_summary_and_flips_by_class(tmp_path):
     stored = store.faithfulness_rows(db=db)
     assert len(stored) == len(rows)
     pd.testing.assert_frame_equal(stored[rows.columns].astype(rows.dtypes.to_dict()), rows, check_dtype=False)
-    summary = store.faithfulness_summary("imdb", db=db).iloc[0]
+    summary = faithfulness_summary("imdb", db=db).iloc[0]
     agree = (rows["pruned_prediction"] == rows["unpruned_prediction"]).to_numpy(np.int8)
     assert summary["n_examples"] == 200 and summary["agreement"] == pytest.approx(0.9)
     assert summary["flip_rate"] == pytest.approx(0.1)
@@ -236,12 +237,12 @@ def test_a_stored_set_comes_back_with_its_summary_and_flips_by_class(tmp_path):
         assert [summary[measure_name], summary[f"{measure_name}_low"], summary[f"{measure_name}_high"]] == \
             pytest.approx(bootstrap_mean(rows[measure_name].to_numpy()))
     assert summary["kept_share"] == pytest.approx(rows["n_kept"].sum() / rows["n_tokens"].sum())
-    by_class = store.faithfulness_by_class(db=db)
+    by_class = faithfulness_by_class(db=db)
     assert by_class[["class_name", "examples", "flips"]].values.tolist() == [["negative", 100, 5],
                                                                             ["positive", 100, 15]]
     assert by_class["flip_rate"].tolist() == pytest.approx([0.05, 0.15])
-    assert store.faithfulness_summary("ag_news", db=db).empty and store.faithfulness_by_class("ag_news", db=db).empty
-    assert store.faithfulness_summary(db=tmp_path / "none.duckdb").empty
+    assert faithfulness_summary("ag_news", db=db).empty and faithfulness_by_class("ag_news", db=db).empty
+    assert faithfulness_summary(db=tmp_path / "none.duckdb").empty
 
 
 # --- pipeline -----------------------------------------------------------------------------------------------
@@ -257,7 +258,7 @@ def test_the_pipeline_stores_each_pruned_model_on_the_same_seeded_sample(tmp_pat
                                 "ltp_hard,topk_trained,control,ts_dtp_hard", "--limit", "10", "--data-dir", data_dir,
                                 "--artifacts", str(artifacts), "--batch-size", "4"])
     assert "control keeps every token" in capsys.readouterr().out
-    summary = store.faithfulness_summary(db=db)
+    summary = faithfulness_summary(db=db)
     assert list(summary["stage"]) == ["ltp_hard", "topk_trained"] and set(summary["n_examples"]) == {10}
     assert list(summary["method"]) == ["ltp", "topk"]
     data = load_dataset("imdb", "test", data_dir, limit=10, seed=0)
@@ -291,7 +292,7 @@ def test_the_readme_block_comes_from_the_database(tmp_path, monkeypatch, capsys)
     table = results.faithfulness_table(db)
     lines = table.splitlines()
     assert lines[0].startswith("| dataset | model | test examples | agrees with unpruned")
-    summary = store.faithfulness_summary("imdb", profile="cpu", db=db).set_index("stage").loc["ltp_hard"]
+    summary = faithfulness_summary("imdb", profile="cpu", db=db).set_index("stage").loc["ltp_hard"]
     assert lines[2] == (f"| imdb | LTP | 200 | 90.0 [{100 * summary['agreement_low']:.1f}, "
                         f"{100 * summary['agreement_high']:.1f}] | 10.0% (negative 5.0%, positive 15.0%) | "
                         f"{100 * summary['kept_share']:.0f}% | {summary['sufficiency']:.3f} "

@@ -17,7 +17,7 @@ from dashboard import findings_ui
 from lens_helpers import open_page
 from pipelines import findings as findings_pipeline
 from pipelines import results
-from pruning_core import store
+from pruning_core import storage as store
 from pruning_core.analysis import findings
 from pruning_core.analysis.findings import (CLAIMS, INCONCLUSIVE, NO_DATA, NOT_SUPPORTED, SUPPORTED, Above, Below,
                                             Claim, Inside, check, format_corrected, holm_levels, interval, load_run,

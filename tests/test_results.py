@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipelines import results
-from pruning_core import store
+from pruning_core import storage as store
 from pruning_core.metrics import paired_bootstrap
 
 N = 1000
@@ -259,3 +259,97 @@ def test_the_training_note_says_which_batches_each_model_saw(tmp_path):
     assert "control batches 125–250 (2,016 examples)" in note and "ltp_hard batches 188–250 (1,008 examples)" in note
     assert note in results.results_table(db)
     assert results.training_note(write_honest(tmp_path / "old.duckdb", HONEST_SETTINGS)) is None, "not recorded"
+
+
+# --- the README's headline table and the writer ----------------------------------------------------------------
+
+def cifar_rows() -> pd.DataFrame:
+    """An image sweep: the unpruned model is the reference; no LTP; its config predates the CLS-only reference."""
+    return sweep_rows({"unpruned": ("none", 120, 100.0), "inference-a1.0": ("topk", 125, 180.0),
+                       "pruned-a1.0": ("topk", 140, 250.0)})
+
+
+def test_the_headline_has_one_line_per_dataset_against_its_unpruned_reference(tmp_path):
+    db = tmp_path / "lens.duckdb"
+    write_honest(db, HONEST_SETTINGS)
+    write_sweep(db, cifar_rows(), bench_id="cifar10-1", dataset="cifar10")
+    table = results.headline_table(db)
+    lines = table.splitlines()
+    assert lines[0].startswith("| dataset | test examples | unpruned reference: accuracy | fastest pruned setting")
+    best = paired_bootstrap(correct("ltp-x1.5"), correct("control"))
+    ltp = paired_bootstrap(correct("ltp-x1.0"), correct("control"))
+
+    def cell(found: tuple) -> str:
+        return f"{100 * found[0]:+.1f} [{100 * found[1]:.1f}, {100 * found[2]:.1f}]"
+
+    # ltp-x2.0 and topk-0.3 are faster but more than a point below; speed-ups against `control` (100 examples/s)
+    assert lines[2] == (f"| imdb | 1,000 | `control` 0.9000 | `ltp-x1.5` | 0.8930 ({cell(best)}) | 2.00× | "
+                        f"0.8950 ({cell(ltp)}) | 1.50× |")
+    # no control and no LTP: against the unpruned model, pruned-a1.0 is 2 points below, so inference-a1.0 is fastest
+    assert lines[3].startswith("| cifar10 | 1,000 | `unpruned` 0.8800 | `inference-a1.0` | 0.8750 (") and \
+        lines[3].endswith(") | 1.80× |  |  |")
+    note = lines[-1]
+    assert "(`imdb-honest`, `cifar10-1`)" in note and "`control`: the unpruned model trained on as many batches" in note
+    assert "`unpruned`: the unpruned model" in note and "throughput at batch 32 against that unpruned model" in note
+    assert note.endswith("cifar10's sweep predates that reference (its unpruned model computed every row of its last "
+                         "layer), so its speed-ups flatter pruning."), "the honest imdb sweep needs no warning"
+    assert results.headline_table(tmp_path / "none.duckdb", profile="quick").startswith("_No `quick` benchmark")
+
+
+def _block(start: str, end: str, content: str) -> str:
+    return f"{start}\n{content}\n{end}"
+
+
+RESULTS_DOC = "# Results\n\nintro, kept as written\n" + "".join(
+    f"\n## {name}\ntext before {name}\n\n{_block(start, end, f'old {name}')}\n\ntext after {name}\n"
+    for name, (start, end) in results.RESULT_BLOCKS.items()) + \
+    "\n<!-- vision-speed:start -->\nspeed figures\n<!-- vision-speed:end -->\nthe end\n"
+README_TEXT = (f"# Lens\n\nWhat it is.\n\n{_block(results.HEADLINE_START, results.HEADLINE_END, 'old headline')}\n\n"
+               "[more](docs/results.md)\n")
+
+
+@pytest.fixture
+def house(tmp_path, monkeypatch):
+    """A repository with docs/results.md and README.md holding the markers, and a database with one text sweep."""
+    root = tmp_path / "repo"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "results.md").write_text(RESULTS_DOC)
+    (root / "README.md").write_text(README_TEXT)
+    monkeypatch.setattr(results, "REPO_ROOT", root)
+    db = tmp_path / "lens.duckdb"
+    write_honest(db, HONEST_SETTINGS)
+    return root, db
+
+
+def test_write_with_no_path_rewrites_the_results_doc_and_the_readme_headline_only_between_markers(house):
+    root, db = house
+    results.main(["--db", str(db), "--write"])
+    table, headline = results.results_table(db), results.headline_table(db)
+    start, end = results.RESULT_BLOCKS["results"]
+    assert (root / "docs" / "results.md").read_text() == RESULTS_DOC.replace(
+        _block(start, end, "old results"), _block(start, end, table)), "nothing stored elsewhere: the rest kept"
+    assert (root / "README.md").read_text() == README_TEXT.replace(
+        "old headline", headline), "the README gets the headline alone, its text untouched"
+    results.main(["--db", str(db), "--write"])                       # a second run changes nothing
+    assert (root / "README.md").read_text().count(headline) == 1
+
+
+def test_write_refuses_a_missing_marker_before_touching_either_file(house):
+    root, db = house
+    (root / "README.md").write_text("# Lens, without its headline block\n")
+    with pytest.raises(SystemExit, match=r"README\.md has no <!-- headline:start --> \.\.\. <!-- headline:end -->"):
+        results.main(["--db", str(db), "--write"])
+    assert (root / "docs" / "results.md").read_text() == RESULTS_DOC, "checked before anything was written"
+
+
+def test_write_path_rewrites_that_files_blocks_and_its_headline_when_it_holds_one(house, tmp_path):
+    root, db = house
+    both = tmp_path / "both.md"
+    both.write_text(RESULTS_DOC + README_TEXT)
+    results.main(["--db", str(db), "--write", str(both)])
+    text = both.read_text()
+    assert results.headline_table(db) in text and results.results_table(db) in text
+    assert "old headline" not in text and "old results" not in text and "old findings" in text
+    with pytest.raises(SystemExit, match="no <!-- results:start -->.*`--write` with no path writes docs/results.md"):
+        results.main(["--db", str(db), "--write", str(root / "README.md")])   # the README holds the headline alone
+    assert (root / "README.md").read_text() == README_TEXT

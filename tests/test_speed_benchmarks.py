@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 import pytest
 import torch
 
-os.environ.setdefault("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=2147483647")   # no re-exec on import
-
-from benchmarks import common, text_speed, vision_speed  # noqa: E402
-from pipelines import timing  # noqa: E402
-from conftest import make_bert, make_tokenizer  # noqa: E402
-from pruning_core import loop  # noqa: E402
-from pruning_core.text import PrunedTextClassifier  # noqa: E402
-from test_vision_pipelines import full_last_layer  # noqa: E402
-from vision_helpers import make_vit  # noqa: E402
+from benchmarks import common, text_speed, vision_speed
+from pipelines import timing
+from conftest import make_bert, make_tokenizer
+from pruning_core import loop
+from pruning_core.text import PrunedTextClassifier
+from test_vision_pipelines import full_last_layer
+from vision_helpers import make_vit
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""The DuckDB store: migrations, whole-run transactions, and readers racing a writer in another process."""
+"""The DuckDB store: migrations, whole-run transactions, readers racing a writer in another process, and its rooms."""
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 import textwrap
@@ -9,8 +10,9 @@ import time
 import pandas as pd
 import pytest
 
-from pruning_core import paths, store
-from pruning_core.store import RunNotFound, StoreBusy
+from pruning_core import paths
+from pruning_core import storage as store
+from pruning_core.storage import ROOMS, RunNotFound, StoreBusy, schema, traces
 
 
 def write_run(db, run_id: str = "r1", tokens: int = 3) -> None:
@@ -32,8 +34,8 @@ def holder(db, seconds: float, then: str = "commit") -> subprocess.Popen:
     then waits and commits (or is killed before it can)."""
     script = textwrap.dedent(f"""
         import sys, time
-        from pruning_core import paths, store
-        with store._writer({str(db)!r}) as con:
+        from pruning_core.storage import connection
+        with connection.writer({str(db)!r}) as con:
             con.execute("INSERT INTO runs (run_id, dataset) VALUES ('from-holder', 'imdb')")
             print("holding", flush=True)
             time.sleep({seconds})
@@ -69,14 +71,14 @@ def test_rewriting_a_run_replaces_it_whole(tmp_path):
 def test_a_failure_mid_write_leaves_no_half_written_run(tmp_path, monkeypatch):
     db = tmp_path / "lens.duckdb"
     write_run(db, "r1")
-    real_insert = store._insert
+    real_insert = traces.insert
 
     def failing_insert(con, table, rows):
         if table == "tokens":
             raise KeyboardInterrupt("interrupted while writing tokens")
         real_insert(con, table, rows)
 
-    monkeypatch.setattr(store, "_insert", failing_insert)
+    monkeypatch.setattr(traces, "insert", failing_insert)
     with pytest.raises(KeyboardInterrupt):
         write_run(db, "r2")
     monkeypatch.undo()
@@ -173,8 +175,8 @@ def test_benchmark_predictions_and_labels_round_trip_and_old_databases_migrate(t
 
 def test_an_older_database_is_upgraded_on_the_next_read_and_keeps_its_runs(tmp_path, monkeypatch):
     db = tmp_path / "lens.duckdb"
-    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:2])     # what an older version wrote
-    monkeypatch.setattr(store, "ANALYSIS_TABLES", tuple(t for t in store.ANALYSIS_TABLES if t != "representations"))
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])     # what an older version wrote
+    monkeypatch.setattr(schema, "ANALYSIS_TABLES", tuple(t for t in schema.ANALYSIS_TABLES if t != "representations"))
     write_run(db, "old")
     monkeypatch.undo()
     assert store.schema_version(db) == len(store.MIGRATIONS)           # the read upgraded it
@@ -227,3 +229,18 @@ def test_readers_of_one_run_say_when_it_does_not_exist(tmp_path):
     for read in (lambda: store.examples("nope", db=db), lambda: store.example_tokens("nope", 0, db=db)):
         with pytest.raises(RunNotFound, match="No run 'nope'"):
             read()
+
+
+# --- The rooms ------------------------------------------------------------------------------------------------
+
+def test_the_package_holds_every_reader_and_writer_of_its_rooms():
+    """No hand-kept index: each room names its readers and writers (the functions taking db=None) in __all__, and
+    the package holds them all."""
+    for room in ROOMS:
+        api = {name for name, value in vars(room).items() if inspect.isfunction(value)
+               and value.__module__ == room.__name__
+               and getattr(inspect.signature(value).parameters.get("db"), "default", False) is None}
+        assert api <= set(room.__all__), f"{room.__name__}: add {sorted(api - set(room.__all__))} to __all__"
+        assert all(getattr(store, name) is getattr(room, name) for name in room.__all__)
+    assert len(store.__all__) == len(set(store.__all__)), "two rooms export the same name"
+    assert {"runs", "write_trace_run", "retention", "benchmarks", "faithfulness_rows"} <= set(store.__all__)

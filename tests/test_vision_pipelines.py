@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from pipelines import benchmark, demo, results, timing, train, trace, vision
-from pruning_core import loop, store
+from pruning_core import loop
+from pruning_core import storage as store
 from pruning_core.methods import schedule_counts
 from pruning_core.runtime import cpu_name
 from pruning_core.vision import VisionTrainConfig, load_cifar10, load_vision_classifier

@@ -1,9 +1,9 @@
 """The dataset pages' reads of the DuckDB store: cached, and turned into short notices when there is nothing
 to read (no database or no runs yet, a run not analysed, a pipeline writing right now).
 
-Every read goes through `read("reader", ...)`, which calls `pruning_core.store.<reader>` once per database
-version: the cache key holds the file's modification time (and its write-ahead log's), so a new run
-shows up on the next rerun; the short ttl bounds memory and staleness anyway.
+Every read goes through `read("reader", ...)`, which calls `pruning_core.storage.<reader>` (or an analysis of the
+stored rows, COMPUTED) once per database version: the cache key holds the file's modification time (and its
+write-ahead log's), so a new run shows up on the next rerun; the short ttl bounds memory and staleness anyway.
 """
 from __future__ import annotations
 
@@ -13,11 +13,16 @@ from typing import Any, Iterator
 import pandas as pd
 import streamlit as st
 
-from pruning_core import paths, store
+from pruning_core import paths
+from pruning_core import storage as store
+from pruning_core.analysis.faithfulness import faithfulness_by_class, faithfulness_summary
+from pruning_core.analysis.keywords import custom_keywords
 
 from .tables import run_label
 
 TTL_SECONDS = 60
+# Read by name like the store's readers (same arguments, db=...), computed from its rows by the analyses.
+COMPUTED = {reader.__name__: reader for reader in (custom_keywords, faithfulness_summary, faithfulness_by_class)}
 COMPUTED_TTL_SECONDS = 600   # what the services compute from the reads (intervals, verdicts): dearer, kept longer
 DEMO_COMMAND = "python -m pipelines.demo"
 NO_RUNS = (f"No runs in the database yet. Build the demo on Home, or run `{DEMO_COMMAND}` (a few minutes: it "
@@ -43,7 +48,7 @@ def db_version() -> tuple[str, float]:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=512)
 def _cached(reader: str, db: str, version: float, args: tuple, kwargs: tuple) -> Any:
-    return getattr(store, reader)(*args, db=db, **dict(kwargs))
+    return (COMPUTED.get(reader) or getattr(store, reader))(*args, db=db, **dict(kwargs))
 
 
 def fetch(reader: str, *args, **kwargs) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pruning_core import store
+from pruning_core import storage as store
 from pruning_core.analysis.linguistics import retention_intervals
 
 from . import reads

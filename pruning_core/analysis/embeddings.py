@@ -34,7 +34,7 @@ def retained_representations(classifier: PrunedTextClassifier, texts: list[str],
     """Run the pruned model and keep, per example, the mean retained vector and a few retained tokens."""
     classifier.eval()
     rng = np.random.default_rng(seed)
-    special_ids = torch.tensor(sorted(classifier.tokenizer.all_special_ids))
+    special_ids = torch.tensor(sorted(classifier.tokenizer.all_special_ids), device=classifier.device)
     example_vectors, token_vectors, token_examples, token_positions = [], [], [], []
     for start in tqdm(range(0, len(texts), batch_size), desc="embeddings", disable=not progress):
         encoding = classifier.encode(texts[start:start + batch_size], max_length)
@@ -45,10 +45,10 @@ def retained_representations(classifier: PrunedTextClassifier, texts: list[str],
         hidden = loop.hidden.float()
         for row in range(hidden.shape[0]):
             rows = hidden[row, content[row]]
-            example_vectors.append((rows.mean(0) if len(rows) else hidden[row, 0]).numpy())
+            example_vectors.append((rows.mean(0) if len(rows) else hidden[row, 0]).cpu().numpy())
             if len(rows):
                 chosen = rng.choice(len(rows), size=min(tokens_per_example, len(rows)), replace=False)
-                token_vectors.append(rows[chosen].numpy())
+                token_vectors.append(rows[chosen].cpu().numpy())
                 token_examples += [start + row] * len(chosen)
                 token_positions += loop.positions[row, content[row]][chosen].tolist()
     width = model_dims(classifier.model.config)[0]

@@ -35,7 +35,7 @@ from typing import Callable, Iterator, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import store
+from .. import storage as store
 from ..trace import reached_classifier
 from .keywords import STUDY_KEYWORDS
 

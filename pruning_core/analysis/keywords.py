@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .. import storage
 from ..trace import reached_classifier
 
 # The seed study's lists, by dataset and class name.
@@ -68,6 +70,14 @@ def keyword_stats(words: pd.DataFrame, examples: pd.DataFrame, keywords: list[st
             "accuracy_dropped": float(correct[dropped_ids].mean()) if len(dropped_ids) else math.nan,
         })
     return pd.DataFrame(rows, columns=STATS_COLUMNS)
+
+
+def custom_keywords(run_id: str, keywords: list[str], db: str | Path | None = None) -> pd.DataFrame:
+    """keyword_stats of an analysed stored run for words a user types (case-insensitive): the stored keyword table's
+    columns, computed on demand from the run's stored words."""
+    wanted = sorted({k.strip().lower() for k in keywords if k and k.strip()})
+    words, examples = storage.keyword_rows(run_id, wanted, db)
+    return keyword_stats(words, examples, wanted, storage.run_info(run_id, db)["num_layers"])
 
 
 def log_odds_dirichlet(counts: pd.DataFrame, prior_scale: float = 1.0) -> pd.DataFrame:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from safetensors import SafetensorError
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from ..classifier import ModelLoadError, UnsupportedModelError, first_line, read_config
+from ..classifier import ModelLoadError, UnsupportedModelError, first_line, read_config, resolve_device
 from ..methods import PruningMethod, has_method, load_method
 from .backbones import ADAPTERS
 from .model import PrunedTextClassifier
@@ -27,12 +28,15 @@ def default_model_path() -> str:
 
 
 def load_text_classifier(source: str | Path | None = None, method: PruningMethod | None = None,
-                         label_names: list[str] | None = None) -> PrunedTextClassifier:
-    """Load a classifier from a local folder or hub id (default: packaged MiniLM-L6).
+                         label_names: list[str] | None = None, device: str | torch.device = "auto"
+                         ) -> PrunedTextClassifier:
+    """Load a classifier from a local folder or hub id (default: packaged MiniLM-L6) onto `device` ("auto": the GPU
+    when present, else the CPU; see `resolve_device`).
 
     A folder saved by `save_pruned` brings its pruning method back unless `method` overrides it.
     `label_names` sets the classification head's size and names (a new head if they differ).
     """
+    target = resolve_device(device)
     source = str(source or default_model_path())
     config = _load_config(source)
     if label_names is not None:
@@ -52,7 +56,7 @@ def load_text_classifier(source: str | Path | None = None, method: PruningMethod
         raise ModelLoadError(f"Could not load the classifier at {source!r}: {first_line(error)}") from error
     if method is None and has_method(source):
         method = load_method(source)
-    return PrunedTextClassifier(model, tokenizer, method)
+    return PrunedTextClassifier(model, tokenizer, method).to(target)
 
 
 def save_pruned(classifier: PrunedTextClassifier, folder: str | Path) -> Path:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from safetensors import SafetensorError
 from transformers import ViTConfig
 
-from ..classifier import ModelLoadError
+from ..classifier import ModelLoadError, resolve_device
 from ..methods import PruningMethod, has_method, load_method
 from .backbone import StemViT
 from .model import PrunedVisionClassifier
@@ -22,9 +23,11 @@ def save_vision_classifier(classifier: PrunedVisionClassifier, folder: str | Pat
     return classifier.save(folder)
 
 
-def load_vision_classifier(folder: str | Path, method: PruningMethod | None = None) -> PrunedVisionClassifier:
-    """Load a classifier saved by `save_vision_classifier`; its pruning method comes back unless
-    `method` overrides it."""
+def load_vision_classifier(folder: str | Path, method: PruningMethod | None = None,
+                           device: str | torch.device = "auto") -> PrunedVisionClassifier:
+    """Load a classifier saved by `save_vision_classifier` onto `device` ("auto": the GPU when present, else the
+    CPU); its pruning method comes back unless `method` overrides it."""
+    target = resolve_device(device)
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise ModelLoadError(f"No saved vision model at {str(folder)!r} (config.json is missing).")
@@ -37,4 +40,4 @@ def load_vision_classifier(folder: str | Path, method: PruningMethod | None = No
         raise ModelLoadError(f"Could not load the vision model at {str(folder)!r}: {error}") from error
     if method is None and has_method(folder):
         method = load_method(folder)
-    return PrunedVisionClassifier(model.eval(), method)
+    return PrunedVisionClassifier(model.eval(), method).to(target)
