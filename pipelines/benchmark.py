@@ -5,10 +5,12 @@
 
 Settings, each on the same test examples (the profile's seeded sample, the one `trace` uses):
 `unpruned` (the 1-epoch baseline), `control` (the unpruned model trained as long as the pruned ones),
-`topk-{k}` (top-k schedules applied at inference to the control), `topk_trained-{k}` (the model trained
-with top-k on, under each schedule), `ltp-x{s}` (the LTP model with its thresholds scaled by s) and
-`ts_dtp`; the models that exist are swept. `ltp-x0` is LTP's weights with nothing pruned: it separates what
-LTP's training costs from what its pruning costs. With the profile's `short_length`, `control-{n}` is the
+`topk-{k}` (geometric top-k schedules applied at inference to the control), `topk_trained` (the model trained
+with its top-k schedule on, as trained) and `topk_trained-{k}` (that model under its schedule's shape falling to k), `ltp-x{s}` (the LTP model with its thresholds scaled by s),
+`ltp-calibrated` (the LTP model with the thresholds its training started from: what learning them bought),
+`ts_dtp` and `ts_dtp+{d}` (its offsets moved by d standard deviations: fewer tokens); the models that exist are
+swept. `ltp-x0` is LTP's weights with nothing pruned: it separates what LTP's training costs from what its
+pruning costs. With the profile's `short_length`, `control-{n}` is the
 control reading only the first n tokens: what reading the whole text costs and buys. A top-k schedule
 keeps, by CLS attention, a share of the input falling geometrically from layer 0 to k at the last layer.
 For each: accuracy and macro-F1, every example's prediction and id (for paired comparisons), mean tokens
@@ -37,29 +39,27 @@ from pathlib import Path
 from typing import Callable
 
 from pruning_core.paths import METRICS_FILE, db_path, models_dir
-from pruning_core.runtime import cpu_name, ensure_fast_malloc
+from pruning_core.runtime import cpu_name
 
-if __name__ == "__main__":
-    ensure_fast_malloc()
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
+from pruning_core import storage as store
+from pruning_core.data import TextDataset, load_dataset
+from transformers import AutoModelForSequenceClassification
 
-from pruning_core import store  # noqa: E402
-from pruning_core.data import TextDataset, load_dataset  # noqa: E402
-from transformers import AutoModelForSequenceClassification  # noqa: E402
+from pruning_core.analysis.evaluation import evaluate
+from pruning_core.analysis.flops import layer_flops, model_dims
+from pruning_core.methods import NoPruning, PruningMethod, TopK, has_method, shaped_keep
+from pruning_core.metrics import SPEED_REFERENCE, TRANSFORMERS_SETTING
+from pruning_core.text import PrunedTextClassifier, load_text_classifier
 
-from pruning_core.analysis.flops import layer_flops, model_dims  # noqa: E402
-from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, TopK, has_method  # noqa: E402
-from pruning_core.metrics import SPEED_REFERENCE, TRANSFORMERS_SETTING, evaluate  # noqa: E402
-from pruning_core.text import PrunedTextClassifier, load_text_classifier  # noqa: E402
-
-from . import vision  # noqa: E402
-from .common import IMAGE_DATASETS, add_common, clear_errors, read_json  # noqa: E402
-from .profiles import Profile, profile_for  # noqa: E402
-from .timing import last_layer_cls_only, machine_cores, settle, speed_columns, time_side_by_side  # noqa: E402
+from . import vision
+from .common import IMAGE_DATASETS, add_common, clear_errors, read_json
+from .profiles import Profile, profile_for
+from .timing import last_layer_cls_only, machine_cores, settle, speed_columns, time_side_by_side
 
 BATCH = 32
 BATCHING = (f"batches of {BATCH} consecutive texts of the length-sorted test sample, at evenly spaced points of that "
@@ -96,23 +96,37 @@ def sweep(models: dict[str, tuple[PrunedTextClassifier, str]], profile: Profile)
         settings.append(Setting(f"control-{profile.short_length}", classifier, NoPruning(), path,
                                 profile.short_length))
     layers = models["baseline"][0].num_layers
-    for stage, prefix in (("control", "topk"), ("topk_trained", "topk_trained")):
+    for keep in profile.topk_final_keeps:
+        add(f"topk-{keep}", "control", TopK.geometric(keep, layers))
+    if "topk_trained" in models:   # as trained, then its schedule's shape falling to each final keep
+        trained = models["topk_trained"]
+        add("topk_trained", "topk_trained", trained[0].method)
+        shape = read_json(Path(trained[1]) / METRICS_FILE).get("topk_shape", 1.0)
         for keep in profile.topk_final_keeps:
-            add(f"{prefix}-{keep}", stage, TopK.geometric(keep, layers))
+            add(f"topk_trained-{keep}", "topk_trained", TopK(keep_ratios=shaped_keep(keep, layers, shape)))
     if "ltp_hard" in models:
-        learned = models["ltp_hard"][0].method.config()
+        learned = models["ltp_hard"][0].method
         for scale in profile.ltp_threshold_scales:
-            add(f"ltp-x{scale:g}", "ltp_hard", LearnedTokenPruning(layers, [t * scale for t in learned["thresholds"]],
-                                                                    learned["temperature"], learned["keep_lambda"]))
+            add(f"ltp-x{scale:g}", "ltp_hard", learned.scaled(scale))
+        calibrated = calibrated_cuts(Path(models["ltp_hard"][1]).parent / "ltp_soft")
+        if calibrated is not None:   # what learning the thresholds bought: the thresholds it started from
+            add("ltp-calibrated", "ltp_hard", learned.with_thresholds(calibrated))
     if "ts_dtp_hard" in models:
-        add("ts_dtp", "ts_dtp_hard", models["ts_dtp_hard"][0].method)
+        for shift in profile.ts_dtp_offset_shifts:
+            add("ts_dtp" if shift == 0 else f"ts_dtp{shift:+g}", "ts_dtp_hard", models["ts_dtp_hard"][0].method.shifted(shift))
     return settings
+
+
+def calibrated_cuts(soft_stage: Path) -> list[float] | None:
+    """The cuts a soft stage started from (calibrated on validation texts), as its metrics.json recorded them."""
+    metrics = soft_stage / METRICS_FILE
+    return read_json(metrics).get("calibrated") if metrics.is_file() else None
 
 
 def trained_settings(profile: Profile, settings: list[Setting]) -> dict[str, str]:
     """{README row label: the setting that runs that stage's model as it was trained}."""
-    as_trained = {"baseline": "unpruned", "control": "control", "ltp_hard": "ltp-x1",
-                  "topk_trained": f"topk_trained-{profile.topk_final_keep}", "ts_dtp_hard": "ts_dtp"}
+    as_trained = {"baseline": "unpruned", "control": "control", "ltp_hard": "ltp-x1", "topk_trained": "topk_trained",
+                  "ts_dtp_hard": "ts_dtp"}
     names = {setting.name for setting in settings}
     return {STAGE_LABELS[stage]: name for stage, name in as_trained.items() if name in names}
 

@@ -8,16 +8,20 @@ while training (stage scores, threshold calibration) uses a seeded validation sp
 data; every model is traced and benchmarked on one seeded sample of the official test set, used nowhere else.
 IMDb reads 512 tokens (41% of test reviews exceed 256, 13% exceed 512), on 2,000 training reviews.
 
-LTP: scores are a token's share of the text's attention (about 1/n on average), so thresholds start
-calibrated on 64 training texts to keep a share of the tokens falling geometrically to `ltp_init_keep`
-after the last layer, and move with their own small learning rate (Adam moves a threshold by about the
-rate each step: 2e-5 against IMDb-at-512 scores near 0.003, 5e-5 against AG News scores near 0.02).
-The temperature sits below the typical gap between scores (IMDb 2e-4, AG News 1e-3); lambda (paper:
-0.01..0.2) keeps pushing thresholds up against the classification loss.
+LTP: scores are a token's attention received relative to an average token's (1 under uniform attention, at every
+length), so one threshold means the same for short and long texts; thresholds start calibrated on
+`calibration_texts` validation texts to keep a share of the tokens falling geometrically to `ltp_init_keep`
+after the last layer, and learn at a rate sized to that scale (Adam moves a threshold by about the rate each
+step: 1e-2 against thresholds near 1). The temperature sits near the typical gap between scores near a
+threshold; lambda (paper: 0.01..0.2) keeps pushing thresholds up against the classification loss. TS-DTP's
+offsets start calibrated to its target keep schedule, and its auxiliary loss (weight `ts_dtp_aux_lambda`) holds
+them there. With a `distillation`, every stage that trains with pruning also learns the control's logits.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+
+from pruning_core.distillation import Distillation
 
 PROFILES = ("quick", "cpu", "full")
 
@@ -35,14 +39,19 @@ class Profile:
     baseline_epochs: float = 1.0
     soft_epochs: float = 1.0
     hard_epochs: float = 1.0
-    threshold_learning_rate: float = 2e-4
+    threshold_learning_rate: float = 1e-2
     keep_lambda: float = 0.1
-    temperature: float = 1e-3
+    temperature: float = 0.02       # LTP's soft masks, in units of relative attention (an average token: 1)
     ltp_init_keep: float = 0.1       # LTP's thresholds start calibrated to keep a share falling to this
     calibration_texts: int = 64      # validation texts the threshold calibration looks at
     topk_final_keep: float = 0.1     # the top-k schedule trained with pruning (shares fall geometrically to it)
+    topk_flops_share: float | None = None   # instead: the schedule shape best on validation at this FLOPs share
+    topk_shapes: tuple[float, ...] = (0.5, 1.0, 2.0)   # the shapes compared (analysis/schedules.py)
     ts_dtp_learning_rate: float = 2e-2   # TS-DTP's scorer, mixing weights and offsets (in standard deviations)
     ts_dtp_target_keep: float = 0.4      # cumulative keep rate TS-DTP's auxiliary loss aims for at the last layer
+    ts_dtp_aux_lambda: float = 10.0      # weight of TS-DTP's keep-rate loss (squared error per layer)
+    ts_dtp_offset_shifts: tuple[float, ...] = (0.0, 0.5, 1.0)   # TS-DTP's offsets moved by these, swept in the benchmark
+    distillation: Distillation | None = None   # pruned stages also learn the control's logits
     max_steps: int | None = None     # cap per stage (tests, checks)
     bench_speed_batches: int = 4     # batches of 32 test texts timed per round
     bench_latency_examples: int = 16
@@ -70,12 +79,10 @@ _SIZES: dict[tuple[str, str], dict] = {
                                ltp_init_keep=0.2, bench_speed_batches=3, bench_latency_examples=8, bench_rounds=3,
                                embed_limit=400),
     ("cpu", "imdb"): dict(train_limit=2000, validation_limit=400, trace_limit=2000, max_length=512, short_length=256,
-                          soft_epochs=0.5, hard_epochs=0.5, keep_lambda=0.02, temperature=2e-4,
-                          threshold_learning_rate=2e-5,
+                          soft_epochs=0.5, hard_epochs=0.5, keep_lambda=0.02,
                           bench_speed_batches=4, linguistics_limit=2000, methods=_STUDY),
     ("cpu", "ag_news"): dict(train_limit=8000, validation_limit=1000, trace_limit=None, max_length=128,
                              soft_epochs=0.5, hard_epochs=0.5, keep_lambda=0.02, ltp_init_keep=0.15,
-                             threshold_learning_rate=5e-5,
                              topk_final_keep=0.15, topk_final_keeps=(0.3, 0.15, 0.08),
                              bench_speed_batches=8, methods=_STUDY),
     ("full", "imdb"): dict(train_limit=None, validation_limit=2000, trace_limit=None, max_length=512, batch_size=32,

@@ -1,7 +1,10 @@
-"""The README's results tables, produced from the database (never typed by hand).
+"""The results tables of docs/results.md and the README's headline, produced from the database (never typed by hand).
 
-    python -m pipelines.results [--profile cpu] [--write README.md]
+    python -m pipelines.results [--profile cpu] [--write [PATH]]
 
+Headline (README.md): one line per dataset's latest sweep: the unpruned reference's accuracy, the fastest pruned
+setting within 1 point of it and LTP at its learned thresholds, each with its paired difference and its speed-up
+against the sweep's speed reference.
 Text: per dataset, the latest benchmark sweep of the profile, whose settings all ran on the same test
 examples. One line per trained model (named by the sweep config's "trained_settings", else
 TRAINED_SETTINGS), and LTP's weights with nothing pruned (`ltp-x0`, the cost of the training apart from
@@ -19,9 +22,10 @@ agreement with the same weights unpruned and the flip rate by true class, the sh
 classifier, and ERASER's sufficiency and comprehensiveness of those tokens, with 95% bootstrap intervals.
 Findings: the study's claims checked on each analysed text run of the profile (pipelines/findings.py): the
 statistic with its 95% bootstrap interval over the run's examples, when it is supported, and the verdict.
-`--write` replaces the blocks between `<!-- results:start -->` / `<!-- results:end -->`,
-`<!-- vision-results:start -->` / `<!-- vision-results:end -->`, `<!-- faithfulness:start -->` /
-`<!-- faithfulness:end -->` and `<!-- findings:start -->` / `<!-- findings:end -->`.
+`--write` with no path replaces the blocks between `<!-- NAME:start -->` / `<!-- NAME:end -->` for NAME in
+results, vision-results, faithfulness and findings in docs/results.md, and the headline block in README.md;
+`--write PATH` replaces those four blocks in PATH (and its headline block, when it holds one). A block with nothing
+in the database yet keeps what it had; a block missing its markers is refused before anything is written.
 """
 from __future__ import annotations
 
@@ -33,20 +37,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pruning_core.paths import db_path
-from pruning_core import store
+from pruning_core.paths import REPO_ROOT, db_path
+from pruning_core import storage as store
+from pruning_core.analysis.faithfulness import faithfulness_by_class, faithfulness_summary
 from pruning_core.data import DATASETS
 from pruning_core.metrics import (LENGTH_EDGES, TRANSFORMERS_SETTING, accuracy_by_length, alive_on_entry,
                                    describe_timing, length_buckets, length_labels, points_cell, points_versus,
                                    prunes_tokens, speed_reference)
 
-from .common import clear_errors
+from .common import IMAGE_DATASETS, clear_errors
 from .findings import markdown_table, run_findings
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 VISION_START, VISION_END = "<!-- vision-results:start -->", "<!-- vision-results:end -->"
 FAITHFULNESS_START, FAITHFULNESS_END = "<!-- faithfulness:start -->", "<!-- faithfulness:end -->"
 FINDINGS_START, FINDINGS_END = "<!-- findings:start -->", "<!-- findings:end -->"
+HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
+# {block name: its markers}: the blocks docs/results.md holds (benchmarks/vision_speed.py writes vision-speed there
+# too), and the README's one headline table.
+RESULT_BLOCKS = {"results": (START, END), "vision-results": (VISION_START, VISION_END),
+                 "faithfulness": (FAITHFULNESS_START, FAITHFULNESS_END), "findings": (FINDINGS_START, FINDINGS_END)}
+HEADLINE_BLOCKS = {"headline": (HEADLINE_START, HEADLINE_END)}
+RESULTS_DOC, README = Path("docs") / "results.md", Path("README.md")   # `--write`'s targets, in the repository
 # The trained pruned models pipelines/faithfulness.py measures, named by stage as pipelines/benchmark.py's
 # STAGE_LABELS names them (not imported from there: it loads torch, which this table does not need).
 STAGE_MODELS = {"ltp_hard": "LTP", "topk_trained": "top-k, trained with pruning", "ts_dtp_hard": "TS-DTP"}
@@ -57,6 +69,8 @@ TRAINED_SETTINGS = {"baseline (1 epoch, no pruning)": "unpruned", "unpruned, equ
                     "LTP": "ltp-x1.0", "top-k, trained with pruning": "topk_trained-0.1", "TS-DTP": "ts_dtp"}
 # LTP's weights with every threshold at 0, shown before LTP: the training's cost apart from the pruning's.
 LTP_UNPRUNED = ("LTP's weights, nothing pruned", "ltp-x0")
+# LTP's weights at the thresholds calibrated before training: what learning the thresholds moved.
+LTP_CALIBRATED = ("LTP, thresholds as calibrated (before learning)", "ltp-calibrated")
 KEPT_HEADER = "mean tokens alive (input → on entry to layer 2..L; the last is what the classifier read)"
 SPEEDUP_HEADER = "speed-up (batch 32, vs the strongest unpruned path)"
 
@@ -92,14 +106,16 @@ def trained_settings(sweep: pd.DataFrame) -> dict[str, str]:
 
 
 def table_settings(sweep: pd.DataFrame) -> dict[str, str]:
-    """{model: setting} of the table's rows: the trained models, with LTP's weights unpruned (`ltp-x0`) before LTP."""
-    named = trained_settings(sweep)
-    label, setting = LTP_UNPRUNED
-    if setting not in set(sweep["setting"]) or setting in named.values():
-        return named
+    """{model: setting} of the table's rows: the trained models, with LTP's weights unpruned (`ltp-x0`) before LTP
+    and LTP at the thresholds its training started from (`ltp-calibrated`) after it, where the sweep has them."""
+    named, present = trained_settings(sweep), set(sweep["setting"])
     models = list(named.items())
-    at = next((number for number, (_, name) in enumerate(models) if name.startswith("ltp-x")), len(models))
-    return dict(models[:at] + [(label, setting)] + models[at:])
+    at = next((number for number, (_, name) in enumerate(models) if name.startswith("ltp-x")), None)
+    if at is None:
+        return named
+    before = [LTP_UNPRUNED] if LTP_UNPRUNED[1] in present and LTP_UNPRUNED[1] not in named.values() else []
+    after = [LTP_CALIBRATED] if LTP_CALIBRATED[1] in present else []
+    return dict(models[:at] + before + [models[at]] + after + models[at + 1:])
 
 
 def _config(sweep: pd.DataFrame) -> dict:
@@ -311,6 +327,78 @@ def fastest_within_note(rows: pd.DataFrame, unpruned: pd.Series, points: float =
             f"{best['speedup_b32']:.2f}× the unpruned throughput.")
 
 
+# What the headline compares a sweep's accuracy with: the unpruned model trained on as many batches as the pruned ones
+# (text's `control`), else the unpruned model (images). The same rule as app/dashboard/tradeoff.REFERENCE_SETTINGS.
+HEADLINE_REFERENCES = {"control": "the unpruned model trained on as many batches as the pruned ones",
+                       "unpruned": "the unpruned model"}
+
+
+def headline_table(db: str | Path | None = None, profile: str = "cpu", points: float = 1.0) -> str:
+    """The README's one results table: per dataset (text, then images), its latest sweep's unpruned reference, the
+    fastest pruned setting within `points` of it and LTP at its learned thresholds; then what speed-ups are against."""
+    sweeps = [sweep for dataset in (*DATASETS, *IMAGE_DATASETS)
+              if not (sweep := store.benchmarks(dataset, profile=profile, db=db)).empty]
+    if not sweeps:
+        return f"_No `{profile}` benchmark yet: run `python -m pipelines.demo --profile {profile}`._"
+    lines = [f"| dataset | test examples | unpruned reference: accuracy | fastest pruned setting within {points:g} "
+             "point | its accuracy (points, 95% CI) | its speed-up | LTP: accuracy (points, 95% CI) | "
+             "LTP's speed-up |",
+             "|---|---:|---|---|---:|---:|---:|---:|"]
+    lines += [headline_row(sweep, points) for sweep in sweeps]
+    return "\n".join(lines + ["", headline_note(sweeps, profile)])
+
+
+def _headline_reference(sweep: pd.DataFrame) -> pd.Series | None:
+    return next((row for name in HEADLINE_REFERENCES if (row := _setting(sweep, name)) is not None), None)
+
+
+def headline_row(sweep: pd.DataFrame, points: float = 1.0) -> str:
+    """One headline line: the reference's accuracy, then the fastest pruned setting within `points` of it and LTP's
+    trained setting, each with its paired difference in points and its throughput against the speed reference."""
+    dataset, examples = sweep["dataset"].iloc[0], f"{int(sweep['n_examples'].iloc[0]):,}"
+    reference = _headline_reference(sweep)
+    if reference is None:
+        return (f"| {dataset} | {examples} | no unpruned setting in sweep `{sweep['bench_id'].iloc[0]}` "
+                "|  |  |  |  |  |")
+    speed = _speed_reference(sweep)
+    speed = reference if speed is None else speed
+
+    def measured(row: pd.Series | None) -> list[str]:
+        if row is None:
+            return ["", ""]
+        return [f"{row['accuracy']:.4f} ({points_cell(row, reference)})",
+                f"{row['throughput_b32'] / speed['throughput_b32']:.2f}×"]
+
+    best = fastest_within(sweep, reference, points)
+    ltp = trained_settings(sweep).get("LTP")
+    cells = [dataset, examples, f"`{reference['setting']}` {reference['accuracy']:.4f}",
+             "none" if best is None else f"`{best['setting']}`", *measured(best),
+             *(measured(_setting(sweep, ltp)) if ltp else ["", ""])]
+    return "| " + " | ".join(cells) + " |"
+
+
+def headline_note(sweeps: list[pd.DataFrame], profile: str) -> str:
+    """Where the headline's numbers come from and what its speed-ups are against, with a warning per sweep timed
+    before every model's last layer computed only CLS's row (those speed-ups flatter pruning)."""
+    names = ", ".join(f"`{sweep['bench_id'].iloc[0]}`" for sweep in sweeps)
+    machines = sorted({config["cpu"] for sweep in sweeps if (config := _config(sweep)).get("cpu")})
+    timed = f", on {' and '.join(machines)}" if machines else ""
+    chosen = {row["setting"] for sweep in sweeps if (row := _headline_reference(sweep)) is not None}
+    used = [name for name in HEADLINE_REFERENCES if name in chosen]
+    meanings = "; ".join(f"`{name}`: {HEADLINE_REFERENCES[name]}" for name in used)
+    note = (f"Each dataset's latest `{profile}` benchmark sweep ({names}), every setting on the same test examples. "
+            f"Points are the paired difference from the unpruned reference ({meanings}) with a 95% bootstrap "
+            "interval; the fastest setting is chosen over the whole sweep (schedules at inference, threshold "
+            "scales, trained models). Speed-up is throughput at batch 32 against that unpruned model, timed side by "
+            "side on the same batches through our layer loop, whose last layer computes only CLS's row whether "
+            "pruned or not (the strongest unpruned path, not the transformers model as most users run it)"
+            f"{timed}.")
+    older = [f"{sweep['dataset'].iloc[0]}'s sweep predates that reference (its unpruned model computed every row of "
+             "its last layer), so its speed-ups flatter pruning." for sweep in sweeps
+             if not _config(sweep).get("last_layer_cls_only")]
+    return " ".join([note, *older])
+
+
 def _interval(mean: float, low: float, high: float, scale: float = 1.0, digits: int = 3) -> str:
     return f"{scale * mean:.{digits}f} [{scale * low:.{digits}f}, {scale * high:.{digits}f}]"
 
@@ -319,11 +407,11 @@ def faithfulness_table(db: str | Path | None = None, profile: str = "cpu") -> st
     """A markdown table of the stored faithfulness sets of the profile's models: per dataset and trained model, the
     test examples, agreement with the unpruned model (95% bootstrap CI), the flip rate overall and by true class, the
     share of tokens reaching the classifier, and mean sufficiency and comprehensiveness (95% CI)."""
-    summary = store.faithfulness_summary(profile=profile, db=db)
+    summary = faithfulness_summary(profile=profile, db=db)
     if summary.empty:
         return (f"_No `{profile}` faithfulness figures yet: run `python -m pipelines.faithfulness --dataset imdb "
                 f"--run imdb-{profile}` (and the same for ag_news)._")
-    flips = store.faithfulness_by_class(profile=profile, db=db)
+    flips = faithfulness_by_class(profile=profile, db=db)
     lines = ["| dataset | model | test examples | agrees with unpruned (%, 95% CI) | flip rate (by true class) "
              "| tokens kept | sufficiency (95% CI) | comprehensiveness (95% CI) |",
              "|---|---|---:|---:|---|---:|---:|---:|"]
@@ -353,12 +441,51 @@ def findings_block(db: str | Path | None = None, profile: str = "cpu") -> str:
     return markdown_table(run_findings(chosen["run_id"].tolist(), db).table)
 
 
+def _block_pattern(start: str, end: str) -> re.Pattern:
+    return re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+
+
 def rewrite_block(readme: Path, table: str, start: str = START, end: str = END) -> None:
+    """Replace the text between the start and end markers of the file with `table` (the markers stay)."""
     text = readme.read_text()
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    pattern = _block_pattern(start, end)
     if not pattern.search(text):
         raise SystemExit(f"{readme} has no {start} ... {end} block to rewrite.")
     readme.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text))
+
+
+def write_targets(path: str | None, root: Path | None = None) -> list[tuple[Path, dict, dict]]:
+    """[(file, its required blocks, its optional blocks)] for `--write`: with no path, docs/results.md's blocks and
+    README.md's headline under the repository (or the working directory); with a path, docs/results.md's blocks
+    there, and its headline block when it holds one."""
+    if path:
+        return [(Path(path), RESULT_BLOCKS, HEADLINE_BLOCKS)]
+    root = root or REPO_ROOT or Path.cwd()
+    return [(root / RESULTS_DOC, RESULT_BLOCKS, {}), (root / README, HEADLINE_BLOCKS, {})]
+
+
+def write_blocks(targets: list[tuple[Path, dict, dict]], tables: dict[str, str]) -> list[str]:
+    """Rewrite each target's blocks with `tables` ({block name: markdown}); a table that says nothing is stored yet
+    ('_No ...') keeps what its block had (another machine's run), an optional block the file lacks is left out. Every
+    file is checked before any is written, so none is left half rewritten. Returns 'file: block' for each written."""
+    plans, missing = [], []
+    for path, required, optional in targets:
+        if not path.is_file():
+            raise SystemExit(f"{path} does not exist; nothing was written.")
+        text = path.read_text()
+        present = {name: markers for name, markers in {**required, **optional}.items()
+                   if _block_pattern(*markers).search(text)}
+        missing += [f"{path} has no {start} ... {end} block to rewrite" for name, (start, end) in required.items()
+                    if name not in present and not tables[name].startswith("_No ")]
+        plans.append((path, {name: markers for name, markers in present.items()
+                             if not tables[name].startswith("_No ")}))
+    if missing:
+        hint = "" if len(targets) > 1 else " (`--write` with no path writes docs/results.md and README.md's headline)"
+        raise SystemExit("; ".join(missing) + f"; nothing was written{hint}.")
+    for path, blocks in plans:
+        for name, (start, end) in blocks.items():
+            rewrite_block(path, tables[name], start, end)
+    return [f"{path}: {name}" for path, blocks in plans for name in blocks]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -366,26 +493,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", help="DuckDB file (default artifacts/lens.duckdb)")
     parser.add_argument("--artifacts", help="artifacts folder (default: $LENS_ARTIFACTS, else artifacts/)")
     parser.add_argument("--profile", default="cpu", help="which profile's runs (default cpu)")
-    parser.add_argument("--write", metavar="README", help="rewrite the results block of this file")
+    parser.add_argument("--write", nargs="?", const="", metavar="PATH",
+                        help="rewrite the generated blocks: with no PATH, docs/results.md and README.md's headline; "
+                             "with PATH, the results blocks of that file (and its headline block, if any)")
     args = parser.parse_args(argv)
     pd.set_option("display.width", 200)
     with clear_errors():
         database = db_path(args.db, args.artifacts)
-        table, images = results_table(database, args.profile), vision_table(database, args.profile)
-        faithfulness = faithfulness_table(database, args.profile)
-        findings = findings_block(database, args.profile)
-    print(table, images, faithfulness, findings, sep="\n\n")
-    if args.write:   # a block with nothing in the database yet keeps what it had (another machine's run)
-        blocks = [(block, start, end) for block, start, end in (
-            (table, START, END), (images, VISION_START, VISION_END),
-            (faithfulness, FAITHFULNESS_START, FAITHFULNESS_END), (findings, FINDINGS_START, FINDINGS_END))
-            if not block.startswith("_No ")]
-        text = Path(args.write).read_text()
-        missing = [f"{start} ... {end}" for _, start, end in blocks if start not in text or end not in text]
-        if missing:   # checked before writing any block, so the file is never left half rewritten
-            raise SystemExit(f"{args.write} has no {' or '.join(missing)} block to rewrite; nothing was written.")
-        for block, start, end in blocks:
-            rewrite_block(Path(args.write), block, start, end)
+        tables = {"headline": headline_table(database, args.profile),
+                  "results": results_table(database, args.profile),
+                  "vision-results": vision_table(database, args.profile),
+                  "faithfulness": faithfulness_table(database, args.profile),
+                  "findings": findings_block(database, args.profile)}
+    print(*tables.values(), sep="\n\n")
+    if args.write is not None:
+        for written in write_blocks(write_targets(args.write), tables):
+            print(f"wrote {written}")
 
 
 if __name__ == "__main__":

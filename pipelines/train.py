@@ -31,33 +31,33 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
 from pruning_core.paths import METRICS_FILE, models_dir
-from pruning_core.runtime import ensure_fast_malloc
 
-if __name__ == "__main__":
-    ensure_fast_malloc()
+import torch
+from accelerate import PartialState
+from accelerate.utils import set_seed
 
-import torch  # noqa: E402
-from accelerate import PartialState  # noqa: E402
-from accelerate.utils import set_seed  # noqa: E402
-
-from pruning_core.data import TextDataset, training_splits  # noqa: E402
-from pruning_core.methods import (LearnedTokenPruning, NoPruning, PruningMethod, TopK, build_method,  # noqa: E402
+from pruning_core.analysis.schedules import as_records, choose_schedule
+from pruning_core.data import TextDataset, training_splits
+from pruning_core.methods import (LearnedTokenPruning, NoPruning, PruningMethod, TopK, build_method,
                                   geometric_keep)
-from pruning_core.metrics import evaluate  # noqa: E402
-from pruning_core.text import load_text_classifier  # noqa: E402
-from pruning_core.training import (StepCallback, TrainConfig, calibrate_thresholds, fine_tune,  # noqa: E402
-                                   hard_stage, soft_stage, train_baseline)
+from pruning_core.analysis.evaluation import evaluate
+from pruning_core.text import load_text_classifier
+from pruning_core.training import (StepCallback, TrainConfig, calibrate, fine_tune, hard_stage,
+                                   soft_stage, teacher_logits, train_baseline)
+from safetensors.torch import load_file, save_file
 
-from . import vision  # noqa: E402
-from .common import IMAGE_DATASETS, add_common, clear_errors, publish_model, read_json  # noqa: E402
-from .profiles import Profile, profile_for  # noqa: E402
+from . import vision
+from .common import IMAGE_DATASETS, add_common, clear_errors, publish_model, read_json
+from .profiles import Profile, profile_for
 
 METHODS = ("ltp", "ts_dtp", "topk", "control")
+DISTILLED_KINDS = ("soft", "hard", "trained")   # stages that train with pruning (when the profile distils)
+TEACHER_FILE = "teacher_logits.safetensors"     # the control's logits over the training texts, beside it
 
 
 def stages_for(method: str) -> tuple[str, ...]:
@@ -96,36 +96,82 @@ def stage_config(profile: Profile, stage: str, batches_per_epoch: int) -> TrainC
     method_rate = profile.ts_dtp_learning_rate if stage.startswith("ts_dtp") else profile.threshold_learning_rate
     return TrainConfig(epochs=steps / batches_per_epoch, batch_size=profile.batch_size,
                        learning_rate=profile.learning_rate, method_learning_rate=method_rate,
-                       max_length=profile.max_length, seed=profile.seed, steps=steps, first_batch=first_batch)
+                       max_length=profile.max_length, seed=profile.seed, steps=steps, first_batch=first_batch,
+                       distillation=profile.distillation if distils(stage) else None)
+
+
+def distils(stage: str) -> bool:
+    """Whether a stage learns from the control's logits: every stage that trains with pruning."""
+    return _kind(stage) in DISTILLED_KINDS
 
 
 def _new_method(name: str, classifier, profile: Profile, texts: list[str]) -> PruningMethod:
-    """The untrained method a soft stage starts from (LTP's thresholds calibrated on `texts`, validation texts)."""
+    """The untrained method a soft stage starts from, its cuts calibrated on `texts` (validation texts): LTP's
+    thresholds to keep a share falling geometrically to `ltp_init_keep`, TS-DTP's offsets to its own target."""
+    layers = classifier.num_layers
     if name == "ltp":
-        keep = geometric_keep(profile.ltp_init_keep, classifier.num_layers)
-        thresholds = calibrate_thresholds(classifier, texts[:profile.calibration_texts], keep, profile.max_length)
-        return LearnedTokenPruning(classifier.num_layers, thresholds, temperature=profile.temperature,
-                                   keep_lambda=profile.keep_lambda, mode="soft")
-    return build_method(name, num_layers=classifier.num_layers, hidden_size=classifier.model.config.hidden_size,
-                        target_keep=profile.ts_dtp_target_keep, mode="soft")
+        method = LearnedTokenPruning(layers, temperature=profile.temperature, keep_lambda=profile.keep_lambda,
+                                     mode="soft")
+        keep = geometric_keep(profile.ltp_init_keep, layers)
+    else:
+        method = build_method(name, num_layers=layers, hidden_size=classifier.model.config.hidden_size,
+                              target_keep=profile.ts_dtp_target_keep, aux_lambda=profile.ts_dtp_aux_lambda,
+                              mode="soft")
+        keep = method.target_fractions().tolist()
+    calibrate(classifier, method, texts[:profile.calibration_texts], keep, profile.max_length)
+    return method
+
+
+def teacher_for(run_folder: Path, train: TextDataset, profile: Profile) -> torch.Tensor:
+    """(N, C) the equally trained control's logits over the training texts, computed once and kept beside it."""
+    control = run_folder / "control"
+    if not (control / METRICS_FILE).is_file():
+        raise FileNotFoundError(f"Distillation learns from the control model, which is not trained yet ({control}): "
+                                f"train it first (python -m pipelines.train --method control ...).")
+    cached = control / TEACHER_FILE
+    ids = torch.tensor(train.ids, dtype=torch.long)
+    if cached.is_file():
+        saved = load_file(str(cached))
+        if torch.equal(saved["ids"], ids) and int(saved["max_length"]) == profile.max_length:
+            return saved["logits"]
+    logits = teacher_logits(load_text_classifier(control), train.texts, profile.max_length)
+    if PartialState().is_main_process:
+        partial = cached.with_suffix(".partial")
+        save_file({"ids": ids, "logits": logits, "max_length": torch.tensor(profile.max_length)}, str(partial))
+        partial.replace(cached)
+    return logits
 
 
 def _prepare(stage: str, run_folder: Path, base_model: str | None, train: TextDataset, validation: TextDataset,
              profile: Profile):
-    """The classifier a stage starts from: the backbone, or the previous stage's model."""
+    """The classifier a stage starts from (the backbone, or the previous stage's model), and what was chosen for
+    it on validation texts, for its metrics.json: a soft stage's calibrated cuts, the top-k model's schedule."""
     kind = _kind(stage)
     if stage == "baseline":
-        return load_text_classifier(base_model, label_names=train.label_names)
+        return load_text_classifier(base_model, label_names=train.label_names), {}
     if kind == "hard":
-        return load_text_classifier(run_folder / stage.replace("_hard", "_soft"))
+        return load_text_classifier(run_folder / stage.replace("_hard", "_soft")), {}
     classifier = load_text_classifier(run_folder / "baseline")
     if kind == "soft":
         classifier.method = _new_method(stage.rsplit("_", 1)[0], classifier, profile, validation.texts)
-    elif kind == "trained":
-        classifier.method = TopK.geometric(profile.topk_final_keep, classifier.num_layers)
-    else:
-        classifier.method = NoPruning()
-    return classifier
+        return classifier, {"calibrated": _cuts(classifier.method)}
+    if kind == "trained":
+        return classifier, _topk_schedule(classifier, validation, profile)
+    classifier.method = NoPruning()
+    return classifier, {}
+
+
+def _topk_schedule(classifier, validation: TextDataset, profile: Profile) -> dict:
+    """Set the classifier's top-k schedule: geometric to `topk_final_keep`, or, with `topk_flops_share`, the shape
+    that classifies the validation texts best at that share of the unpruned FLOPs (the baseline's weights)."""
+    layers = classifier.num_layers
+    if profile.topk_flops_share is None:
+        classifier.method = TopK.geometric(profile.topk_final_keep, layers)
+        return {"topk_shape": 1.0}
+    candidates = choose_schedule(classifier, validation.texts, validation.labels, profile.topk_flops_share,
+                                 profile.topk_shapes, profile.max_length)
+    classifier.method = TopK(keep_ratios=candidates[0].keep_ratios)
+    return {"topk_shape": candidates[0].shape, "schedule_candidates": as_records(candidates)}
 
 
 STAGE_FUNCTIONS = {"baseline": train_baseline, "soft": soft_stage, "hard": hard_stage,
@@ -155,6 +201,12 @@ def run(dataset: str, profile: Profile, run_name: str | None = None, base_model:
             if on_stage and state.is_main_process:
                 on_stage(stage, "skipped (already complete)")
             continue
+        if profile.distillation and distils(stage) and not (run_folder / "control" / METRICS_FILE).is_file():
+            if on_stage and state.is_main_process:   # the teacher comes first
+                on_stage("control", "training (the teacher the pruned models distil from)")
+            results["control"] = _train_stage("control", run_folder, base_model, train, validation, profile, state,
+                                              on_step if state.is_main_process else None)
+            state.wait_for_everyone()
         if on_stage and state.is_main_process:
             on_stage(stage, "training")
         results[stage] = _train_stage(stage, run_folder, base_model, train, validation, profile, state,
@@ -167,10 +219,12 @@ def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: Te
                  validation: TextDataset, profile: Profile, state: PartialState,
                  on_step: StepCallback | None = None) -> dict:
     set_seed(profile.seed)  # a new classification head is initialised while loading
-    classifier = _prepare(stage, run_folder, base_model, train, validation, profile)
-    started = time.perf_counter()
+    classifier, chosen = _prepare(stage, run_folder, base_model, train, validation, profile)
     config = stage_config(profile, stage, math.ceil(len(train) / profile.batch_size))
-    result = STAGE_FUNCTIONS[_kind(stage)](classifier, train.texts, train.labels, config, on_step=on_step)
+    teacher = teacher_for(run_folder, train, profile) if config.distillation else None
+    started = time.perf_counter()
+    extra = {} if teacher is None else {"teacher_logits": teacher}
+    result = STAGE_FUNCTIONS[_kind(stage)](classifier, train.texts, train.labels, config, on_step=on_step, **extra)
     seconds = time.perf_counter() - started
     if not state.is_main_process:
         return {}
@@ -179,6 +233,7 @@ def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: Te
     metrics = {**evaluation.summary(), "dataset": train.name, "profile": profile.name, "stage": stage,
                "label_names": train.label_names, "method": classifier.method.name,
                "thresholds": method_config.get("thresholds"), "offsets": method_config.get("offsets"),
+               **chosen, "distillation": asdict(config.distillation) if config.distillation else None,
                "n_train": len(train), "n_validation": len(validation), "evaluated_on": "validation",
                "validation_source": validation.source, "max_length": profile.max_length, "train_seconds": seconds,
                "train": result.as_dict(), "base_model": str(base_model or "packaged all-MiniLM-L6-v2"),
@@ -188,6 +243,12 @@ def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: Te
           f"{[round(k, 1) for k in metrics['mean_kept']]} of {metrics['mean_tokens']:.1f} tokens "
           f"({seconds / 60:.1f} min)", flush=True)
     return metrics
+
+
+def _cuts(method: PruningMethod) -> list[float] | None:
+    """A learned method's cuts as they stand (LTP's thresholds, TS-DTP's offsets)."""
+    config = method.config()
+    return config.get("thresholds", config.get("offsets"))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,6 +8,9 @@ whatever method the classifier holds, so a fixed schedule (`TopK`) trains prunin
 Batches group texts of similar length (shuffled within and across groups), so little time goes to padding.
 The batches form one seeded stream, epoch after epoch; a stage starts at `first_batch` of it, so a stage that
 follows another continues through the data instead of replaying the batches the earlier one saw.
+With a `Distillation` in the config, a stage also learns a teacher's logits, computed once over the training
+texts (`teacher_logits`): a pruned student learns from the unpruned model trained on the same examples.
+Calibration (`calibrate`) starts a learned method's cuts where they keep a wanted share of the tokens per layer.
 
 The loop runs through `accelerate`, so the same code runs on one CPU, one GPU, or several processes
 under `accelerate launch`. CPU by default, CUDA when present. With N processes the work is divided: each
@@ -28,7 +31,8 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
-from .methods import LearnedTokenPruning, NoPruning, TrainableMethod
+from .distillation import Distillation
+from .methods import NoPruning, TrainableMethod
 from .optim import parameter_groups
 from .text.model import DEFAULT_MAX_LENGTH, PrunedTextClassifier
 
@@ -46,6 +50,7 @@ class TrainConfig:
     max_steps: int | None = None         # stop early (tests, demos): steps of one process, shared by N
     steps: int | None = None             # exact optimizer steps of one process (instead of `epochs`)
     first_batch: int = 0                 # where in the seeded stream of batches this stage starts
+    distillation: Distillation | None = None   # learn the teacher's logits too (fine_tune's `teacher_logits`)
 
 
 @dataclass
@@ -66,13 +71,20 @@ StepCallback = Callable[[int, int], None]   # on_step(steps done, total steps), 
 
 
 def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[int], config: TrainConfig,
-              description: str = "train", on_step: StepCallback | None = None) -> TrainResult:
+              description: str = "train", on_step: StepCallback | None = None,
+              teacher_logits: torch.Tensor | None = None) -> TrainResult:
     """Train the classifier (backbone and method parameters) in whatever mode its method is in.
 
+    With `config.distillation`, `teacher_logits` (N, C), row i the teacher's logits for texts[i], are learned too.
     `on_step(done, total)` is called after every step with this process's counts (keep it cheap)."""
+    if (config.distillation is None) != (teacher_logits is None):
+        raise ValueError("fine_tune distils exactly when config.distillation is set: pass teacher_logits then, "
+                         f"and only then (distillation={config.distillation!r}).")
+    if teacher_logits is not None and len(teacher_logits) != len(texts):
+        raise ValueError(f"teacher_logits has {len(teacher_logits)} rows for {len(texts)} texts.")
     set_seed(config.seed)
     accelerator = Accelerator(kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
-    loader = DataLoader(list(zip(texts, labels)), collate_fn=_collator(classifier, config.max_length),
+    loader = DataLoader(list(enumerate(zip(texts, labels))), collate_fn=_collator(classifier, config.max_length),
                         batch_sampler=LengthGroupedBatches([len(text) for text in texts], config.batch_size,
                                                            config.seed, start=config.first_batch))
     optimizer = torch.optim.AdamW(parameter_groups(classifier, config.learning_rate, config.method_learning_rate,
@@ -87,13 +99,19 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
     progress = tqdm(total=total, desc=description, disable=not accelerator.is_local_main_process)
     while step < total:
         for batch in loader:
+            rows = batch.pop("rows")
             output = model(**batch)
-            accelerator.backward(output.loss)
+            loss = output.loss
+            if config.distillation is not None:
+                label_loss = torch.nn.functional.cross_entropy(output.logits, batch["labels"])
+                loss = config.distillation.loss(label_loss, output.logits, teacher_logits[rows.cpu()].to(output.logits))
+                loss = loss if output.auxiliary_loss is None else loss + output.auxiliary_loss
+            accelerator.backward(loss)
             optimizer.step()
             if not accelerator.optimizer_step_was_skipped:   # fp16 overflow: no step, so no schedule step
                 scheduler.step()
             optimizer.zero_grad()
-            losses.append(output.loss.item())
+            losses.append(loss.item())
             examples += len(batch["labels"])
             if output.loop.keep_fractions:
                 keep_history.append([float(k.detach()) for k in output.loop.keep_fractions])
@@ -157,27 +175,31 @@ class LengthGroupedBatches(torch.utils.data.Sampler):
         return self._epoch[1]
 
 
-def calibrate_thresholds(classifier: PrunedTextClassifier, texts: list[str], keep: list[float],
-                         max_length: int = DEFAULT_MAX_LENGTH) -> list[float]:
-    """LTP thresholds that keep about the share keep[l] of the input tokens after layer l, over `texts`.
+def calibrate(classifier: PrunedTextClassifier, method: TrainableMethod, texts: list[str], keep: list[float],
+              max_length: int = DEFAULT_MAX_LENGTH) -> list[float]:
+    """Set the method's cut at each layer (LTP's threshold, TS-DTP's offset) so that about the share keep[l] of the
+    input tokens is left after layer l, over `texts`; returns the cuts.
 
-    Layer by layer, with the earlier layers already pruning at their new thresholds, the threshold is the
-    score quantile of the tokens still alive that leaves the wanted number. Starting the soft stage there
-    makes LTP prune from layer 0 on, instead of waiting for thresholds to climb from 0."""
-    method = LearnedTokenPruning(classifier.num_layers, [0.0] * classifier.num_layers)
-    saved, classifier.method = classifier.method, method
+    Layer by layer, with the earlier layers already pruning at their new cuts, the cut is the quantile of the cut
+    values (`method.cut_values`) of the tokens still alive that leaves the wanted number; CLS always stays.
+    Starting training there makes the method prune from layer 0 on, at the rate asked for, instead of waiting for
+    its cuts to climb there."""
+    if len(keep) != classifier.num_layers:
+        raise ValueError(f"keep needs one share per layer ({classifier.num_layers}), got {len(keep)}.")
+    saved, saved_mode, classifier.method = classifier.method, method.mode, method
+    method.mode = "hard"
+    method.open_cuts()
     try:
         for layer, share in enumerate(keep):
             traces = classifier.trace(texts, max_length=max_length)
-            alive = [trace.scores[layer][1:][~np.isnan(trace.scores[layer][1:])] for trace in traces]
-            scores = np.concatenate(alive)
+            live = [trace.scores[layer][1:][~np.isnan(trace.scores[layer][1:])] for trace in traces]
+            values = np.concatenate([method.cut_values(scores) for scores in live if len(scores)] or [np.empty(0)])
             wanted = share * sum(len(trace.tokens) for trace in traces) - len(traces)   # CLS always stays
-            drop = 1.0 - min(max(wanted / max(len(scores), 1), 0.0), 1.0)
-            with torch.no_grad():
-                method.thresholds[layer] = float(np.quantile(scores, drop)) if drop > 0 else 0.0
+            drop = 1.0 - min(max(wanted / max(len(values), 1), 0.0), 1.0)
+            method.set_cut(layer, float(np.quantile(values, drop)) if drop > 0 and values.size else None)
     finally:
-        classifier.method = saved
-    return method.thresholds.tolist()
+        classifier.method, method.mode = saved, saved_mode
+    return method.config().get("thresholds", method.config().get("offsets"))
 
 
 def train_baseline(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
@@ -188,12 +210,14 @@ def train_baseline(classifier: PrunedTextClassifier, texts: list[str], labels: l
 
 
 def soft_stage(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
-               config: TrainConfig, on_step: StepCallback | None = None) -> TrainResult:
+               config: TrainConfig, on_step: StepCallback | None = None,
+               teacher_logits: torch.Tensor | None = None) -> TrainResult:
     """Stage 1: learn the method's parameters (and the weights) with soft masks and its regulariser."""
     method = _trainable(classifier)
     method.mode = "soft"
     method.requires_grad_(True)
-    return fine_tune(classifier, texts, labels, config, description=f"{method.name} soft", on_step=on_step)
+    return fine_tune(classifier, texts, labels, config, description=f"{method.name} soft", on_step=on_step,
+                     teacher_logits=teacher_logits)
 
 
 def binarize(classifier: PrunedTextClassifier) -> list[float]:
@@ -207,11 +231,12 @@ def binarize(classifier: PrunedTextClassifier) -> list[float]:
 
 
 def hard_stage(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
-               config: TrainConfig, on_step: StepCallback | None = None) -> TrainResult:
+               config: TrainConfig, on_step: StepCallback | None = None,
+               teacher_logits: torch.Tensor | None = None) -> TrainResult:
     """Stage 3: binarize, then fine-tune the weights with the tokens the fixed method drops removed."""
     binarize(classifier)
     return fine_tune(classifier, texts, labels, config, description=f"{classifier.method.name} hard",
-                     on_step=on_step)
+                     on_step=on_step, teacher_logits=teacher_logits)
 
 
 def train_stages(classifier: PrunedTextClassifier, texts: list[str], labels: list[int], soft: TrainConfig,
@@ -230,13 +255,29 @@ def _trainable(classifier: PrunedTextClassifier) -> TrainableMethod:
 
 
 def _collator(classifier: PrunedTextClassifier, max_length: int):
-    def collate(batch: list[tuple[str, int]]) -> dict:
-        texts, labels = zip(*batch)
+    def collate(batch: list[tuple[int, tuple[str, int]]]) -> dict:
+        rows, examples = zip(*batch)
+        texts, labels = zip(*examples)
         encoded = classifier.tokenizer(list(texts), truncation=True, max_length=max_length, padding=True,
                                        return_tensors="pt")
         return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"],
-                "labels": torch.tensor(labels, dtype=torch.long)}
+                "labels": torch.tensor(labels, dtype=torch.long), "rows": torch.tensor(rows, dtype=torch.long)}
     return collate
+
+
+@torch.inference_mode()
+def teacher_logits(classifier: PrunedTextClassifier, texts: list[str], max_length: int = DEFAULT_MAX_LENGTH,
+                   batch_size: int = 32) -> torch.Tensor:
+    """(N, C) the classifier's logits for texts, row i for texts[i] (batched by length, no padding to speak of):
+    what a student distils from, computed once."""
+    classifier.eval()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    logits = torch.empty(len(texts), len(classifier.label_names))
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        encoding = classifier.encode([texts[i] for i in chunk], max_length)
+        logits[chunk] = classifier(encoding.input_ids, encoding.attention_mask).logits.float().cpu()
+    return logits
 
 
 def _total_steps(batches_per_epoch: int, config: TrainConfig) -> int:

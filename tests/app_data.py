@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import make_bert, make_tokenizer  # noqa: E402
 from pipeline_data import make_data_dir, tiny_profile  # noqa: E402
 from pipelines import analyze, faithfulness, trace  # noqa: E402
-from pruning_core import store  # noqa: E402
+from pruning_core import storage as store  # noqa: E402
 from pruning_core.analysis.linguistics import Annotation  # noqa: E402
 from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, build_method  # noqa: E402
 from pruning_core.text import PrunedTextClassifier, save_pruned  # noqa: E402
@@ -100,13 +100,13 @@ def build_lens(root: Path) -> Path:
     data_dir = str(make_data_dir(root / "data", train=24, test=24))
     artifacts = root / "artifacts"
     db = artifacts / "lens.duckdb"
-    ltp = LearnedTokenPruning(4, thresholds=[0.02, 0.03, 0.04, 0.05])
+    ltp = LearnedTokenPruning(4, thresholds=[0.6, 0.8, 1.0, 1.2])
     ts_dtp = build_method("ts_dtp", num_layers=4, hidden_size=32, offsets=[-0.8, -0.4, -0.2, 0.0])
     models = [save_model(artifacts, "imdb-tiny/baseline", "imdb", NoPruning()),
               save_model(artifacts, "imdb-tiny/ltp_hard", "imdb", ltp),
               save_model(artifacts, "imdb-tiny/ts_dtp", "imdb", ts_dtp),
               save_model(artifacts, "ag_news-tiny/ltp_hard", "ag_news",
-                         LearnedTokenPruning(4, thresholds=[0.02, 0.03, 0.04, 0.05]), seed=1)]
+                         LearnedTokenPruning(4, thresholds=[0.6, 0.8, 1.0, 1.2]), seed=1)]
     for folder in models:
         trace.run(folder, db=db, data_dir=data_dir)
     with pytest.MonkeyPatch.context() as patch:

@@ -14,7 +14,7 @@ from pruning_core.methods import LearnedTokenPruning, TopK
 from pruning_core.text import EmptyTextError, PrunedTextClassifier, load_text_classifier, save_pruned
 
 
-@pytest.mark.parametrize("method", [LearnedTokenPruning(4, thresholds=[0.01, 0.05, 0.08, 0.1]),
+@pytest.mark.parametrize("method", [LearnedTokenPruning(4, thresholds=[0.5, 0.8, 1.0, 1.2]),
                                     TopK(r_max=0.5, alpha=1.5, score="received")])
 def test_save_then_load_gives_identical_logits(tmp_path, method):
     original = PrunedTextClassifier(make_bert(), make_tokenizer(), method)

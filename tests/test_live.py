@@ -14,15 +14,15 @@ from pruning_core.text import PrunedTextClassifier
 
 @pytest.fixture
 def ltp_classifier() -> PrunedTextClassifier:
-    return PrunedTextClassifier(make_bert(), make_tokenizer(), LearnedTokenPruning(4, thresholds=[.02, .05, .08, .1]))
+    return PrunedTextClassifier(make_bert(), make_tokenizer(), LearnedTokenPruning(4, thresholds=[.6, .8, 1.0, 1.2]))
 
 
 def test_threshold_scale_multiplies_the_learned_thresholds(ltp_classifier):
     own = ltp_classifier.method
     assert own.adjustment().label == "Threshold scale" and own.adjustment().default == 1.0
     method = build_live_method(MethodChoice(kind="own", adjustment=0.5), own, 4)
-    assert method.thresholds.tolist() == pytest.approx([.01, .025, .04, .05]) and method.mode == "hard"
-    assert ltp_classifier.method.thresholds.tolist() == pytest.approx([.02, .05, .08, .1])   # untouched
+    assert method.thresholds.tolist() == pytest.approx([.3, .4, .5, .6]) and method.mode == "hard"
+    assert ltp_classifier.method.thresholds.tolist() == pytest.approx([.6, .8, 1.0, 1.2])   # untouched
 
 
 def test_ltp_without_learned_thresholds_uses_one_threshold_everywhere():
@@ -45,7 +45,7 @@ def test_own_none_and_unknown_kinds(ltp_classifier):
     with pytest.raises(ValueError, match="Unknown method kind"):
         build_live_method(MethodChoice(kind="magic"), NoPruning(), 4)
     assert default_kind(NoPruning()) == "topk" and default_kind(ltp_classifier.method) == "own"
-    assert "thresholds per layer: 0.02, 0.05, 0.08, 0.1" in ltp_classifier.method.describe()
+    assert "thresholds per layer: 0.6, 0.8, 1, 1.2" in ltp_classifier.method.describe()
     assert NoPruning().adjustment() is None and TopK(r_max=0.5).adjustment() is None
 
 

@@ -12,7 +12,8 @@ import pytest
 from conftest import make_tokenizer
 from pipeline_data import make_base_model, make_data_dir, tiny_profile
 from pipelines import analyze, benchmark, demo, results, trace, train
-from pruning_core import store
+from pruning_core import storage as store
+from pruning_core.analysis.keywords import custom_keywords
 from pruning_core.analysis.linguistics import facet_categories
 from pruning_core.data import load_dataset
 from pruning_core.methods import TopK
@@ -200,7 +201,7 @@ def test_keywords_top_words_and_projections_are_stored(built):
     great = words[words["word"] == "great"]
     assert study.loc["great", "occurrences"] == len(great)
     assert study.loc["great", "retention"][-1] == pytest.approx((great["drop_layer"] >= 3).mean())
-    custom = store.custom_keywords(run_id, ["Great", "nonexistent"], db=db).set_index("keyword")
+    custom = custom_keywords(run_id, ["Great", "nonexistent"], db=db).set_index("keyword")
     assert custom.loc["great", "occurrences"] == len(great) and custom.loc["nonexistent", "occurrences"] == 0
     assert (table["source"] == "discovered").any()
     top = store.top_words(run_id, by="true", top=5, db=db)
@@ -217,8 +218,8 @@ def test_keywords_top_words_and_projections_are_stored(built):
 def test_benchmark_rows_side_by_side(built):
     rows = store.benchmarks("imdb", db=built["db"])
     assert rows["setting"].tolist()[0] == "transformers", "the reference row computes every row of every layer"
-    assert set(rows["setting"]) == {"transformers", "unpruned", "control", "control-8", "topk-0.5", "topk_trained-0.5",
-                                    "ltp-x0", "ltp-x1", "ltp-x2"}
+    assert set(rows["setting"]) == {"transformers", "unpruned", "control", "control-8", "topk-0.5", "topk_trained",
+                                    "topk_trained-0.5", "ltp-x0", "ltp-x1", "ltp-x2", "ltp-calibrated"}
     by_setting = rows.set_index("setting")
     short, control = by_setting.loc["control-8"], by_setting.loc["control"]
     assert short["mean_kept"][0] < control["mean_kept"][0] and short["throughput_b32"] > 0, "reads only 8 tokens"
@@ -238,7 +239,7 @@ def test_benchmark_rows_side_by_side(built):
     for row in rows.itertuples():
         assert np.mean(np.array(row.predictions) == np.array(test.labels)) == pytest.approx(row.accuracy)
     config = json.loads(rows["config"].iloc[0])
-    assert set(config["trained_settings"].values()) == {"unpruned", "control", "ltp-x1", "topk_trained-0.5"}
+    assert set(config["trained_settings"].values()) == {"unpruned", "control", "ltp-x1", "topk_trained"}
     assert config["last_layer_cls_only"] is True and config["reference"] == "control"
     assert "length-sorted" in config["batching"] and 0.0 <= config["padding_share"] < 0.5
     assert config["training"]["control"]["steps"] == (config["training"]["ltp_hard"]["steps"]

@@ -37,7 +37,7 @@ def test_no_pruning_matches_transformers(make_model, record):
 
 
 METHODS = {
-    "ltp": lambda layers: LearnedTokenPruning(layers, thresholds=[0.05, 0.07, 0.09, 0.1][:layers]),
+    "ltp": lambda layers: LearnedTokenPruning(layers, thresholds=[0.7, 0.8, 0.9, 1.0][:layers]),
     "topk-schedule": lambda layers: TopK(r_max=0.6, alpha=1.0),
     "topk-received": lambda layers: TopK(keep_ratios=[0.9, 0.7, 0.5, 0.4][:layers], score="received"),
 }
@@ -129,7 +129,7 @@ def test_topk_explicit_ratios_are_fractions_of_the_real_length():
 
 
 def test_ltp_hard_mode_removes_exactly_the_tokens_below_threshold():
-    method = LearnedTokenPruning(4, thresholds=[0.0, 0.06, 0.0, 0.08])
+    method = LearnedTokenPruning(4, thresholds=[0.0, 0.9, 0.0, 1.1])
     classifier = PrunedTextClassifier(make_bert(), make_tokenizer(), method)
     for trace in classifier.trace(REVIEWS):
         for layer, threshold in enumerate(trace.thresholds):
@@ -137,7 +137,7 @@ def test_ltp_hard_mode_removes_exactly_the_tokens_below_threshold():
             expected = present & (trace.scores[layer] >= threshold)
             expected[0] = True
             np.testing.assert_array_equal(trace.kept[layer], expected)
-        assert trace.thresholds == pytest.approx([0.0, 0.06, 0.0, 0.08])
+        assert trace.thresholds == pytest.approx([0.0, 0.9, 0.0, 1.1])
 
 
 def test_soft_mode_gradients_reach_thresholds_and_lambda_raises_the_loss():
@@ -145,7 +145,7 @@ def test_soft_mode_gradients_reach_thresholds_and_lambda_raises_the_loss():
     labels = torch.tensor([0, 1, 0, 1])
     losses = {}
     for keep_lambda in (0.0, 0.5):
-        method = LearnedTokenPruning(4, thresholds=[0.05] * 4, temperature=0.01, keep_lambda=keep_lambda, mode="soft")
+        method = LearnedTokenPruning(4, thresholds=[0.9] * 4, temperature=0.05, keep_lambda=keep_lambda, mode="soft")
         classifier = PrunedTextClassifier(make_bert(), make_tokenizer(), method)
         output = classifier(ids, mask, labels=labels)
         output.loss.backward()

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from conftest import make_bert, make_tokenizer
-from pruning_core.methods import LearnedTokenPruning, NoPruning, geometric_keep
-from pruning_core.metrics import evaluate
+from pruning_core.methods import LearnedTokenPruning, NoPruning, TaskSpecificDynamicPruning, geometric_keep
+from pruning_core.analysis.evaluation import evaluate
 from pruning_core.text import DEFAULT_MAX_LENGTH, PrunedTextClassifier
-from pruning_core.training import (LengthGroupedBatches, TrainConfig, binarize, calibrate_thresholds, hard_stage,
+from pruning_core.training import (LengthGroupedBatches, TrainConfig, binarize, calibrate, hard_stage,
                                    soft_stage, train_baseline, train_stages)
 
 POSITIVE = "great good love amazing excellent best fun funny".split()
@@ -72,7 +72,7 @@ def test_three_ltp_stages_leave_a_hard_pruning_model_with_fixed_thresholds():
     texts, labels = made_up_reviews(32)
     method = LearnedTokenPruning(2, temperature=0.01, keep_lambda=0.5)
     classifier = PrunedTextClassifier(make_bert(num_layers=2), make_tokenizer(), method)
-    soft = TrainConfig(epochs=2, batch_size=8, method_learning_rate=0.02)
+    soft = TrainConfig(epochs=2, batch_size=8, method_learning_rate=0.1)   # thresholds near 1: relative scores
     results = train_stages(classifier, texts, labels, soft, TrainConfig(max_steps=3, batch_size=8))
     thresholds_after_soft = method.thresholds.detach().clone()
     assert set(results) == {"soft", "hard"} and results["hard"].steps == 3
@@ -111,14 +111,19 @@ def test_a_stage_that_starts_later_in_the_stream_continues_through_the_data():
     assert together[15:] == take(0, 45)[25:], "one stream: epoch 2 follows epoch 1"
 
 
-def test_calibrated_thresholds_keep_about_the_wanted_share_from_layer_0():
+@pytest.mark.parametrize("make_method", [lambda: LearnedTokenPruning(4, mode="soft"),
+                                         lambda: TaskSpecificDynamicPruning(4, 32, mode="soft")], ids=["ltp", "ts_dtp"])
+def test_calibrated_cuts_keep_about_the_wanted_share_from_layer_0(make_method):
     texts, _ = made_up_reviews(40)
     classifier = PrunedTextClassifier(make_bert(num_layers=4), make_tokenizer())
     wanted = geometric_keep(0.2, 4)
     assert wanted[-1] == pytest.approx(0.2) and wanted == sorted(wanted, reverse=True)
-    thresholds = calibrate_thresholds(classifier, texts, wanted)
+    method = make_method()
+    calibrate(classifier, method, texts, wanted)
     assert isinstance(classifier.method, NoPruning), "the classifier's own method is left alone"
-    classifier.method = LearnedTokenPruning(4, thresholds)
+    assert method.mode == "soft", "the method keeps its mode"
+    classifier.method = method
+    method.mode = "hard"
     traces = classifier.trace(texts)
     kept = np.sum([t.keep_counts for t in traces], axis=0) / sum(len(t.tokens) for t in traces)
     assert kept == pytest.approx(wanted, abs=0.05)

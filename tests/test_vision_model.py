@@ -11,7 +11,7 @@ from vision_helpers import make_vit, random_pixels
 METHODS = {
     "topk-cls": lambda layers: TopK(r_max=0.6, alpha=1.2),
     "topk-received": lambda layers: TopK(r_max=0.6, alpha=2.0, score="received"),
-    "ltp": lambda layers: LearnedTokenPruning(layers, thresholds=[0.004, 0.006, 0.008][:layers]),
+    "ltp": lambda layers: LearnedTokenPruning(layers, thresholds=[0.6, 0.8, 1.0][:layers]),
 }
 
 
@@ -138,7 +138,7 @@ def test_trace_accepts_pil_images_of_any_size():
 
 
 def test_soft_ltp_removes_nothing_and_trains_thresholds():
-    method = LearnedTokenPruning(3, thresholds=[0.006] * 3, temperature=1e-3, keep_lambda=0.1, mode="soft")
+    method = LearnedTokenPruning(3, thresholds=[0.9] * 3, temperature=0.05, keep_lambda=0.1, mode="soft")
     classifier = make_vit(method=method)
     output = classifier(classifier.pixel_values(random_pixels(2)), labels=torch.tensor([0, 1]))
     output.loss.backward()

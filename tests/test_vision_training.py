@@ -101,11 +101,11 @@ def test_methods_with_learned_parameters_cannot_be_forked_in():
 
 def test_ltp_soft_training_moves_thresholds():
     pixels, labels = two_colour_dataset(32)
-    method = LearnedTokenPruning(3, thresholds=[0.005] * 3, temperature=1e-3, keep_lambda=0.2, mode="soft")
+    method = LearnedTokenPruning(3, thresholds=[0.9] * 3, temperature=0.05, keep_lambda=0.2, mode="soft")
     classifier = make_vit(num_labels=2, method=method)
     result = train_vit(classifier, pixels, labels, VisionTrainConfig(epochs=2, batch_size=16, augment=False))
     assert len(result.keep_fractions) == 3
-    assert not torch.allclose(method.thresholds.detach(), torch.full((3,), 0.005))
+    assert not torch.allclose(method.thresholds.detach(), torch.full((3,), 0.9))
 
 
 def test_bad_training_input_is_refused():
@@ -128,7 +128,7 @@ def test_augment_crops_and_flips_without_changing_shape():
 
 
 @pytest.mark.parametrize("method, stem", [(TopK(r_max=0.6, alpha=1.2, score="received"), "patch"),
-                                          (LearnedTokenPruning(3, thresholds=[0.004, 0.006, 0.008]), "patch"),
+                                          (LearnedTokenPruning(3, thresholds=[0.6, 0.8, 1.0]), "patch"),
                                           (TopK(r_max=0.6, alpha=1.0), "conv")])
 def test_save_then_load_gives_identical_traces(tmp_path, method, stem):
     original = make_vit(method=method, stem=stem)

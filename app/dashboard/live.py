@@ -56,7 +56,7 @@ class MethodChoice:
 
     kind: str = "own"                 # one of METHOD_KINDS
     adjustment: float | None = None   # own: the value of its adjustment (None: as trained)
-    threshold: float = 0.01           # ltp: one threshold for every layer
+    threshold: float = 0.5            # ltp: one threshold for every layer (relative attention: average 1)
     schedule: str = "ratio"           # topk: "ratio" (keep_ratio reaches the last layer) or "cascade"
     keep_ratio: float = 0.5           # topk "ratio": fraction of the input left after the last layer
     r_max: float = 0.6                # topk "cascade": keep(l) = 1 - r_max * ((l + 1) / L) ** alpha

@@ -22,7 +22,7 @@ from .live import METHOD_KINDS, READ_HELP, MethodChoice, available_kinds, build_
 from .tables import method_name
 
 
-UNIFORM_THRESHOLDS = [0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
+UNIFORM_THRESHOLDS = [0.0, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0]   # relative attention: average 1
 SCHEDULES = {"ratio": "Keep ratio", "cascade": "r_max / α"}
 TOKEN_SCORES = {"cls": "CLS attention", "received": "received"}
 UNITS = {"words": "Words", "subwords": "Sub-words"}
@@ -33,7 +33,7 @@ LIVE_URL = (
     state.UrlParam("model", "model_key"),
     state.UrlParam("method", "method_kind", choices=tuple(METHOD_KINDS)),
     state.UrlParam("adjust", "adjustment", float),
-    state.UrlParam("threshold", "uniform_threshold", float, low=0.0, high=1.0),
+    state.UrlParam("threshold", "uniform_threshold", float, low=0.0, high=max(UNIFORM_THRESHOLDS)),
     state.UrlParam("schedule", "topk_schedule", choices=tuple(SCHEDULES)),
     state.UrlParam("score", "topk_score", choices=tuple(TOKEN_SCORES)),
     state.UrlParam("keep", "keep_ratio", float, low=0.05, high=1.0),
@@ -117,11 +117,11 @@ def method_sidebar(classifier: PrunedTextClassifier) -> PruningMethod:
             choice = MethodChoice(kind=kind, adjustment=_adjustment_slider(adjustment))
     elif kind == "ltp":
         state.valid_choice("uniform_threshold", UNIFORM_THRESHOLDS)
-        threshold = sidebar.select_slider("Threshold (every layer)", UNIFORM_THRESHOLDS, value=0.01,
+        threshold = sidebar.select_slider("Threshold (every layer)", UNIFORM_THRESHOLDS, value=0.5,
                                           key="uniform_threshold",
                                           help="Tokens whose attention received is below it are removed. "
-                                               "This model has no learned thresholds; an average token "
-                                               "receives about 1/n of the attention.")
+                                               "This model has no learned thresholds; it is relative: an "
+                                               "average token scores 1 (2: twice the average attention).")
         choice = MethodChoice(kind=kind, threshold=threshold)
     elif kind == "topk":
         schedule = sidebar.radio("Schedule", list(SCHEDULES), key="topk_schedule", horizontal=True,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 from torch import Tensor, nn
 
 
@@ -78,6 +79,11 @@ class PruningMethod(nn.Module):
         """The setting a user may turn without retraining, if any."""
         return None
 
+    @staticmethod
+    def upgrade_config(config: dict) -> dict:
+        """A saved config as this version reads it (the defaults a model saved before a change was made with)."""
+        return config
+
     def prunes_at(self, layer: int) -> bool:
         """False where the method surely keeps every token, so the layer can skip scoring entirely."""
         return True
@@ -119,6 +125,19 @@ class TrainableMethod(PruningMethod):
     @property
     def is_soft(self) -> bool:
         return self._mode == "soft"
+
+    # Calibration (pruning_core.training.calibrate): every layer's cut set from the scores of real texts.
+    def open_cuts(self) -> None:
+        """Set every layer's cut so that it keeps every token."""
+        raise NotImplementedError
+
+    def cut_values(self, scores: np.ndarray) -> np.ndarray:
+        """One text's live non-CLS scores at a layer -> the values this method compares with its cut there."""
+        return scores
+
+    def set_cut(self, layer: int, value: float | None) -> None:
+        """Keep a token at `layer` while its cut value is at least `value` (None: keep every token)."""
+        raise NotImplementedError
 
 
 def attention_received(state: LayerState, normaliser: Tensor | None = None) -> Tensor:

@@ -8,7 +8,7 @@ from pathlib import Path
 from safetensors.torch import load_file, save_file
 
 from .base import PruningMethod
-from .registry import build_method
+from .registry import build_method, method_class
 
 PRUNING_CONFIG = "pruning.json"
 PRUNING_WEIGHTS = "pruning.safetensors"
@@ -27,7 +27,8 @@ def load_method(folder: str | Path) -> PruningMethod:
     """Rebuild the pruning method saved in folder."""
     folder = Path(folder)
     saved = json.loads((folder / PRUNING_CONFIG).read_text())
-    method = build_method(saved["method"], **saved["config"])
+    config = method_class(saved["method"]).upgrade_config(saved["config"])
+    method = build_method(saved["method"], **config)
     if (folder / PRUNING_WEIGHTS).is_file():
         method.load_state_dict(load_file(str(folder / PRUNING_WEIGHTS)))
     return method

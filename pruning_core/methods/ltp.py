@@ -1,14 +1,20 @@
 """`ltp`: Learned Token Pruning (Kim et al., KDD'22) with one learnable threshold per layer.
 
-Score = attention a token receives from the text's live tokens, averaged over heads and divided by the
-text's real length n (its share of the text's attention, about 1/n on average at every layer, whatever
-was removed; padding changes nothing). Hard mode removes every token whose score is below the layer's
-threshold theta_l. Soft mode (training) removes nothing: it multiplies the layer output by
-m_l = sigmoid((s - theta_l) / T), and masks multiply across layers (a token faded at layer l stays faded,
-as a removed token stays removed), with the product also weighing the token as a query and, as log(mask),
-as a key in later layers' attention. So when masks are sharp (0 or 1), soft mode computes exactly the
-scores and decisions of hard mode. The loss adds lambda * sum_l mean(cumulative mask after layer l).
-Every layer may prune, layer 0 too; a layer whose threshold is 0 or less keeps everything and skips scoring.
+Score (`score="relative"`, the default): the attention a token receives, summed over the text's live query
+tokens and averaged over heads. Every query hands out a total of 1, so under uniform attention every token
+scores exactly 1 at every layer and every length, and a token scoring 2 receives twice an average token's
+attention: one threshold means the same for a 60- and a 500-token text. (`score="share"` is the paper's score:
+the same sum divided by the text's real length n, a share of the text's attention near 1/n, so a fixed
+threshold is a bar that rises with length and long texts lose almost everything; models saved before the
+relative score existed load with it.)
+
+Hard mode removes every token whose score is below the layer's threshold theta_l. Soft mode (training) removes
+nothing: it multiplies the layer output by m_l = sigmoid((s - theta_l) / T), and masks multiply across layers (a
+token faded at layer l stays faded, as a removed token stays removed), with the product also weighing the token
+as a query and, as log(mask), as a key in later layers' attention. So when masks are sharp (0 or 1), soft mode
+computes exactly the scores and decisions of hard mode. The loss adds lambda * sum_l mean(cumulative mask after
+layer l). Every layer may prune, layer 0 too; a layer whose threshold is 0 or less keeps everything and skips
+scoring.
 """
 from __future__ import annotations
 
@@ -17,25 +23,40 @@ from torch import Tensor, nn
 
 from .base import Adjustment, LayerState, Selection, TrainableMethod, attention_received
 
+SCORES = ("relative", "share")
+
 
 class LearnedTokenPruning(TrainableMethod):
     name = "ltp"
     title = "LTP"
 
-    def __init__(self, num_layers: int, thresholds: list[float] | None = None, temperature: float = 1e-3,
-                 keep_lambda: float = 0.1, mode: str = "hard"):
+    def __init__(self, num_layers: int, thresholds: list[float] | None = None, temperature: float = 0.05,
+                 keep_lambda: float = 0.1, mode: str = "hard", score: str = "relative"):
         super().__init__(mode)
         initial = torch.zeros(num_layers) if thresholds is None else torch.tensor(thresholds, dtype=torch.float32)
         if initial.numel() != num_layers:
             raise ValueError(f"ltp needs {num_layers} thresholds, got {initial.numel()}.")
+        if score not in SCORES:
+            raise ValueError(f"ltp score must be one of {', '.join(SCORES)}, got {score!r}.")
+        if temperature <= 0:
+            raise ValueError(f"ltp temperature must be positive, got {temperature!r}.")
         self.thresholds = nn.Parameter(initial)
-        self.temperature, self.keep_lambda = float(temperature), float(keep_lambda)
+        self.temperature, self.keep_lambda, self.score = float(temperature), float(keep_lambda), score
+
+    @staticmethod
+    def upgrade_config(config: dict) -> dict:
+        """A saved config as this version reads it: saved before `score` existed means the paper's share."""
+        return {"score": "share", **config}
 
     def prunes_at(self, layer: int) -> bool:
         return float(self.thresholds[layer].detach()) > 0.0   # scores are never negative
 
+    def scores(self, state: LayerState) -> Tensor:
+        """(B, K): attention received relative to a uniform share (1 on average), or the paper's share (1/n)."""
+        return state.attention if self.score == "relative" else attention_received(state, state.n_input)
+
     def select(self, state: LayerState) -> Selection:
-        scores = attention_received(state, state.n_input)
+        scores = self.scores(state)
         theta = self.thresholds[state.index]
         threshold = theta.detach().expand(scores.shape[0])
         if self.is_soft:
@@ -45,9 +66,13 @@ class LearnedTokenPruning(TrainableMethod):
 
     def describe(self) -> str:
         values = ", ".join(f"{value:.3g}" for value in self.thresholds.detach().tolist())
-        return (f"LTP ({self.mode} mode): a token is removed once the attention it receives, as a share of the "
-                f"text's attention (about 1/n for an average token), falls below the layer's threshold; "
-                f"thresholds per layer: {values}.")
+        if self.score == "relative":
+            rule = ("the attention it receives, relative to an average token's (1 under uniform attention, at any "
+                    "length), falls below the layer's threshold")
+        else:
+            rule = ("the attention it receives, as a share of the text's attention (about 1/n for an average "
+                    "token, so the bar rises with length), falls below the layer's threshold")
+        return f"LTP ({self.mode} mode): a token is removed once {rule}; thresholds per layer: {values}."
 
     def adjustment(self) -> Adjustment:
         return Adjustment("Threshold scale", 1.0, 0.0, 3.0, 0.05,
@@ -55,12 +80,25 @@ class LearnedTokenPruning(TrainableMethod):
 
     def scaled(self, factor: float) -> "LearnedTokenPruning":
         """A hard-mode copy with every threshold multiplied by factor."""
-        return LearnedTokenPruning(self.thresholds.numel(), (self.thresholds.detach() * factor).tolist(),
-                                   self.temperature, self.keep_lambda, mode="hard")
+        return self.with_thresholds((self.thresholds.detach() * factor).tolist())
+
+    def with_thresholds(self, thresholds: list[float]) -> "LearnedTokenPruning":
+        """A hard-mode copy with these thresholds (the calibrated ones, say) in place of the learned ones."""
+        return LearnedTokenPruning(self.thresholds.numel(), thresholds, self.temperature, self.keep_lambda,
+                                   mode="hard", score=self.score)
+
+    def open_cuts(self) -> None:
+        with torch.no_grad():
+            self.thresholds.zero_()
+
+    def set_cut(self, layer: int, value: float | None) -> None:
+        with torch.no_grad():
+            self.thresholds[layer] = 0.0 if value is None else max(float(value), 0.0)
 
     def auxiliary_loss(self, keep_fractions: list[Tensor]) -> Tensor | None:
         return self.keep_lambda * torch.stack(keep_fractions).sum() if keep_fractions else None
 
     def config(self) -> dict:
         return {"num_layers": int(self.thresholds.numel()), "thresholds": self.thresholds.detach().tolist(),
-                "temperature": self.temperature, "keep_lambda": self.keep_lambda, "mode": self.mode}
+                "temperature": self.temperature, "keep_lambda": self.keep_lambda, "mode": self.mode,
+                "score": self.score}

@@ -23,7 +23,17 @@ def schedule_keep_ratio(layer: int, num_layers: int, r_max: float, alpha: float)
 
 def geometric_keep(final_keep: float, num_layers: int) -> list[float]:
     """Share of the input kept after each layer, falling geometrically from layer 0 to final_keep at the last."""
-    return [final_keep ** ((layer + 1) / num_layers) for layer in range(num_layers)]
+    return shaped_keep(final_keep, num_layers, 1.0)
+
+
+def shaped_keep(final_keep: float, num_layers: int, shape: float) -> list[float]:
+    """Share kept after layer l: final_keep ** (((l + 1) / L) ** shape), falling to final_keep at the last layer.
+    shape 1 is geometric; below 1 prunes more in the early layers, above 1 saves the pruning for the late ones."""
+    if not 0.0 < final_keep <= 1.0:
+        raise ValueError(f"final_keep must lie in (0, 1], got {final_keep!r}.")
+    if shape <= 0:
+        raise ValueError(f"shape must be positive, got {shape!r}.")
+    return [final_keep ** (((layer + 1) / num_layers) ** shape) for layer in range(num_layers)]
 
 
 def schedule_counts(n_tokens: int, num_layers: int, r_max: float, alpha: float) -> list[int]:

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from .base import Adjustment, LayerState, Selection, TrainableMethod, attention_received
+
+OPEN_OFFSET = -1e4   # standard deviations: a cut no token falls below
 
 
 class TaskSpecificDynamicPruning(TrainableMethod):
@@ -88,6 +91,18 @@ class TaskSpecificDynamicPruning(TrainableMethod):
         with torch.no_grad():
             moved.offsets += shift
         return moved
+
+    def open_cuts(self) -> None:
+        with torch.no_grad():
+            self.offsets.fill_(OPEN_OFFSET)
+
+    def cut_values(self, scores: np.ndarray) -> np.ndarray:
+        """Standardised over the text's own live non-CLS tokens, as `select` does (population statistics)."""
+        return (scores - scores.mean()) / np.sqrt(scores.var() + 1e-12)
+
+    def set_cut(self, layer: int, value: float | None) -> None:
+        with torch.no_grad():
+            self.offsets[layer] = OPEN_OFFSET if value is None else float(value)
 
     def target_fractions(self) -> Tensor:
         """Cumulative keep rate wanted after each layer: linear from 1 down to target_keep."""

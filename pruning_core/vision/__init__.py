@@ -5,8 +5,8 @@ from .images import MAX_PIXELS, ImageError, ImageTooLargeError, images_to_pixels
     square_image
 from .io import load_vision_classifier, save_vision_classifier
 from .model import CIFAR10_CLASSES, PrunedVisionClassifier, vit_config
-from .training import (Distillation, StepOutput, VisionTrainConfig, VisionTrainer, augment, distillation_loss,
-                       train_alongside, train_vit, vision_accuracy)
+from ..distillation import Distillation, distillation_loss
+from .training import StepOutput, VisionTrainConfig, VisionTrainer, augment, train_alongside, train_vit, vision_accuracy
 
 __all__ = ["CIFAR10_CLASSES", "MAX_PIXELS", "DatasetUnavailableError", "Distillation", "StepOutput", "ImageDataset", "ImageError",
            "ImageTooLargeError", "PrunedVisionClassifier", "VisionTrainConfig", "VisionTrainer",

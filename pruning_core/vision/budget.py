@@ -16,7 +16,8 @@ from torch import Tensor
 
 from ..methods import PruningMethod
 from .model import PrunedVisionClassifier
-from .training import Distillation, VisionTrainConfig, VisionTrainer, train_alongside
+from ..distillation import Distillation
+from .training import VisionTrainConfig, VisionTrainer, train_alongside
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ from transformers import ViTConfig
 
 from .budget import StepSeconds, run_seconds
 from .model import vit_config
-from .training import Distillation, VisionTrainConfig
+from ..distillation import Distillation
+from .training import VisionTrainConfig
 
 ALPHAS = (0.8, 1.0, 1.2, 1.5, 2.0)
 

@@ -23,6 +23,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
+from ..distillation import Distillation
 from ..methods import NoPruning, PruningMethod
 from ..optim import parameter_groups
 from ..training import StepCallback, TrainResult
@@ -44,31 +45,6 @@ class VisionTrainConfig:
     precision: str = "auto"              # "fp32", "bf16" (autocast) or "auto": bf16 where the hardware is fast at it
     low_res_size: int | None = None      # train the first `low_res_epochs` on pictures this size: a cheaper grid
     low_res_epochs: float = 0.0          # (32 instead of 48 with patch 4: 65 tokens instead of 145, ~2.5x faster)
-
-
-@dataclass(frozen=True)
-class Distillation:
-    """How a pruned student learns from its unpruned teacher as well as from the labels (Hinton et al. 2015;
-    DynamicViT adds the teacher's features): loss = (1 - weight) * CE(labels) + weight * T^2 *
-    KL(teacher || student at temperature T) + feature_weight * MSE(final CLS features)."""
-
-    weight: float = 0.5
-    temperature: float = 1.0
-    feature_weight: float = 0.0
-
-    def loss(self, label_loss: Tensor, logits: Tensor, feature: Tensor, teacher: "StepOutput") -> Tensor:
-        loss = (1 - self.weight) * label_loss + self.weight * distillation_loss(logits, teacher.logits, self.temperature)
-        if self.feature_weight:
-            loss = loss + self.feature_weight * torch.nn.functional.mse_loss(feature, teacher.feature)
-        return loss
-
-
-def distillation_loss(student_logits: Tensor, teacher_logits: Tensor, temperature: float = 1.0) -> Tensor:
-    """T^2 * KL(teacher || student) between temperature-softened predictions, (B, C) x 2 -> scalar; the
-    teacher's side carries no gradient."""
-    student = torch.log_softmax(student_logits / temperature, dim=-1)
-    teacher = torch.log_softmax(teacher_logits.detach() / temperature, dim=-1)
-    return torch.nn.functional.kl_div(student, teacher, log_target=True, reduction="batchmean") * temperature ** 2
 
 
 @dataclass
@@ -194,7 +170,7 @@ class VisionTrainer:
         logits = output.logits.float()
         loss = torch.nn.functional.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
         if self.distillation is not None:
-            loss = self.distillation.loss(loss, logits, feature, teacher)
+            loss = self.distillation.loss(loss, logits, teacher.logits, feature, teacher.feature)
         if output.auxiliary_loss is not None:
             loss = loss + output.auxiliary_loss.float()
         loss.backward()
