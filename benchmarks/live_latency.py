@@ -19,15 +19,16 @@ import time
 import torch
 
 from app.dashboard.figures import layer_view_html, score_figure, token_count_figure   # the services this measures
-from app.dashboard.live import MethodChoice, build_live_method, classify_live, warm_up
+from app.dashboard.live import classify_live, warm_up
 from pruning_core import paths
+from pruning_core.methods import build_from_controls
 from pruning_core.text import load_text_classifier
 
-SETTINGS = {
-    "none": MethodChoice(kind="none"),
-    "topk ratio 0.3": MethodChoice(kind="topk", keep_ratio=0.3),
-    "topk cascade": MethodChoice(kind="topk", schedule="cascade", r_max=0.6, alpha=2.0),
-    "ltp 0.005": MethodChoice(kind="ltp", threshold=0.005),
+SETTINGS = {   # name -> (method, its controls' values), as the page's controls build them
+    "none": ("none", {}),
+    "topk ratio 0.3": ("topk", {"keep_ratio": 0.3}),
+    "topk cascade": ("topk", {"schedule": "cascade", "r_max": 0.6, "alpha": 2.0}),
+    "ltp 0.9": ("ltp", {"threshold": 0.9}),   # relative attention: an average token scores 1
 }
 FALLBACK = ("I went in expecting a light comedy and came out having watched one of the most moving films of "
             "the year. The lead gives a quiet, precise performance, the score never tells you what to feel, "
@@ -52,8 +53,8 @@ def percentile(samples: list[float], q: float) -> float:
 def measure(repeats: int, thread_counts: tuple[int, ...] = (1, 2)) -> dict[str, dict[str, float]]:
     classifier = load_text_classifier(device="cpu")   # what the app costs on a CPU
     warm_up(classifier)
-    methods = {name: build_live_method(choice, classifier.method, classifier.num_layers)
-               for name, choice in SETTINGS.items()}
+    methods = {name: build_from_controls(kind, values, classifier.num_layers)
+               for name, (kind, values) in SETTINGS.items()}
     texts = reviews(repeats)
     model_ms: dict[str, list[float]] = {f"{name}, {t} thr": [] for t in thread_counts for name in methods}
     render_ms: list[float] = []

@@ -34,12 +34,12 @@ from pruning_core.analysis.keywords import discover_keywords, keyword_stats, stu
 from pruning_core.analysis.linguistics import (Annotator, FrequencyBands, retention_table,
                                                spacy_annotator, spacy_word_rows)
 from pruning_core.classifier import ModelLoadError
-from pruning_core.data import DatasetUnavailableError, load_dataset
+from pruning_core.text.data import DatasetUnavailableError, load_dataset
 from pruning_core.paths import db_path
 from pruning_core.text import load_text_classifier
 
 from .common import add_common, clear_errors
-from .profiles import Profile, profile_for
+from pruning_core.text.profiles import Profile, profile_for
 
 
 def frequency_bands(dataset: str, data_dir: str | None, fallback_texts: list[str]) -> FrequencyBands:

@@ -47,7 +47,7 @@ import torch
 from tqdm.auto import tqdm
 
 from pruning_core import storage as store
-from pruning_core.data import TextDataset, load_dataset
+from pruning_core.text.data import TextDataset, load_dataset
 from transformers import AutoModelForSequenceClassification
 
 from pruning_core.analysis.evaluation import evaluate
@@ -57,8 +57,8 @@ from pruning_core.metrics import SPEED_REFERENCE, TRANSFORMERS_SETTING
 from pruning_core.text import PrunedTextClassifier, load_text_classifier
 
 from . import vision
-from .common import IMAGE_DATASETS, add_common, clear_errors, read_json
-from .profiles import Profile, profile_for
+from .common import add_common, clear_errors, read_json, wing_of
+from pruning_core.text.profiles import Profile, profile_for
 from .timing import last_layer_cls_only, machine_cores, settle, speed_columns, time_side_by_side
 
 BATCH = 32
@@ -273,7 +273,7 @@ def run(dataset: str, profile: Profile, training_run: str | None = None, db: str
     """Sweep the settings for a trained run's models and store the rows; returns them. retime: keep the accuracy
     rows of the run's latest sweep (the same models on the same examples) and only time the settings again."""
     folder = models_dir(artifacts) / (training_run or f"{dataset}-{profile.name}")
-    models = {stage: (load_text_classifier(folder / stage), str((folder / stage).resolve()))
+    models = {stage: (load_text_classifier(folder / stage, device="cpu"), str((folder / stage).resolve()))   # CPU timing
               for stage in STAGE_LABELS if has_method(folder / stage)}
     if "baseline" not in models:
         raise FileNotFoundError(f"No trained baseline in {folder}: run pipelines.train first.")
@@ -317,15 +317,20 @@ def main(argv: list[str] | None = None) -> None:
                         help="text: keep the latest sweep's accuracy rows (same models, same examples) and only time "
                              "the settings again")
     args = parser.parse_args(argv)
-    if args.dataset in IMAGE_DATASETS:
-        profile = vision.profile_from_args(parser, args.profile, eval_limit=args.eval_limit)
-        with clear_errors():
-            vision.benchmark(profile, db_path(args.db, args.artifacts), args.data_dir, args.artifacts)
-        return
+    {"text": _benchmark_texts, "vision": _benchmark_images}[wing_of(args.dataset)](parser, args)
+
+
+def _benchmark_texts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     profile = profile_for(args.profile, args.dataset).with_overrides(trace_limit=args.eval_limit)
     with clear_errors():
         run(args.dataset, profile, args.run, db_path(args.db, args.artifacts), args.data_dir, args.artifacts,
             args.retime)
+
+
+def _benchmark_images(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    profile = vision.profile_from_args(parser, args.profile, eval_limit=args.eval_limit)
+    with clear_errors():
+        vision.benchmark(profile, db_path(args.db, args.artifacts), args.data_dir, args.artifacts)
 
 
 if __name__ == "__main__":

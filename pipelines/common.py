@@ -11,18 +11,30 @@ from pathlib import Path
 from typing import Iterator
 
 from pruning_core.classifier import ModelLoadError, PrunedClassifier, UnsupportedModelError
-from pruning_core.data import DATASETS, DatasetUnavailableError
+from pruning_core.text.data import DATASETS, DatasetUnavailableError
 from pruning_core.paths import METRICS_FILE
 from pruning_core.storage import RunNotFound, StoreBusy, StoreUnreadable
 
-from .profiles import PROFILES
+from pruning_core.text.profiles import PROFILES
 
-IMAGE_DATASETS = ("cifar10",)   # handled by pipelines/vision.py
+# The one table of wings: each dataset's modality. Every stage (train, trace, benchmark, demo) runs a dataset through
+# its wing's handler, looked up here: a new modality is a new library folder, a row here and a handler per stage.
+WINGS: dict[str, tuple[str, ...]] = {"text": tuple(sorted(DATASETS)), "vision": ("cifar10",)}
+IMAGE_DATASETS = WINGS["vision"]   # handled by pipelines/vision.py
+
+
+def wing_of(dataset: str) -> str:
+    """The wing ("text", "vision") a dataset belongs to."""
+    for wing, datasets in WINGS.items():
+        if dataset in datasets:
+            return wing
+    raise ValueError(f"Unknown dataset {dataset!r}; choose from {', '.join(d for ds in WINGS.values() for d in ds)}.")
 
 
 def add_common(parser: argparse.ArgumentParser, dataset: bool = True, profile: bool = True) -> None:
     if dataset:
-        parser.add_argument("--dataset", choices=[*sorted(DATASETS), *IMAGE_DATASETS], required=True)
+        parser.add_argument("--dataset", choices=[dataset for datasets in WINGS.values() for dataset in datasets],
+                            required=True)
     if profile:
         parser.add_argument("--profile", choices=PROFILES, default="quick",
                             help="quick: a demo in minutes; cpu: on 2 cores, about 1.5 hours for both text datasets "

@@ -22,14 +22,14 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from pruning_core.data import DATASETS
+from pruning_core.text.data import DATASETS
 from pruning_core.hub import download_notes
 from pruning_core.paths import db_path, models_dir
 from pruning_core.vision.profiles import VisionProfile
 
 from . import analyze, benchmark, faithfulness, train, trace, vision
-from .common import IMAGE_DATASETS, add_common, clear_errors, write_json
-from .profiles import Profile, profile_for
+from .common import WINGS, add_common, clear_errors, wing_of, write_json
+from pruning_core.text.profiles import Profile, profile_for
 
 # Share of a dataset's work per step, roughly as the time goes on 2 cores; a method's soft and hard
 # stages weigh like LTP's. The ViT's steps (pipelines/vision.py) weigh about as much as a text dataset.
@@ -148,9 +148,9 @@ def demo_dataset(dataset: str, profile: Profile, progress: Progress, data_dir: s
     progress.update(f"{name}: done", STEP_WEIGHTS["faithfulness"])
 
 
-def demo_images(profile: VisionProfile, progress: Progress, data_dir: str | None, artifacts: str | None,
-                db: Path) -> None:
-    """The ViT on CIFAR-10: train (unpruned, pruned and distilled), trace, benchmark."""
+def demo_images(dataset: str, profile: VisionProfile, progress: Progress, data_dir: str | None,
+                artifacts: str | None, db: Path) -> None:
+    """The ViT on CIFAR-10 (`dataset`): train (unpruned, pruned and distilled), trace, benchmark."""
     stages = StageProgress(progress, "CIFAR-10", IMAGE_WEIGHTS.get)
     vision.train(profile, data_dir, artifacts, on_stage=stages, on_step=stages.step)
     stages.finish()
@@ -163,13 +163,18 @@ def demo_images(profile: VisionProfile, progress: Progress, data_dir: str | None
     progress.update("CIFAR-10: done", IMAGE_WEIGHTS["benchmark"])
 
 
+# Each wing's profile and demo (pipelines.common.WINGS says which wing a dataset is in).
+PROFILE_OF = {"text": profile_for, "vision": lambda name, dataset: vision.vision_profile(name)}
+DEMO_OF = {"text": demo_dataset, "vision": demo_images}
+
+
 def run(datasets: tuple[str, ...] = ("imdb", "ag_news"), progress_file: str | Path | None = None,
         data_dir: str | None = None, artifacts: str | None = None, db: str | Path | None = None,
         profiles: dict[str, Profile] | None = None, profile: str = "quick") -> float:
     """Build the demo; returns the wall time in seconds. Raises after recording the error in the progress file."""
     started = time.perf_counter()
-    sizes = {dataset: (profiles or {}).get(dataset) or (vision.vision_profile(profile) if dataset in IMAGE_DATASETS
-                                                       else profile_for(profile, dataset)) for dataset in datasets}
+    sizes = {dataset: (profiles or {}).get(dataset) or PROFILE_OF[wing_of(dataset)](profile, dataset)
+             for dataset in datasets}
     progress = Progress(progress_file, total=sum(dataset_weight(p) for p in sizes.values()))
     database = db_path(db, artifacts)
     try:
@@ -177,10 +182,7 @@ def run(datasets: tuple[str, ...] = ("imdb", "ag_news"), progress_file: str | Pa
         for note in download_notes(datasets, data_dir):   # say up front what the hub must provide
             print(f"[demo] {note}", flush=True)
         for dataset in datasets:
-            if dataset in IMAGE_DATASETS:
-                demo_images(sizes[dataset], progress, data_dir, artifacts, database)
-            else:
-                demo_dataset(dataset, sizes[dataset], progress, data_dir, artifacts, database)
+            DEMO_OF[wing_of(dataset)](dataset, sizes[dataset], progress, data_dir, artifacts, database)
     except BaseException as error:
         message = f"{type(error).__name__}: {error}"
         progress.update(f"failed: {message}", done=True, error=message)
@@ -199,14 +201,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="CIFAR-10: size the ViT's training to this many minutes instead of the profile's budget")
     args = parser.parse_args(argv)
     datasets = tuple(d.strip() for d in args.datasets.split(",") if d.strip())
-    known = [*DATASETS, *IMAGE_DATASETS]
+    known = [dataset for wing in WINGS.values() for dataset in wing]
     unknown = [d for d in datasets if d not in known]
     if unknown:
         parser.error(f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(known)}")
     try:
         with clear_errors():   # what a user can fix (no data, no network, a damaged database): one line
             images = {dataset: vision.profile_from_args(parser, args.profile, budget_minutes=args.budget_minutes)
-                      for dataset in datasets if dataset in IMAGE_DATASETS and args.budget_minutes is not None}
+                      for dataset in datasets if wing_of(dataset) == "vision" and args.budget_minutes is not None}
             run(datasets, args.progress_file, args.data_dir, args.artifacts, args.db, images, args.profile)
     except Exception:          # anything else is a bug: the whole traceback
         traceback.print_exc()

@@ -6,7 +6,7 @@
 For each stage's model (artifacts/models/<run>/<stage>), on the same test examples (the profile's seeded,
 class-balanced sample; --limit overrides its size), at the length the model was trained at: the pruned and the
 unpruned prediction, their confidences, ERASER's sufficiency and comprehensiveness of the tokens the classifier read
-(alive on entry to the last layer; pruning_core/faithfulness.py says exactly how), stored per example as one set per
+(alive on entry to the last layer; pruning_core/text/faithfulness.py says exactly how), stored per example as one set per
 model (a rerun replaces it); n_kept counts those tokens. A model whose method keeps every token is skipped: it is its own unpruned model. The profile (seed
 and default sample size) is the one named in the models' metrics.json unless --profile says otherwise.
 """
@@ -23,15 +23,15 @@ import torch
 from pruning_core import storage as store
 from pruning_core.analysis.faithfulness import faithfulness_summary
 from pruning_core.classifier import ModelLoadError, UnsupportedModelError
-from pruning_core.data import DATASETS, TextDataset, load_dataset
-from pruning_core.faithfulness import measure
+from pruning_core.text.data import DATASETS, TextDataset, load_dataset
+from pruning_core.text.faithfulness import measure
 from pruning_core.loading import load_classifier, modality
 from pruning_core.methods import has_method
 from pruning_core.paths import METRICS_FILE, db_path, models_dir
 from pruning_core.text import DEFAULT_MAX_LENGTH, PrunedTextClassifier
 
 from .common import add_common, clear_errors, read_json
-from .profiles import PROFILES, Profile, profile_for
+from pruning_core.text.profiles import PROFILES, Profile, profile_for
 
 DEFAULT_STAGES = ("ltp_hard", "ts_dtp_hard", "topk_trained")   # the study's trained pruned models
 

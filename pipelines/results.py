@@ -2,6 +2,10 @@
 
     python -m pipelines.results [--profile cpu] [--write [PATH]]
 
+This module only formats: what a sweep's rows say (the reference row, the trained models' rows, the fastest setting
+within a point, accuracy by length) comes from pruning_core.analysis.sweeps, the findings from
+pruning_core.analysis.findings, and pipelines.doc_blocks rewrites the files.
+
 Headline (README.md): one line per dataset's latest sweep: the unpruned reference's accuracy, the fastest pruned
 setting within 1 point of it and LTP at its learned thresholds, each with its paired difference and its speed-up
 against the sweep's speed reference.
@@ -31,48 +35,44 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pruning_core.paths import REPO_ROOT, db_path
 from pruning_core import storage as store
 from pruning_core.analysis.faithfulness import faithfulness_by_class, faithfulness_summary
-from pruning_core.data import DATASETS
-from pruning_core.metrics import (LENGTH_EDGES, TRANSFORMERS_SETTING, accuracy_by_length, alive_on_entry,
-                                   describe_timing, length_buckets, length_labels, points_cell, points_versus,
-                                   prunes_tokens, speed_reference)
+from pruning_core.analysis.sweeps import (CONTROL, LTP_CALIBRATED, LTP_UNPRUNED, REFERENCE_SETTINGS,
+                                          TRAINED_SETTINGS, equal_speed, fastest_within, lengths_by_model,
+                                          reference_row, setting_row, short_reading, speed_row, sweep_config,
+                                          table_settings, trained_settings)
+from pruning_core.text.data import DATASETS
+from pruning_core.metrics import (LENGTH_EDGES, TRANSFORMERS_SETTING, alive_on_entry, describe_timing, length_buckets,
+                                   length_labels, points_cell, points_versus, speed_reference)
+from pruning_core.paths import REPO_ROOT, db_path
 
 from .common import IMAGE_DATASETS, clear_errors
+from .doc_blocks import (END, FAITHFULNESS_END, FAITHFULNESS_START, FINDINGS_END, FINDINGS_START, HEADLINE_BLOCKS,
+                         HEADLINE_END, HEADLINE_START, README, RESULT_BLOCKS, RESULTS_DOC, START, VISION_END,
+                         VISION_START, rewrite_block, write_blocks, write_targets)
 from .findings import markdown_table, run_findings
 
-START, END = "<!-- results:start -->", "<!-- results:end -->"
-VISION_START, VISION_END = "<!-- vision-results:start -->", "<!-- vision-results:end -->"
-FAITHFULNESS_START, FAITHFULNESS_END = "<!-- faithfulness:start -->", "<!-- faithfulness:end -->"
-FINDINGS_START, FINDINGS_END = "<!-- findings:start -->", "<!-- findings:end -->"
-HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
-# {block name: its markers}: the blocks docs/results.md holds (benchmarks/vision_speed.py writes vision-speed there
-# too), and the README's one headline table.
-RESULT_BLOCKS = {"results": (START, END), "vision-results": (VISION_START, VISION_END),
-                 "faithfulness": (FAITHFULNESS_START, FAITHFULNESS_END), "findings": (FINDINGS_START, FINDINGS_END)}
-HEADLINE_BLOCKS = {"headline": (HEADLINE_START, HEADLINE_END)}
-RESULTS_DOC, README = Path("docs") / "results.md", Path("README.md")   # `--write`'s targets, in the repository
 # The trained pruned models pipelines/faithfulness.py measures, named by stage as pipelines/benchmark.py's
 # STAGE_LABELS names them (not imported from there: it loads torch, which this table does not need).
 STAGE_MODELS = {"ltp_hard": "LTP", "topk_trained": "top-k, trained with pruning", "ts_dtp_hard": "TS-DTP"}
 VISION_MODELS = {"unpruned": "unpruned ViT", "inference": "unpruned ViT, pruned at inference",
                  "pruned": "ViT trained with pruning", "distilled": "ViT trained with pruning, distilled"}
-# {model: setting} of each trained model at its trained setting, for sweeps whose config does not say.
-TRAINED_SETTINGS = {"baseline (1 epoch, no pruning)": "unpruned", "unpruned, equally trained": "control",
-                    "LTP": "ltp-x1.0", "top-k, trained with pruning": "topk_trained-0.1", "TS-DTP": "ts_dtp"}
-# LTP's weights with every threshold at 0, shown before LTP: the training's cost apart from the pruning's.
-LTP_UNPRUNED = ("LTP's weights, nothing pruned", "ltp-x0")
-# LTP's weights at the thresholds calibrated before training: what learning the thresholds moved.
-LTP_CALIBRATED = ("LTP, thresholds as calibrated (before learning)", "ltp-calibrated")
 KEPT_HEADER = "mean tokens alive (input → on entry to layer 2..L; the last is what the classifier read)"
 SPEEDUP_HEADER = "speed-up (batch 32, vs the strongest unpruned path)"
+# Names this module held before the sweep analysis moved to pruning_core.analysis.sweeps and the writer to
+# pipelines.doc_blocks, for the callers that import them from here.
+__all__ = ["END", "FAITHFULNESS_END", "FAITHFULNESS_START", "FINDINGS_END", "FINDINGS_START", "HEADLINE_BLOCKS",
+           "HEADLINE_END", "HEADLINE_START", "LTP_CALIBRATED", "LTP_UNPRUNED", "README", "RESULT_BLOCKS",
+           "RESULTS_DOC", "START", "TRAINED_SETTINGS", "VISION_END", "VISION_START", "equal_speed_note",
+           "faithfulness_table", "fastest_within", "fastest_within_control_note", "fastest_within_note",
+           "findings_block", "headline_table", "length_note", "length_table", "model_rows", "results_table",
+           "rewrite_block", "table_settings", "timing_note", "trained_settings", "training_note", "vision_table",
+           "write_blocks", "write_targets"]
 
 
 def _alive(row: pd.Series) -> str:
@@ -98,52 +98,20 @@ def results_table(db: str | Path | None = None, profile: str = "cpu") -> str:
     return "\n\n".join(["\n".join(lines), *paragraphs, *(["\n".join(notes)] if notes else []), *by_length])
 
 
-def trained_settings(sweep: pd.DataFrame) -> dict[str, str]:
-    """{model: setting} of the sweep's trained models that it holds, from its config or TRAINED_SETTINGS."""
-    named = _config(sweep).get("trained_settings")
-    present = set(sweep["setting"])
-    return {model: setting for model, setting in (named or TRAINED_SETTINGS).items() if setting in present}
-
-
-def table_settings(sweep: pd.DataFrame) -> dict[str, str]:
-    """{model: setting} of the table's rows: the trained models, with LTP's weights unpruned (`ltp-x0`) before LTP
-    and LTP at the thresholds its training started from (`ltp-calibrated`) after it, where the sweep has them."""
-    named, present = trained_settings(sweep), set(sweep["setting"])
-    models = list(named.items())
-    at = next((number for number, (_, name) in enumerate(models) if name.startswith("ltp-x")), None)
-    if at is None:
-        return named
-    before = [LTP_UNPRUNED] if LTP_UNPRUNED[1] in present and LTP_UNPRUNED[1] not in named.values() else []
-    after = [LTP_CALIBRATED] if LTP_CALIBRATED[1] in present else []
-    return dict(models[:at] + before + [models[at]] + after + models[at + 1:])
-
-
-def _config(sweep: pd.DataFrame) -> dict:
-    config = sweep["config"].iloc[0] if "config" in sweep and len(sweep) else None
-    return json.loads(config) if isinstance(config, str) and config else {}
-
-
-def _setting(sweep: pd.DataFrame, setting: str) -> pd.Series | None:
-    rows = sweep[sweep["setting"] == setting]
-    return rows.iloc[0] if len(rows) else None
-
-
-def _control(sweep: pd.DataFrame) -> pd.Series | None:
-    return _setting(sweep, "control")
-
-
-def _speed_reference(sweep: pd.DataFrame) -> pd.Series | None:
-    """The row speed-ups are against: the config's reference (the control on the strongest unpruned path)."""
-    return _setting(sweep, speed_reference(_config(sweep)))
+def _strongest_unpruned_path(sweep: pd.DataFrame) -> pd.Series | None:
+    """The text table's speed-ups are against the sweep's named speed reference alone (the strongest unpruned path),
+    never the fallback the headline and the pages take (sweeps.speed_row): without it the column stays blank."""
+    return setting_row(sweep, speed_reference(sweep_config(sweep)))
 
 
 def model_rows(sweep: pd.DataFrame) -> list[str]:
     """One table line per model of the sweep (table_settings), compared with its control when it has one."""
-    by_setting, control, reference = sweep.set_index("setting", drop=False), _control(sweep), _speed_reference(sweep)
+    by_setting, control = sweep.set_index("setting", drop=False), setting_row(sweep, CONTROL)
+    reference = _strongest_unpruned_path(sweep)
     lines = []
     for model, setting in table_settings(sweep).items():
         row = by_setting.loc[setting]
-        versus = points_cell(row, control) if control is not None and setting != "control" else ""
+        versus = points_cell(row, control) if control is not None and setting != CONTROL else ""
         speedup = f"{row['throughput_b32'] / reference['throughput_b32']:.2f}×" if reference is not None else ""
         lines.append(f"| {row['dataset']} | {model} | {int(row['n_examples']):,} | {row['accuracy']:.4f} | "
                      f"{row['macro_f1']:.4f} | {versus} | {_alive(row)} | {speedup} |")
@@ -153,8 +121,8 @@ def model_rows(sweep: pd.DataFrame) -> list[str]:
 def timing_note(sweep: pd.DataFrame) -> str:
     """How the sweep was timed and what its speed-ups are against, with the transformers model as most users run
     it as a printed reference (its speed only: same weights as the control, so same predictions)."""
-    note = f"{sweep['dataset'].iloc[0]}: {describe_timing(_config(sweep))}"
-    transformers, reference = _setting(sweep, TRANSFORMERS_SETTING), _speed_reference(sweep)
+    note = f"{sweep['dataset'].iloc[0]}: {describe_timing(sweep_config(sweep))}"
+    transformers, reference = setting_row(sweep, TRANSFORMERS_SETTING), _strongest_unpruned_path(sweep)
     if transformers is None or reference is None:
         return note
     ratio = transformers["throughput_b32"] / reference["throughput_b32"]
@@ -168,7 +136,7 @@ def timing_note(sweep: pd.DataFrame) -> str:
 def training_note(sweep: pd.DataFrame) -> str | None:
     """Where each trained model's batches lay in the seeded stream of training batches, from the sweep config (None
     for sweeps that did not record it): the control sees the same examples, as often, as each pruned model."""
-    stages = _config(sweep).get("training")
+    stages = sweep_config(sweep).get("training")
     if not stages or any(None in counts.values() for counts in stages.values()):
         return None
 
@@ -185,12 +153,9 @@ def training_note(sweep: pd.DataFrame) -> str | None:
 def length_table(sweep: pd.DataFrame) -> str:
     """Accuracy by length bucket (tokens read) for every model of the table, the control's paired difference with
     its 95% CI beside the others; a line saying why not for sweeps stored without predictions or lengths."""
-    dataset, control = sweep["dataset"].iloc[0], _control(sweep)
-    models = table_settings(sweep)
-    by_setting = sweep.set_index("setting", drop=False)
-    buckets = {model: accuracy_by_length(by_setting.loc[setting], None if setting == "control" else control)
-               for model, setting in models.items()}
-    if not models or any(found is None for found in buckets.values()):
+    dataset, control = sweep["dataset"].iloc[0], setting_row(sweep, CONTROL)
+    buckets = lengths_by_model(sweep)
+    if buckets is None:
         return (f"{dataset}: accuracy by length needs every example's prediction and length, which the sweep "
                 f"`{sweep['bench_id'].iloc[0]}` did not store; rerun the benchmark.")
     counts = np.bincount(length_buckets(sweep["lengths"].iloc[0]), minlength=len(LENGTH_EDGES) + 1)
@@ -207,7 +172,7 @@ def length_table(sweep: pd.DataFrame) -> str:
 
 def fastest_within_control_note(sweep: pd.DataFrame, points: float = 1.0) -> str:
     """The fastest pruned setting of the sweep whose accuracy is within `points` of the control's."""
-    dataset, control = sweep["dataset"].iloc[0], _control(sweep)
+    dataset, control = sweep["dataset"].iloc[0], setting_row(sweep, CONTROL)
     if control is None:
         return (f"{dataset}: the latest sweep (`{sweep['bench_id'].iloc[0]}`) has no equally trained unpruned "
                 f"model (setting `control`) to compare with; rerun the benchmark.")
@@ -221,14 +186,6 @@ def fastest_within_control_note(sweep: pd.DataFrame, points: float = 1.0) -> str
             f"its throughput.")
 
 
-def fastest_within(sweep: pd.DataFrame, reference: pd.Series, points: float = 1.0) -> pd.Series | None:
-    """The pruned setting with the highest throughput whose accuracy is within `points` of the reference's (never an
-    unpruned model, the transformers reference or LTP's weights with nothing pruned: prunes_tokens)."""
-    pruned = sweep[sweep.apply(prunes_tokens, axis=1)] if len(sweep) else sweep
-    close = pruned[pruned["accuracy"] >= reference["accuracy"] - points / 100 - 1e-9]
-    return None if close.empty else close.loc[close["throughput_b32"].idxmax()]
-
-
 def _points(row: pd.Series, reference: pd.Series) -> str:
     """'-0.6 points, 95% CI [-1.1, -0.2]' (the interval where predictions were stored)."""
     difference, interval = points_versus(row, reference)
@@ -238,11 +195,9 @@ def _points(row: pd.Series, reference: pd.Series) -> str:
 def length_note(sweep: pd.DataFrame) -> str | None:
     """What reading the whole text costs and buys: the control at the profile's length against the control
     reading only its first n tokens (`control-{n}`), and the fastest pruned setting against that."""
-    short = sweep[sweep["setting"].str.fullmatch(r"control-\d+")]
-    control = _control(sweep)
-    if short.empty or control is None:
+    short, control = short_reading(sweep), setting_row(sweep, CONTROL)
+    if short is None or control is None:
         return None
-    short = short.iloc[0]
     length = short["setting"].split("-")[1]
     note = (f"- {control['dataset']}, the whole text against its first {length} tokens: the equally trained "
             f"unpruned model reading only {length} tokens scores {short['accuracy']:.4f} "
@@ -258,27 +213,23 @@ def length_note(sweep: pd.DataFrame) -> str | None:
 def equal_speed_note(sweep: pd.DataFrame) -> str | None:
     """TS-DTP against LTP at the same measured speed-up, LTP's accuracy interpolated over its threshold scales
     (the `ltp-x*` settings), with the paired CI against LTP's nearest setting when the sweep has predictions."""
-    ts_dtp = sweep[sweep["setting"] == "ts_dtp"]
-    ltp = sweep[sweep["setting"].str.startswith("ltp-x")].sort_values("speedup_b32")
-    if ts_dtp.empty or len(ltp) < 2:
+    found = equal_speed(sweep)
+    if found is None:
         return None
-    row = ts_dtp.iloc[0]
+    row, nearest, difference, interval = found.ts_dtp, found.nearest, found.difference, found.interval
     speed = row["speedup_b32"]
-    nearest = ltp.iloc[int((ltp["speedup_b32"] - speed).abs().argmin())]
-    difference, interval = points_versus(row, nearest)
     ci = f", 95% CI [{interval[0]:.1f}, {interval[1]:.1f}]" if interval else ""
     head = (f"- {row['dataset']}, {int(row['n_examples']):,} test examples: TS-DTP {row['accuracy']:.4f} "
             f"at {speed:.2f}×; ")
-    low, high = ltp["speedup_b32"].iloc[0], ltp["speedup_b32"].iloc[-1]
-    if not low <= speed <= high:
+    if found.interpolated is None:
+        low, high = found.ltp["speedup_b32"].iloc[0], found.ltp["speedup_b32"].iloc[-1]
         return head + (f"LTP's threshold sweep spans {low:.2f}–{high:.2f}×; its nearest setting, {nearest['setting']} "
                        f"at {nearest['speedup_b32']:.2f}×, scores {nearest['accuracy']:.4f} "
                        f"({difference:+.1f} points for TS-DTP{ci}).")
-    accuracy = float(np.interp(speed, ltp["speedup_b32"], ltp["accuracy"]))
     paired = (f"; against LTP's nearest setting, {nearest['setting']} at {nearest['speedup_b32']:.2f}×, "
               f"{difference:+.1f} points{ci}" if interval else "")
-    return head + (f"LTP at the same speed-up (interpolated over its threshold sweep) {accuracy:.4f}, "
-                   f"a difference of {100 * (row['accuracy'] - accuracy):+.1f} points{paired}.")
+    return head + (f"LTP at the same speed-up (interpolated over its threshold sweep) {found.interpolated:.4f}, "
+                   f"a difference of {100 * (row['accuracy'] - found.interpolated):+.1f} points{paired}.")
 
 
 def vision_table(db: str | Path | None = None, profile: str = "cpu") -> str:
@@ -327,12 +278,6 @@ def fastest_within_note(rows: pd.DataFrame, unpruned: pd.Series, points: float =
             f"{best['speedup_b32']:.2f}× the unpruned throughput.")
 
 
-# What the headline compares a sweep's accuracy with: the unpruned model trained on as many batches as the pruned ones
-# (text's `control`), else the unpruned model (images). The same rule as app/dashboard/tradeoff.REFERENCE_SETTINGS.
-HEADLINE_REFERENCES = {"control": "the unpruned model trained on as many batches as the pruned ones",
-                       "unpruned": "the unpruned model"}
-
-
 def headline_table(db: str | Path | None = None, profile: str = "cpu", points: float = 1.0) -> str:
     """The README's one results table: per dataset (text, then images), its latest sweep's unpruned reference, the
     fastest pruned setting within `points` of it and LTP at its learned thresholds; then what speed-ups are against."""
@@ -348,20 +293,15 @@ def headline_table(db: str | Path | None = None, profile: str = "cpu", points: f
     return "\n".join(lines + ["", headline_note(sweeps, profile)])
 
 
-def _headline_reference(sweep: pd.DataFrame) -> pd.Series | None:
-    return next((row for name in HEADLINE_REFERENCES if (row := _setting(sweep, name)) is not None), None)
-
-
 def headline_row(sweep: pd.DataFrame, points: float = 1.0) -> str:
     """One headline line: the reference's accuracy, then the fastest pruned setting within `points` of it and LTP's
     trained setting, each with its paired difference in points and its throughput against the speed reference."""
     dataset, examples = sweep["dataset"].iloc[0], f"{int(sweep['n_examples'].iloc[0]):,}"
-    reference = _headline_reference(sweep)
+    reference = reference_row(sweep)
     if reference is None:
         return (f"| {dataset} | {examples} | no unpruned setting in sweep `{sweep['bench_id'].iloc[0]}` "
                 "|  |  |  |  |  |")
-    speed = _speed_reference(sweep)
-    speed = reference if speed is None else speed
+    speed = speed_row(sweep)
 
     def measured(row: pd.Series | None) -> list[str]:
         if row is None:
@@ -373,7 +313,7 @@ def headline_row(sweep: pd.DataFrame, points: float = 1.0) -> str:
     ltp = trained_settings(sweep).get("LTP")
     cells = [dataset, examples, f"`{reference['setting']}` {reference['accuracy']:.4f}",
              "none" if best is None else f"`{best['setting']}`", *measured(best),
-             *(measured(_setting(sweep, ltp)) if ltp else ["", ""])]
+             *(measured(setting_row(sweep, ltp)) if ltp else ["", ""])]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -381,11 +321,11 @@ def headline_note(sweeps: list[pd.DataFrame], profile: str) -> str:
     """Where the headline's numbers come from and what its speed-ups are against, with a warning per sweep timed
     before every model's last layer computed only CLS's row (those speed-ups flatter pruning)."""
     names = ", ".join(f"`{sweep['bench_id'].iloc[0]}`" for sweep in sweeps)
-    machines = sorted({config["cpu"] for sweep in sweeps if (config := _config(sweep)).get("cpu")})
+    machines = sorted({config["cpu"] for sweep in sweeps if (config := sweep_config(sweep)).get("cpu")})
     timed = f", on {' and '.join(machines)}" if machines else ""
-    chosen = {row["setting"] for sweep in sweeps if (row := _headline_reference(sweep)) is not None}
-    used = [name for name in HEADLINE_REFERENCES if name in chosen]
-    meanings = "; ".join(f"`{name}`: {HEADLINE_REFERENCES[name]}" for name in used)
+    chosen = {row["setting"] for sweep in sweeps if (row := reference_row(sweep)) is not None}
+    used = [name for name in REFERENCE_SETTINGS if name in chosen]
+    meanings = "; ".join(f"`{name}`: {REFERENCE_SETTINGS[name]}" for name in used)
     note = (f"Each dataset's latest `{profile}` benchmark sweep ({names}), every setting on the same test examples. "
             f"Points are the paired difference from the unpruned reference ({meanings}) with a 95% bootstrap "
             "interval; the fastest setting is chosen over the whole sweep (schedules at inference, threshold "
@@ -395,7 +335,7 @@ def headline_note(sweeps: list[pd.DataFrame], profile: str) -> str:
             f"{timed}.")
     older = [f"{sweep['dataset'].iloc[0]}'s sweep predates that reference (its unpruned model computed every row of "
              "its last layer), so its speed-ups flatter pruning." for sweep in sweeps
-             if not _config(sweep).get("last_layer_cls_only")]
+             if not sweep_config(sweep).get("last_layer_cls_only")]
     return " ".join([note, *older])
 
 
@@ -441,53 +381,6 @@ def findings_block(db: str | Path | None = None, profile: str = "cpu") -> str:
     return markdown_table(run_findings(chosen["run_id"].tolist(), db).table)
 
 
-def _block_pattern(start: str, end: str) -> re.Pattern:
-    return re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-
-
-def rewrite_block(readme: Path, table: str, start: str = START, end: str = END) -> None:
-    """Replace the text between the start and end markers of the file with `table` (the markers stay)."""
-    text = readme.read_text()
-    pattern = _block_pattern(start, end)
-    if not pattern.search(text):
-        raise SystemExit(f"{readme} has no {start} ... {end} block to rewrite.")
-    readme.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text))
-
-
-def write_targets(path: str | None, root: Path | None = None) -> list[tuple[Path, dict, dict]]:
-    """[(file, its required blocks, its optional blocks)] for `--write`: with no path, docs/results.md's blocks and
-    README.md's headline under the repository (or the working directory); with a path, docs/results.md's blocks
-    there, and its headline block when it holds one."""
-    if path:
-        return [(Path(path), RESULT_BLOCKS, HEADLINE_BLOCKS)]
-    root = root or REPO_ROOT or Path.cwd()
-    return [(root / RESULTS_DOC, RESULT_BLOCKS, {}), (root / README, HEADLINE_BLOCKS, {})]
-
-
-def write_blocks(targets: list[tuple[Path, dict, dict]], tables: dict[str, str]) -> list[str]:
-    """Rewrite each target's blocks with `tables` ({block name: markdown}); a table that says nothing is stored yet
-    ('_No ...') keeps what its block had (another machine's run), an optional block the file lacks is left out. Every
-    file is checked before any is written, so none is left half rewritten. Returns 'file: block' for each written."""
-    plans, missing = [], []
-    for path, required, optional in targets:
-        if not path.is_file():
-            raise SystemExit(f"{path} does not exist; nothing was written.")
-        text = path.read_text()
-        present = {name: markers for name, markers in {**required, **optional}.items()
-                   if _block_pattern(*markers).search(text)}
-        missing += [f"{path} has no {start} ... {end} block to rewrite" for name, (start, end) in required.items()
-                    if name not in present and not tables[name].startswith("_No ")]
-        plans.append((path, {name: markers for name, markers in present.items()
-                             if not tables[name].startswith("_No ")}))
-    if missing:
-        hint = "" if len(targets) > 1 else " (`--write` with no path writes docs/results.md and README.md's headline)"
-        raise SystemExit("; ".join(missing) + f"; nothing was written{hint}.")
-    for path, blocks in plans:
-        for name, (start, end) in blocks.items():
-            rewrite_block(path, tables[name], start, end)
-    return [f"{path}: {name}" for path, blocks in plans for name in blocks]
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", help="DuckDB file (default artifacts/lens.duckdb)")
@@ -507,7 +400,7 @@ def main(argv: list[str] | None = None) -> None:
                   "findings": findings_block(database, args.profile)}
     print(*tables.values(), sep="\n\n")
     if args.write is not None:
-        for written in write_blocks(write_targets(args.write), tables):
+        for written in write_blocks(write_targets(args.write, REPO_ROOT), tables):
             print(f"wrote {written}")
 
 

@@ -26,13 +26,13 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from pruning_core.classifier import resolve_device
-from pruning_core.data import load_dataset
+from pruning_core.text.data import load_dataset
 from pruning_core.paths import METRICS_FILE, db_path
 from pruning_core.text import DEFAULT_MAX_LENGTH, load_text_classifier
 
 from . import vision
-from .common import IMAGE_DATASETS, add_common, clear_errors, read_json
-from .profiles import PROFILES
+from .common import add_common, clear_errors, read_json, wing_of
+from pruning_core.text.profiles import PROFILES
 from .trace_store import ShardError, TracedRun, merge_shards
 
 
@@ -143,15 +143,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.shard and args.merge:
         parser.error("--shard traces one slice, --merge stores them all: one or the other")
-    if args.dataset in IMAGE_DATASETS:
-        if args.shard or args.merge:
-            parser.error("--shard and --merge are for text models; the ViTs trace in one go")
-        if args.device != "auto":
-            parser.error("--device is for text models; the ViTs trace on 'auto' (the GPU when present)")
-        profile = vision.profile_from_args(parser, args.profile)
-        with clear_errors():
-            vision.trace(profile, db_path(args.db, args.artifacts), args.data_dir, args.artifacts, args.limit)
-        return
+    wing = "text" if args.dataset is None else wing_of(args.dataset)   # a text model's folder names its dataset
+    {"text": _trace_texts, "vision": _trace_images}[wing](parser, args)
+
+
+def _trace_images(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.shard or args.merge:
+        parser.error("--shard and --merge are for text models; the ViTs trace in one go")
+    if args.device != "auto":
+        parser.error("--device is for text models; the ViTs trace on 'auto' (the GPU when present)")
+    profile = vision.profile_from_args(parser, args.profile)
+    with clear_errors():
+        vision.trace(profile, db_path(args.db, args.artifacts), args.data_dir, args.artifacts, args.limit)
+
+
+def _trace_texts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if not args.model and not (args.merge and args.run_id):
         parser.error("--model is required (a saved model folder), unless --dataset is cifar10 "
                      "or --merge names the --run-id")
@@ -164,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
                     args.data_dir, args.max_length, args.batch_size, shard=args.shard, device=args.device)
     except ShardError as error:
         sys.exit(f"error: {error}")
+
 
 if __name__ == "__main__":
     main()

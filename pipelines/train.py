@@ -42,18 +42,18 @@ from accelerate import PartialState
 from accelerate.utils import set_seed
 
 from pruning_core.analysis.schedules import as_records, choose_schedule
-from pruning_core.data import TextDataset, training_splits
+from pruning_core.text.data import TextDataset, training_splits
 from pruning_core.methods import (LearnedTokenPruning, NoPruning, PruningMethod, TopK, build_method,
                                   geometric_keep)
 from pruning_core.analysis.evaluation import evaluate
 from pruning_core.text import load_text_classifier
-from pruning_core.training import (StepCallback, TrainConfig, calibrate, fine_tune, hard_stage,
+from pruning_core.text.training import (StepCallback, TrainConfig, calibrate, fine_tune, hard_stage,
                                    soft_stage, teacher_logits, train_baseline)
 from safetensors.torch import load_file, save_file
 
 from . import vision
-from .common import IMAGE_DATASETS, add_common, clear_errors, publish_model, read_json
-from .profiles import Profile, profile_for
+from .common import add_common, clear_errors, publish_model, read_json, wing_of
+from pruning_core.text.profiles import Profile, profile_for
 
 METHODS = ("ltp", "ts_dtp", "topk", "control")
 DISTILLED_KINDS = ("soft", "hard", "trained")   # stages that train with pruning (when the profile distils)
@@ -237,7 +237,7 @@ def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: Te
                "n_train": len(train), "n_validation": len(validation), "evaluated_on": "validation",
                "validation_source": validation.source, "max_length": profile.max_length, "train_seconds": seconds,
                "train": result.as_dict(), "base_model": str(base_model or "packaged all-MiniLM-L6-v2"),
-               "processes": state.num_processes}
+               "processes": state.num_processes, "device": str(classifier.device)}
     publish_model(classifier, metrics, run_folder / stage)
     print(f"{stage}: validation accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}, kept per layer "
           f"{[round(k, 1) for k in metrics['mean_kept']]} of {metrics['mean_tokens']:.1f} tokens "
@@ -265,9 +265,10 @@ def main(argv: list[str] | None = None) -> None:
                                                       "counted for one process, N processes share them)")
     parser.add_argument("--keep-lambda", type=float, help="override LTP's keep-rate weight lambda (0.01..0.2)")
     args = parser.parse_args(argv)
-    if args.dataset in IMAGE_DATASETS:
-        _train_images(parser, args)
-        return
+    {"text": _train_texts, "vision": _train_images}[wing_of(args.dataset)](parser, args)
+
+
+def _train_texts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     allowed = stages_for(args.method)
     stages = tuple(s.strip() for s in (args.stages or ",".join(allowed)).split(",") if s.strip())
     unknown = set(stages) - set(allowed)

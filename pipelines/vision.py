@@ -201,12 +201,12 @@ def sweep(profile: VisionProfile, artifacts: str | Path | None = None
           ) -> list[tuple[str, PrunedVisionClassifier, PruningMethod, str]]:
     """(setting, model, method, model path): unpruned; the schedule at inference on it; the pruned models."""
     folder = run_folder(profile, artifacts)
-    unpruned = load_vision_classifier(folder / "unpruned")
+    unpruned = load_vision_classifier(folder / "unpruned", device="cpu")   # the benchmark times the CPU
     settings = [("unpruned", unpruned, NoPruning(), folder / "unpruned")]
     settings += [(f"inference-a{alpha}", unpruned, schedule(profile, alpha), folder / "unpruned")
                  for alpha in profile.alphas]
     for stage in stages(profile)[1:]:
-        model = load_vision_classifier(folder / stage)
+        model = load_vision_classifier(folder / stage, device="cpu")
         settings += [(f"{stage}-a{alpha}", model, schedule(profile, alpha), folder / stage) for alpha in profile.alphas]
     return [(name, model, method, str(path.resolve())) for name, model, method, path in settings]
 

@@ -12,8 +12,9 @@ pipelines read it before they re-execute Python, and torch and transformers take
 Layers (LAYERS, lowest first): a module imports from its own layer or those below, never above, and never in a
 circle (tests/test_structure.py draws the graph from the imports and checks it):
   base      where things live and the process (paths, runtime, hub)
-  core      methods, attention, the layer loop, the classifier, the trace and its HTML view, metrics
-  wings     each modality's model, data and training (text/, vision/, ...), and what they share
+  core      methods, attention, the layer loop, the classifier, the trace and its HTML view, metrics, and what
+            every modality's training shares (a stage's result, distillation)
+  wings     each modality's model, data, training, profiles (text/, vision/, ...): a new modality is a new folder
   storage   the DuckDB store (storage/): persistence only, no statistics
   analysis  measures of models and stored runs, including those that read the store
 pipelines/ import the library, the app imports both; the library imports neither.
@@ -24,8 +25,8 @@ import importlib
 
 LAYERS = (  # the modules and packages directly under pruning_core, by layer
     ("paths", "runtime", "hub"),
-    ("methods", "attention", "loop", "trace", "render", "classifier", "optim", "metrics"),
-    ("text", "vision", "data", "training", "distillation", "faithfulness", "loading"),
+    ("methods", "attention", "loop", "trace", "render", "classifier", "optim", "metrics", "training", "distillation"),
+    ("text", "vision", "loading"),
     ("storage",),
     ("analysis",),
 )

@@ -1,6 +1,6 @@
 """Where a dataset split comes from: the local data directory, else a parquet file on the Hugging Face hub.
 
-The one home of three rules shared by the text loaders (`pruning_core.data`) and CIFAR-10
+The one home of three rules shared by the text loaders (`pruning_core.text.data`) and CIFAR-10
 (`pruning_core.vision.data`):
   - the local layout, `<data_dir>/<dataset>/<split>.parquet` (the folder comes from `paths.data_dir`);
   - which hub file holds each split (`HUB_FILES`, a table: repository, revision, file name);

@@ -16,7 +16,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import make_bert, make_tokenizer  # noqa: E402
-from pruning_core import training  # noqa: E402
+from pruning_core.text import training  # noqa: E402
 from pruning_core.methods import NoPruning  # noqa: E402
 from pruning_core.text import PrunedTextClassifier  # noqa: E402
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from conftest import make_bert, make_tokenizer
-from pipelines.profiles import Profile
+from pruning_core.text.profiles import Profile
 from pruning_core.text import PrunedTextClassifier, save_pruned
 
 FILLER = "the movie film story plot was it is this and very really a of to in".split()

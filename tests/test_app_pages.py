@@ -102,12 +102,12 @@ def test_live_text_method_controls_change_the_pruning(artifacts):
     app.radio(key="method_kind").set_value("none").run()
     assert app.metric[3].value == "15 → 15"               # 13 words, CLS and SEP
     app.radio(key="method_kind").set_value("topk").run()
-    app.slider(key="keep_ratio").set_value(0.5).run()
+    app.slider(key="text_topk_keep_ratio").set_value(0.5).run()
     assert app.metric[3].value == "15 → 8"                # read: alive on entry to the last layer (15, 12, 10, 8, 7)
-    app.radio(key="topk_schedule").set_value("cascade").run()
-    app.slider(key="r_max").set_value(0.9).run()
+    app.radio(key="text_topk_schedule").set_value("cascade").run()
+    app.slider(key="text_topk_r_max").set_value(0.9).run()
     app.radio(key="method_kind").set_value("own").run()
-    app.slider(key="adjustment").set_value(0.0).run()                 # LTP's thresholds scaled to 0 keep everything
+    app.slider(key="text_own_adjustment").set_value(0.0).run()        # LTP's thresholds scaled to 0 keep everything
     assert app.metric[3].value == "15 → 15"
     app.radio(key="unit").set_value("subwords").run()
     app.toggle(key="hide_gone").set_value(True).run()
@@ -174,8 +174,8 @@ def test_live_text_opens_from_a_link_with_its_text_and_settings(artifacts):
                     schedule="ratio", keep="0.5", score="received", unit="subwords", hide="1")
     assert app.text_area(key="live_text").value == "the story was great & the music <b>fun</b>"
     assert app.selectbox(key="model_key").value == "b/baseline"
-    assert app.radio(key="method_kind").value == "topk" and app.slider(key="keep_ratio").value == 0.5
-    assert app.radio(key="topk_score").value == "received" and app.toggle(key="hide_gone").value
+    assert app.radio(key="method_kind").value == "topk" and app.slider(key="text_topk_keep_ratio").value == 0.5
+    assert app.radio(key="text_topk_score").value == "received" and app.toggle(key="hide_gone").value
     tokens = app.metric[3].value.split(" → ")
     assert int(tokens[1]) == TopK.geometric(0.5, 4).expected_counts(int(tokens[0]), 4)[-2]   # the link's keep ratio
     assert "<b>fun" not in html_of(app)                                # the text from the URL is escaped
@@ -187,7 +187,7 @@ def test_live_text_writes_its_settings_into_the_url_as_they_change(artifacts):
     app = open_page(LIVE)
     app.text_area(key="live_text").input("a great film").run()
     app.radio(key="method_kind").set_value("topk").run()
-    app.slider(key="keep_ratio").set_value(0.25).run()
+    app.slider(key="text_topk_keep_ratio").set_value(0.25).run()
     assert app.query_params["text"] == "a great film" and app.query_params["method"] == "topk"
     assert app.query_params["keep"] == "0.25"
     reopened = open_page(LIVE, **dict(app.query_params))
@@ -207,12 +207,12 @@ def test_settings_survive_a_change_of_page(artifacts):
     app = open_page(LIVE)
     app.text_area(key="live_text").input("the music was fun").run()
     app.radio(key="method_kind").set_value("topk").run()
-    app.slider(key="keep_ratio").set_value(0.75).run()
+    app.slider(key="text_topk_keep_ratio").set_value(0.75).run()
     app.switch_page("views/0_Overview.py").run()
     assert app.title[0].value == "Token Pruning Lens"
     app.switch_page(LIVE).run()
     assert app.text_area(key="live_text").value == "the music was fun"
-    assert app.radio(key="method_kind").value == "topk" and app.slider(key="keep_ratio").value == 0.75
+    assert app.radio(key="method_kind").value == "topk" and app.slider(key="text_topk_keep_ratio").value == 0.75
 
 
 def test_live_text_starts_on_a_sentiment_model_and_says_what_it_does(artifacts):

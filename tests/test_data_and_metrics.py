@@ -7,7 +7,7 @@ import pytest
 
 from pipeline_data import make_data_dir
 from pruning_core.analysis.flops import encoder_flops, layer_flops
-from pruning_core.data import DatasetUnavailableError, load_dataset
+from pruning_core.text.data import DatasetUnavailableError, load_dataset
 from pruning_core.metrics import (LengthBucket, accuracy_by_length, alive_on_entry, classification_metrics,
                                    describe_timing, length_buckets, length_labels, paired_bootstrap,
                                    points_cell, points_versus, prunes_tokens)

@@ -19,7 +19,7 @@ from pipeline_data import make_data_dir
 from test_dataset_views import honest_sweep
 from pruning_core import storage as store
 from pruning_core.analysis.faithfulness import faithfulness_by_class, faithfulness_summary
-from pruning_core.data import load_dataset
+from pruning_core.text.data import load_dataset
 from dashboard.live import classify_live
 from pruning_core.methods import LearnedTokenPruning
 from dashboard.stored_trace import trace_from_store
@@ -302,7 +302,7 @@ def test_compare_methods_on_one_text(lens):
     assert titles(app) == ["Overlap of the kept tokens (Jaccard), layer by layer"]
     assert len(charts(app)[0]["data"]) == 3                          # three pairs
     app.text_area(key="compare_text").input("the movie was great , i love the story and the music .").run()
-    app.slider(key="compare_keep_ratio").set_value(0.5).run()
+    app.slider(key="compare_topk_keep_ratio").set_value(0.5).run()
     assert app.metric[1].delta == "15 → 8 tokens read"            # alive on entry to the last layer: 15, 12, 10, 8
     app.text_area(key="compare_text").input("  ").run()
     assert not app.exception and "Type or paste" in infos(app) and not app.metric
@@ -343,14 +343,14 @@ def test_compare_over_a_dataset_shows_the_stored_faithfulness_or_the_command_tha
 
 def test_live_text_offers_the_ts_dtp_models_own_offset_shift(lens):
     app = open_page(LIVE)
-    app.slider(key="adjustment").set_value(2.0).run()                  # the LTP model's threshold scale
+    app.slider(key="text_own_adjustment").set_value(2.0).run()         # the LTP model's threshold scale
     app.selectbox(key="model_key").set_value("imdb-tiny/ts_dtp").run()
     assert app.radio(key="method_kind").value == "own"
     assert any("TS-DTP" in caption.value for caption in app.caption)
-    assert app.slider(key="adjustment").label.startswith("Offset shift")
-    assert app.slider(key="adjustment").value == 0.0                    # another model's setting starts over
+    assert app.slider(key="text_own_adjustment").label.startswith("Offset shift")
+    assert app.slider(key="text_own_adjustment").value == 0.0           # another model's setting starts over
     before = int(app.metric[3].value.split("→")[1])
-    app.slider(key="adjustment").set_value(1.5).run()
+    app.slider(key="text_own_adjustment").set_value(1.5).run()
     assert int(app.metric[3].value.split("→")[1]) <= before
     body = "".join(element.proto.body for element in app.html)
     assert not app.exception and "vs threshold" in body

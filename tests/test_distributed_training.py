@@ -15,7 +15,7 @@ from accelerate.data_loader import BatchSamplerShard
 from transformers import get_linear_schedule_with_warmup
 
 import distributed_worker
-from pruning_core.training import LengthGroupedBatches, TrainConfig, rank_steps
+from pruning_core.text.training import LengthGroupedBatches, TrainConfig, rank_steps
 
 WORKER = Path(distributed_worker.__file__)
 

@@ -21,8 +21,8 @@ from pipelines import faithfulness as faithfulness_pipeline
 from pipelines import results
 from pruning_core import storage as store
 from pruning_core.analysis.faithfulness import faithfulness_by_class, faithfulness_summary
-from pruning_core.data import load_dataset
-from pruning_core.faithfulness import (gradient_x_input, last_scoring_layer, measure, rank_correlation,
+from pruning_core.text.data import load_dataset
+from pruning_core.text.faithfulness import (gradient_x_input, last_scoring_layer, measure, rank_correlation,
                                        saliency_agreement)
 from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK
 from pruning_core.metrics import bootstrap_mean, paired_bootstrap

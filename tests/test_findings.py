@@ -1,8 +1,8 @@
 """The study's claims checked on tiny stored runs built so that some hold and others fail (pruning_core/analysis/
-findings.py): each verdict is the expected one, the bootstrap is seeded, the Holm–Bonferroni correction turns a
+findings/): each verdict is the expected one, the bootstrap is seeded, the Holm–Bonferroni correction turns a
 marginal claim inconclusive, cluster statistics are recomputed on every resample, words the last layer drops count
-as read, a run without representations or without analysis gets a clear message; the CLI, the README block, the
-Findings page and Token patterns' intervals."""
+as read, a run without representations or without analysis gets a clear message, a claim of one's own is passed or
+registered without touching the study's; the CLI, the README block, the Findings page and Token patterns' intervals."""
 from __future__ import annotations
 
 import json
@@ -18,10 +18,10 @@ from lens_helpers import open_page
 from pipelines import findings as findings_pipeline
 from pipelines import results
 from pruning_core import storage as store
-from pruning_core.analysis import findings
-from pruning_core.analysis.findings import (CLAIMS, INCONCLUSIVE, NO_DATA, NOT_SUPPORTED, SUPPORTED, Above, Below,
-                                            Claim, Inside, check, format_corrected, holm_levels, interval, load_run,
-                                            pos_contrast, resample_counts, run_data)
+from pruning_core.analysis.findings import (INCONCLUSIVE, NO_DATA, NOT_SUPPORTED, STUDY_CLAIMS, SUPPORTED, Above,
+                                            Below, Claim, Inside, check, default_claims, evaluate_claims,
+                                            format_corrected, holm_levels, interval, load_run, pos_contrast,
+                                            register_claim, resample_counts, run_data, unregister_claim)
 from pruning_core.analysis.frequency import top_retained_words
 from pruning_core.analysis.linguistics import retention_intervals, retention_table
 from pruning_core.metrics import bootstrap_mean, bootstrap_sums
@@ -332,7 +332,7 @@ def spread(vectors, label, texts):
 def test_cluster_intervals_recompute_the_statistic_on_every_resample(key, statistic):
     label = np.repeat(np.arange(2), 20)
     vectors = clusters(label, [3.0, 2.0])                             # overlapping classes
-    claims = [claim for claim in CLAIMS if claim.key == key]
+    claims = [claim for claim in STUDY_CLAIMS if claim.key == key]
     row = check(embedded_run(vectors, label), claims, resamples=200).table.iloc[0]
     low, high = interval(brute_force(statistic, vectors, label, 200))
     assert row["value"] == pytest.approx(statistic(vectors, label, np.arange(len(label))))
@@ -343,7 +343,7 @@ def test_a_silhouette_interval_is_wider_than_resampling_fixed_per_text_silhouett
     from sklearn.metrics import silhouette_samples
     label = np.repeat(np.arange(2), 30)
     vectors = clusters(label, [3.0, 3.0])
-    separate = [claim for claim in CLAIMS if claim.key == "imdb.cluster.separate"]
+    separate = [claim for claim in STUDY_CLAIMS if claim.key == "imdb.cluster.separate"]
     row = check(embedded_run(vectors, label), separate, resamples=400).table.iloc[0]
     fixed = silhouette_samples(vectors, label)                        # what the old intervals resampled
     np.testing.assert_allclose(silhouettes_of(vectors, label, np.arange(len(label))), fixed)  # the loops are sklearn's
@@ -398,13 +398,45 @@ def test_a_run_not_analysed_is_refused_with_the_command_to_run(lens_root):
         load_run(UNANALYSED_RUN, lens_root / "lens.duckdb")
 
 
-def test_a_claim_of_ones_own_is_one_more_list_entry(lens_root):
-    mine = Claim("mine.propn_world", "Mine", "World keeps fewer proper nouns than Sci/Tech",
+def own_claim() -> Claim:
+    return Claim("mine.propn_world", "Mine", "World keeps fewer proper nouns than Sci/Tech",
                  "PROPN's share: World's minus Sci/Tech's", Above(0.0),
                  pos_contrast("PROPN", higher=("Sci/Tech",), lower=("World",)), ("ag_news",))
-    table = check(load_run(AG_NEWS_RUN, lens_root / "lens.duckdb"), [*findings.CLAIMS, mine]).table
+
+
+def test_a_claim_of_ones_own_is_checked_without_touching_the_study_s(lens_root):
+    mine, data, study = own_claim(), load_run(AG_NEWS_RUN, lens_root / "lens.duckdb"), default_claims()
+    table = evaluate_claims(data, claims=[*STUDY_CLAIMS, mine], resamples=500).table
     assert table.iloc[-1]["key"] == "mine.propn_world" and table.iloc[-1]["verdict"] == NOT_SUPPORTED
     assert table.iloc[-1]["rule"].startswith("PROPN's share: World's minus Sci/Tech's: supported when")
+    assert default_claims() == study == STUDY_CLAIMS, "passing a claim leaves the defaults as they were"
+    assert list(evaluate_claims(data, claims=[mine], resamples=500).table["key"]) == ["mine.propn_world"]
+    register_claim(mine)
+    try:
+        assert default_claims() == (*STUDY_CLAIMS, mine) and mine not in STUDY_CLAIMS
+        with pytest.raises(ValueError, match="'mine.propn_world' is already in use"):
+            register_claim(mine)
+        registered = evaluate_claims(data, resamples=500).table
+        pd.testing.assert_frame_equal(registered, table)                 # the same as passing it, numbers and all
+    finally:
+        unregister_claim(mine.key)
+    assert default_claims() == STUDY_CLAIMS
+    with pytest.raises(ValueError, match="key 'ag_news.pos.noun' names no registered claim"):
+        unregister_claim("ag_news.pos.noun")
+
+
+def test_the_findings_page_shows_a_claim_registered_after_it_first_ran(lens):
+    app = open_page(FINDINGS_PAGE)
+    app = app.sidebar.selectbox(key="run_id").set_value(AG_NEWS_RUN).run()
+    assert "Of 15 claims" in " ".join(m.value for m in app.markdown)
+    register_claim(own_claim())
+    try:
+        app = app.run()                     # the same database version: a cache keyed on it alone would show 15
+        assert not app.exception
+        assert "Of 16 claims" in " ".join(m.value for m in app.markdown)
+        assert "World keeps fewer proper nouns than Sci/Tech" in set(app.dataframe[0].value["claim"])
+    finally:
+        unregister_claim("mine.propn_world")
 
 
 # --- the command line and the README block -----------------------------------------------------------------

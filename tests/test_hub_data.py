@@ -15,7 +15,7 @@ from PIL import Image
 
 from pipeline_data import made_up_split
 from pruning_core import hub, paths
-from pruning_core.data import DATASETS, DatasetUnavailableError, load_dataset
+from pruning_core.text.data import DATASETS, DatasetUnavailableError, load_dataset
 from pruning_core.vision import load_cifar10
 
 EXPECTED_REPOS = {"imdb": "stanfordnlp/imdb", "ag_news": "fancyzhx/ag_news", "cifar10": "uoft-cs/cifar10"}

@@ -15,8 +15,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from lens_helpers import open_page, save_tiny_model
-from dashboard import catalog, figures, jobs
-from pruning_core.methods import NoPruning, TopK, schedule_counts
+from dashboard import catalog, controls, figures, jobs
+from pruning_core.methods import NoPruning, TopK, control_values, schedule_counts
 from pruning_core.classifier import ModelLoadError
 from pruning_core.vision import CIFAR10_CLASSES, DatasetUnavailableError, ImageError, ImageTooLargeError, \
     save_vision_classifier
@@ -29,6 +29,8 @@ IMAGE = "views/7_Image.py"
 LAYERS, TOKENS = 4, 145
 OWN = TopK(r_max=0.9, alpha=1.0)            # the saved "pruned" model's schedule, unlike the sliders' default
 TEST_LABELS = [3, 8, 0, 6, 1, 9]
+TOPK = control_values("topk")               # the sliders start at top-k's declared defaults
+DEFAULT_R_MAX, DEFAULT_ALPHA = TOPK["r_max"], TOPK["alpha"]
 
 
 def save_tiny_vit(artifacts: Path, name: str = "cifar10-quick/pruned", method=OWN, accuracy: float = 0.3) -> Path:
@@ -94,7 +96,7 @@ def test_a_test_picture_gets_a_prediction_and_one_greyed_picture_per_layer(artif
     shown = metrics(app)
     assert shown["Prediction"] in [f"class{i}" for i in range(3)]
     assert shown["Model time"].endswith(" ms")
-    default = schedule_counts(TOKENS, LAYERS, pictures.DEFAULT_R_MAX, pictures.DEFAULT_ALPHA)
+    default = schedule_counts(TOKENS, LAYERS, DEFAULT_R_MAX, DEFAULT_ALPHA)
     assert shown["Tokens read"] == f"{TOKENS} → {default[-2]}"        # alive on entry to the last layer
     assert app.image[0].captions == layer_captions(default)          # the input, then each of the 4 layers
     assert f"True label: **{CIFAR10_CLASSES[TEST_LABELS[0]]}**" in [caption.value for caption in app.caption]
@@ -109,10 +111,10 @@ def test_the_sliders_and_the_method_change_the_kept_counts_at_once(artifacts, ci
     save_tiny_vit(artifacts)
     app = run_page()
     before = app.image[0].captions
-    app.slider(key="image_alpha").set_value(3.0).run()
+    app.slider(key="image_topk_alpha").set_value(3.0).run()
     after = app.image[0].captions
-    assert after != before and after == layer_captions(schedule_counts(TOKENS, LAYERS, pictures.DEFAULT_R_MAX, 3.0))
-    app.slider(key="image_r_max").set_value(0.0).run()
+    assert after != before and after == layer_captions(schedule_counts(TOKENS, LAYERS, DEFAULT_R_MAX, 3.0))
+    app.slider(key="image_topk_r_max").set_value(0.0).run()
     assert app.image[0].captions == layer_captions([TOKENS] * LAYERS)
     app.radio(key="image_kind").set_value("own").run()                # the saved r_max 0.9, alpha 1
     assert app.image[0].captions == layer_captions(schedule_counts(TOKENS, LAYERS, 0.9, 1.0))
@@ -125,7 +127,7 @@ def test_the_slider_view_shows_one_layer_at_a_time(artifacts, cifar):
     save_tiny_vit(artifacts)
     app = run_page()
     app.radio(key="image_view").set_value("slider").run()
-    last = schedule_counts(TOKENS, LAYERS, pictures.DEFAULT_R_MAX, pictures.DEFAULT_ALPHA)[-1]
+    last = schedule_counts(TOKENS, LAYERS, DEFAULT_R_MAX, DEFAULT_ALPHA)[-1]
     assert app.image[0].captions == [f"layer {LAYERS} · {last}/{TOKENS}"]
     app.select_slider(key="image_layer").set_value(0).run()
     assert app.image[0].captions == [f"input · {TOKENS} tokens"]
@@ -241,14 +243,18 @@ def test_a_model_loads_with_its_own_method_and_a_vanished_folder_says_so(artifac
 
 def test_methods_from_the_controls():
     own = TopK(r_max=0.9, alpha=1.0)
-    assert pictures.available_kinds(own) == ["topk", "own", "none"]
-    assert pictures.available_kinds(NoPruning()) == ["topk", "none"]
-    built = pictures.build_vision_method(pictures.VisionSetting("topk", 0.5, 2.0, "received"), own)
+    assert controls.available_kinds(controls.IMAGE, own) == ["topk", "own", "none"]
+    assert controls.available_kinds(controls.IMAGE, NoPruning()) == ["topk", "none"]
+    assert controls.default_kind(controls.IMAGE, own) == "topk"
+    assert [c.name for c in controls.declared(controls.IMAGE, "topk")] == ["score", "r_max", "alpha"]   # cascade only
+    values = {"schedule": "cascade", "r_max": 0.5, "alpha": 2.0, "score": "received"}
+    built = controls.build("topk", values, own, LAYERS)
     assert (built.r_max, built.alpha, built.score) == (0.5, 2.0, "received")
-    assert pictures.build_vision_method(pictures.VisionSetting("own"), own) is own
-    assert isinstance(pictures.build_vision_method(pictures.VisionSetting("none"), own), NoPruning)
-    with pytest.raises(ValueError, match="Unknown method kind"):
-        pictures.build_vision_method(pictures.VisionSetting("ltp"), own)
+    assert controls.build("own", {}, own, LAYERS) is own
+    assert isinstance(controls.build("none", {}, own, LAYERS), NoPruning)
+    method_param = next(param for param in controls.url_params(controls.IMAGE) if param.name == "method")
+    with pytest.raises(ValueError):
+        method_param.parse("ltp")                                      # not offered for pictures
 
 
 @pytest.mark.parametrize("method", [TopK(r_max=0.6, alpha=2.0), TopK(r_max=0.8, alpha=0.5, score="received"),
@@ -348,7 +354,7 @@ def test_the_image_view_opens_from_a_link_with_its_picture_and_settings(artifact
     app = run_page(picture="4", method="topk", r_max="0.5", alpha="2", score="received", view="slider")
     assert app.number_input(key="image_index").value == 4
     assert f"True label: **{CIFAR10_CLASSES[TEST_LABELS[4]]}**" in [caption.value for caption in app.caption]
-    assert app.slider(key="image_r_max").value == 0.5 and app.radio(key="image_score").value == "received"
+    assert app.slider(key="image_topk_r_max").value == 0.5 and app.radio(key="image_topk_score").value == "received"
     read = TopK(r_max=0.5, alpha=2.0).expected_counts(TOKENS, LAYERS)[-2]     # alive on entry to the last layer
     assert metrics(app)["Tokens read"] == f"{TOKENS} → {read}"
     assert len(app.image[0].captions) == 1                              # the slider view: one layer at a time

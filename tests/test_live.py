@@ -1,4 +1,5 @@
-"""Live text's logic: the method the controls describe, and classifying one typed text."""
+"""Live text's logic: the method the controls describe (dashboard.controls, TEXT scope), and classifying one typed
+text."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,8 @@ import pytest
 
 from conftest import REVIEWS, make_bert, make_tokenizer
 from dashboard.figures import layer_cutoff
-from dashboard.live import (EMPTY_HINT, MAX_INPUT_CHARS, NOTHING_READABLE_HINT, MethodChoice, available_kinds,
-                            build_live_method, classify_live, default_kind)
+from dashboard.controls import TEXT, available_kinds, build, default_kind
+from dashboard.live import EMPTY_HINT, MAX_INPUT_CHARS, NOTHING_READABLE_HINT, classify_live
 from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK, build_method, geometric_keep
 from pruning_core.text import PrunedTextClassifier
 
@@ -20,31 +21,31 @@ def ltp_classifier() -> PrunedTextClassifier:
 def test_threshold_scale_multiplies_the_learned_thresholds(ltp_classifier):
     own = ltp_classifier.method
     assert own.adjustment().label == "Threshold scale" and own.adjustment().default == 1.0
-    method = build_live_method(MethodChoice(kind="own", adjustment=0.5), own, 4)
+    method = build("own", {"adjustment": 0.5}, own, 4)
     assert method.thresholds.tolist() == pytest.approx([.3, .4, .5, .6]) and method.mode == "hard"
     assert ltp_classifier.method.thresholds.tolist() == pytest.approx([.6, .8, 1.0, 1.2])   # untouched
 
 
 def test_ltp_without_learned_thresholds_uses_one_threshold_everywhere():
-    method = build_live_method(MethodChoice(kind="ltp", threshold=0.03), NoPruning(), 3)
+    method = build("ltp", {"threshold": 0.03}, NoPruning(), 3)
     assert isinstance(method, LearnedTokenPruning) and method.thresholds.tolist() == pytest.approx([.03] * 3)
 
 
 def test_top_k_keep_ratio_shrinks_evenly_to_the_last_layer():
     ratios = geometric_keep(0.25, 4)
     assert ratios[-1] == pytest.approx(0.25) and ratios == sorted(ratios, reverse=True) and ratios[0] < 1
-    method = build_live_method(MethodChoice(kind="topk", keep_ratio=0.25, score="received"), NoPruning(), 4)
+    method = build("topk", {"keep_ratio": 0.25, "score": "received"}, NoPruning(), 4)
     assert method.keep_ratios == pytest.approx(ratios) and method.score == "received"
-    cascade = build_live_method(MethodChoice(kind="topk", schedule="cascade", r_max=0.5, alpha=1.5), NoPruning(), 4)
+    cascade = build("topk", {"schedule": "cascade", "r_max": 0.5, "alpha": 1.5}, NoPruning(), 4)
     assert isinstance(cascade, TopK) and (cascade.r_max, cascade.alpha) == (0.5, 1.5)
 
 
 def test_own_none_and_unknown_kinds(ltp_classifier):
-    assert build_live_method(MethodChoice(kind="own"), ltp_classifier.method, 4) is ltp_classifier.method
-    assert isinstance(build_live_method(MethodChoice(kind="none"), ltp_classifier.method, 4), NoPruning)
-    with pytest.raises(ValueError, match="Unknown method kind"):
-        build_live_method(MethodChoice(kind="magic"), NoPruning(), 4)
-    assert default_kind(NoPruning()) == "topk" and default_kind(ltp_classifier.method) == "own"
+    assert build("own", {}, ltp_classifier.method, 4) is ltp_classifier.method
+    assert isinstance(build("none", {}, ltp_classifier.method, 4), NoPruning)
+    with pytest.raises(ValueError, match="Unknown pruning method 'magic'"):
+        build("magic", {}, NoPruning(), 4)
+    assert default_kind(TEXT, NoPruning()) == "topk" and default_kind(TEXT, ltp_classifier.method) == "own"
     assert "thresholds per layer: 0.6, 0.8, 1, 1.2" in ltp_classifier.method.describe()
     assert NoPruning().adjustment() is None and TopK(r_max=0.5).adjustment() is None
 
@@ -93,9 +94,10 @@ def ts_dtp_classifier() -> PrunedTextClassifier:
 
 
 def test_a_model_offers_its_own_method_only_when_it_prunes(ts_dtp_classifier, ltp_classifier):
-    assert available_kinds(ts_dtp_classifier.method)[0] == "own" and available_kinds(ltp_classifier.method)[0] == "own"
-    assert "own" not in available_kinds(NoPruning())
-    assert default_kind(ts_dtp_classifier.method) == "own"
+    assert available_kinds(TEXT, ts_dtp_classifier.method)[0] == "own"
+    assert available_kinds(TEXT, ltp_classifier.method)[0] == "own"
+    assert "own" not in available_kinds(TEXT, NoPruning())
+    assert default_kind(TEXT, ts_dtp_classifier.method) == "own"
     description = ts_dtp_classifier.method.describe()
     assert "TS-DTP" in description and "-0.50" in description
     assert ts_dtp_classifier.method.threshold_note and ltp_classifier.method.threshold_note is None
@@ -104,7 +106,7 @@ def test_a_model_offers_its_own_method_only_when_it_prunes(ts_dtp_classifier, lt
 def test_offset_shift_moves_every_offset_of_a_copy(ts_dtp_classifier):
     own = ts_dtp_classifier.method
     assert own.adjustment().label.startswith("Offset shift")
-    shifted = build_live_method(MethodChoice(kind="own", adjustment=1.0), own, 4)
+    shifted = build("own", {"adjustment": 1.0}, own, 4)
     assert shifted is not own and shifted.offsets.tolist() == pytest.approx([0.5, 1.0, 1.0, 1.3])
     assert own.offsets.tolist() == pytest.approx([-0.5, 0.0, 0.0, 0.3])                     # untouched
     loose = classify_live(ts_dtp_classifier, own, REVIEWS[0]).trace

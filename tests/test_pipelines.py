@@ -15,7 +15,7 @@ from pipelines import analyze, benchmark, demo, results, trace, train
 from pruning_core import storage as store
 from pruning_core.analysis.keywords import custom_keywords
 from pruning_core.analysis.linguistics import facet_categories
-from pruning_core.data import load_dataset
+from pruning_core.text.data import load_dataset
 from pruning_core.methods import TopK
 from pruning_core.text import load_text_classifier, save_pruned
 
@@ -78,7 +78,7 @@ def test_the_control_and_top_k_see_the_batches_ltp_sees_after_the_same_baseline(
 
 def test_training_reads_no_test_example(tmp_path, monkeypatch):
     """Stage scores and the threshold calibration use a validation split carved from the training data."""
-    from pruning_core import data
+    from pruning_core.text import data
     splits, original = [], data.load_dataset
     monkeypatch.setattr(data, "load_dataset", lambda name, split="test", *a, **k: splits.append(split) or
                         original(name, split, *a, **k))

@@ -296,6 +296,25 @@ def test_the_headline_has_one_line_per_dataset_against_its_unpruned_reference(tm
     assert results.headline_table(tmp_path / "none.duckdb", profile="quick").startswith("_No `quick` benchmark")
 
 
+def test_the_readme_and_the_app_pick_the_same_reference_for_a_sweep_without_control(tmp_path):
+    """An older text sweep (no `control`, a config naming no reference): the headline and the Accuracy vs speed page
+    both compare accuracy and speed with `unpruned`, by the one rule in pruning_core.analysis.sweeps."""
+    from dashboard import tradeoff
+    from pruning_core.analysis import sweeps
+    db = tmp_path / "lens.duckdb"
+    write_sweep(db, sweep_rows({name: value for name, value in SETTINGS.items() if name != "control"}))
+    sweep = store.benchmarks("imdb", db=db)
+    page = tradeoff.with_reference_speedups(sweep).set_index("setting")["speedup_b32"]
+    headline = results.headline_table(db).splitlines()[2]
+    assert headline.startswith("| imdb | 1,000 | `unpruned` 0.8800 | `ltp-x2.0` | 0.8880 (")
+    assert f"| {page['ltp-x2.0']:.2f}× | 0.8950 (" in headline and headline.endswith(f"| {page['ltp-x1.0']:.2f}× |")
+    assert tradeoff.versus_reference(sweep)[0] == "unpruned" and \
+        tradeoff.setting_roles(sweep)[list(sweep["setting"]).index("unpruned")] == "speed-up reference"
+    assert tradeoff.reference_setting is sweeps.reference_setting and results.reference_row is sweeps.reference_row
+    assert sweeps.reference_setting(["ltp-x1.0", "unpruned", "control"]) == "control"
+    assert sweeps.reference_setting(["ltp-x1.0", "topk-0.3"]) is None
+
+
 def _block(start: str, end: str, content: str) -> str:
     return f"{start}\n{content}\n{end}"
 

@@ -8,7 +8,7 @@ from conftest import make_bert, make_tokenizer
 from pruning_core.distillation import Distillation
 from pruning_core.methods import TopK
 from pruning_core.text import PrunedTextClassifier
-from pruning_core.training import TrainConfig, fine_tune, teacher_logits
+from pruning_core.text.training import TrainConfig, fine_tune, teacher_logits
 from test_training import made_up_reviews
 
 

@@ -11,7 +11,7 @@ from conftest import make_bert, make_tokenizer
 from pruning_core.methods import LearnedTokenPruning, NoPruning, TaskSpecificDynamicPruning, geometric_keep
 from pruning_core.analysis.evaluation import evaluate
 from pruning_core.text import DEFAULT_MAX_LENGTH, PrunedTextClassifier
-from pruning_core.training import (LengthGroupedBatches, TrainConfig, binarize, calibrate, hard_stage,
+from pruning_core.text.training import (LengthGroupedBatches, TrainConfig, binarize, calibrate, hard_stage,
                                    soft_stage, train_baseline, train_stages)
 
 POSITIVE = "great good love amazing excellent best fun funny".split()

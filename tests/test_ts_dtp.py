@@ -8,7 +8,7 @@ import torch
 from conftest import REVIEWS, make_bert, make_tokenizer
 from pruning_core.methods import TaskSpecificDynamicPruning, build_method
 from pruning_core.text import PrunedTextClassifier, load_text_classifier, save_pruned
-from pruning_core.training import TrainConfig, soft_stage
+from pruning_core.text.training import TrainConfig, soft_stage
 from test_training import made_up_reviews
 
 

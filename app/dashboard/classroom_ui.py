@@ -15,7 +15,7 @@ from pruning_core.text import PrunedTextClassifier
 from pruning_core.trace import ExampleTrace
 from pruning_core.vision import PrunedVisionClassifier
 
-from . import catalog, classroom, image_ui, pictures, state, ui
+from . import catalog, classroom, controls, image_ui, pictures, state, ui
 from .classroom import Lesson
 from .figures import classroom as drawn
 from .live import EXAMPLES, classify_live
@@ -64,7 +64,7 @@ def text_input() -> Callable[[], Lesson | None]:
     """The model and pruning (sidebar, as on Live text), example buttons, a short text and the game switch; returns
     what classifies it, so the page can write its URL first."""
     entry, classifier = ui.model_sidebar(dataset="imdb")
-    method = ui.method_sidebar(classifier)
+    method = controls.method_sidebar(controls.TEXT, classifier)
     if not entry.fine_tuned:
         st.sidebar.warning("The packaged MiniLM-L6 is not fine-tuned: its answers are random (its pruning is real).")
     ui.example_buttons(EXAMPLES, TEXT)
@@ -92,7 +92,7 @@ def picture_input() -> Callable[[], Lesson | None] | None:
         st.page_link("views/7_Image.py", label="Open the Image page", icon=":material/image:")
         return None
     _, classifier = image_ui.model_sidebar(entries)
-    method = image_ui.method_sidebar(classifier)
+    method = controls.method_sidebar(controls.IMAGE, classifier)
     picture = image_ui.picture_input()
     return None if picture is None else partial(_picture_lesson, classifier, method, picture)
 

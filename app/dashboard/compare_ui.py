@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pruning_core.methods import TopK
 from pruning_core.trace import read_layer
 
-from . import catalog, faithfulness_ui, figures, reads, ui
+from . import catalog, controls, faithfulness_ui, figures, reads, ui
 from .figures import compare, tradeoff
 from .live import EXAMPLES, READ_HELP
 from .side_by_side import compare_on_text
@@ -68,9 +67,9 @@ def methods_on_text() -> None:
         entry, classifier = picked
         dataset = dataset or entry.metrics.get("dataset")
         pruning = classifier.method
-        if method == "topk":
-            ratio = column.slider("Keep ratio at the last layer", 0.05, 1.0, 0.3, 0.05, key="compare_keep_ratio")
-            pruning = TopK.geometric(ratio, classifier.num_layers)
+        if method == "topk":       # top-k's own controls; the trained methods as saved
+            values = controls.draw(column, controls.COMPARE, method)
+            pruning = controls.build(method, values, classifier.method, classifier.num_layers)
         setups[method] = (classifier, pruning)
     outcome = compare_on_text(text, setups)
     if outcome.hint:

@@ -3,7 +3,7 @@ ERASER's sufficiency and comprehensiveness of the tokens the classifier read (al
 on request, gradient × input saliency beside the pruning scores; on Compare, the stored figures of each trained
 pruned model over a test sample.
 
-The measures are pruning_core.faithfulness's; `live_faithfulness` (no widgets) computes them for one typed text.
+The measures are pruning_core.text.faithfulness's; `live_faithfulness` (no widgets) computes them for one typed text.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pruning_core.faithfulness import Faithfulness, gradient_x_input, measure, saliency_agreement
+from pruning_core.text.faithfulness import Faithfulness, gradient_x_input, measure, saliency_agreement
 from pruning_core.methods import PruningMethod
 from pruning_core.text import DEFAULT_MAX_LENGTH, PrunedTextClassifier
 from pruning_core.trace import ExampleTrace

@@ -5,23 +5,26 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pruning_core.analysis.findings import (CORRECTION, FAMILY_ERROR, RESAMPLES, VERDICTS, Findings, check,
-                                           format_corrected, format_interval, load_run, table_with_parts)
+from pruning_core.analysis.findings import (CORRECTION, FAMILY_ERROR, RESAMPLES, VERDICTS, Claim, Findings,
+                                           default_claims, evaluate_claims, format_corrected, format_interval,
+                                           load_run, table_with_parts)
 
 from . import reads
 
 
 @st.cache_data(ttl=reads.COMPUTED_TTL_SECONDS, show_spinner="Checking the claims on the stored trace…", max_entries=32)
-def _checked(run_id: str, db: str, version: float, resamples: int, seed: int) -> Findings:
-    return check(load_run(run_id, db), resamples=resamples, seed=seed)
+def _checked(run_id: str, db: str, version: float, resamples: int, seed: int, keys: tuple[str, ...],
+             _claims: tuple[Claim, ...]) -> Findings:
+    return evaluate_claims(load_run(run_id, db), _claims, resamples, seed)   # keyed by their keys, not hashed
 
 
 def checked(run_id: str, resamples: int = RESAMPLES, seed: int = 0) -> Findings:
-    """Every claim that applies to the run, checked once per database version; reads.Unavailable when the run
-    cannot be read (not analysed, busy store, unreadable file)."""
+    """Every claim that applies to the run (the study's and the registered ones), checked once per database version
+    and set of claims; reads.Unavailable when the run cannot be read (not analysed, busy store, unreadable file)."""
     db, version = reads.db_version()
+    claims = default_claims()
     with reads.store_notices():
-        return _checked(run_id, db, version, resamples, seed)
+        return _checked(run_id, db, version, resamples, seed, tuple(claim.key for claim in claims), claims)
 
 
 def summary(table: pd.DataFrame) -> str:

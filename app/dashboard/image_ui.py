@@ -1,4 +1,5 @@
-"""The Image page's widgets: the ViT picker, the pruning controls, the picture source and the demo-ViT builder.
+"""The Image page's widgets: the ViT picker, the picture source and the demo-ViT builder (the pruning controls are
+dashboard.controls's, in the IMAGE scope).
 
 Models, methods, pictures and their rendering live in dashboard.pictures; this module only wires widgets.
 """
@@ -9,12 +10,10 @@ import random
 import streamlit as st
 
 from pruning_core import paths
-from pruning_core.methods import PruningMethod
-from pruning_core.classifier import ModelLoadError
 from pruning_core.vision import DatasetUnavailableError, ImageDataset, ImageError, PrunedVisionClassifier
 from pruning_core.vision.images import MAX_FILE_BYTES
 
-from . import catalog, jobs, pictures, state, ui
+from . import catalog, controls, jobs, pictures, state, ui
 from .catalog import ModelEntry
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp"]
@@ -24,10 +23,7 @@ VIEWS = {"grid": "Grid of layers", "slider": "Slider"}
 # The Image view's settings in its URL (/Image?picture=12&kind=topk&r_max=0.6...); an upload cannot travel in a link.
 IMAGE_URL = (
     state.UrlParam("model", "image_model"),
-    state.UrlParam("method", "image_kind", choices=tuple(pictures.METHOD_KINDS)),
-    state.UrlParam("score", "image_score", choices=tuple(pictures.SCORES)),
-    state.UrlParam("r_max", "image_r_max", float, low=0.0, high=0.95),
-    state.UrlParam("alpha", "image_alpha", float, low=0.2, high=4.0),
+    *controls.url_params(controls.IMAGE),          # method, adjust, score, r_max, alpha
     state.UrlParam("view", "image_view", choices=tuple(VIEWS)),
     state.UrlParam("source", "image_source", choices=tuple(SOURCES)),
     state.UrlParam("picture", "image_index", int, low=0),
@@ -43,42 +39,10 @@ def _cached_model(key: str, folder: str, stamp: float, _entry: ModelEntry) -> Pr
 
 
 def model_sidebar(entries: list[ModelEntry]) -> tuple[ModelEntry, PrunedVisionClassifier]:
-    """ViT picker; stops the page with a clear message when the chosen model cannot be loaded."""
-    by_key = {entry.key: entry for entry in entries}
-    if st.session_state.get("image_model") not in by_key:
-        if st.session_state.get("image_model") is not None:
-            st.warning("The model this page was set to (by a link or an earlier visit) is not available here: "
-                       "showing the default model instead.")
-        st.session_state["image_model"] = catalog.default_model(entries).key
-    key = st.sidebar.selectbox("Model", list(by_key), format_func=lambda k: by_key[k].label, key="image_model",
-                               help="Vision Transformers saved under artifacts/models.")
-    entry = by_key[key]
-    try:
-        return entry, _cached_model(entry.key, str(entry.path), entry.stamp, entry)
-    except ModelLoadError as error:
-        st.error(f"**This model cannot be loaded.** {error}")
-        st.stop()
-
-
-def method_sidebar(classifier: PrunedVisionClassifier) -> PruningMethod:
-    """Pruning controls: a top-k schedule with its scoring and sliders, the model's own schedule, or none."""
-    sidebar, own = st.sidebar, classifier.method
-    state.valid_choice("image_kind", pictures.available_kinds(own))
-    kind = sidebar.radio("Pruning", pictures.available_kinds(own), format_func=pictures.METHOD_KINDS.get, key="image_kind")
-    if kind == "own":
-        sidebar.caption(own.describe())
-    if not pictures.supports_scoring(kind):
-        return pictures.build_vision_method(pictures.VisionSetting(kind=kind), own)
-    score = sidebar.radio("Rank patches by", list(pictures.SCORES), format_func=pictures.SCORES.get, key="image_score",
-                          help="CLS attention: how much the CLS token attends to a patch (the vision study's "
-                               "choice). Mean attention received: what every token gives it, averaged (LTP's).")
-    r_max = sidebar.slider("r_max", 0.0, 0.95, pictures.DEFAULT_R_MAX, 0.05, key="image_r_max",
-                           help="keep(l) = 1 − r_max · ((l+1)/L)^α of the previous layer's patches: the last "
-                                "layer removes the share r_max.")
-    alpha = sidebar.slider("α", 0.2, 4.0, pictures.DEFAULT_ALPHA, 0.1, key="image_alpha",
-                           help="Above 1, early layers keep nearly every patch and late ones cut hard; below 1, "
-                                "pruning starts early.")
-    return pictures.build_vision_method(pictures.VisionSetting(kind, r_max, alpha, score), own)
+    """ViT picker (ui.pick_model, as for text)."""
+    return ui.pick_model(entries, "image_model", catalog.default_model(entries),
+                         lambda entry: _cached_model(entry.key, str(entry.path), entry.stamp, entry),
+                         "Vision Transformers saved under artifacts/models.")
 
 
 def view_sidebar() -> str:

@@ -1,4 +1,5 @@
-"""Classify one typed text under a chosen pruning method, timed: what the Live text page shows.
+"""Classify one typed text under a chosen pruning method (drawn and built by dashboard.controls), timed: what the
+Live text page shows.
 
 The chosen method never touches the loaded classifier: each request wraps the same weights and
 tokenizer in a new `PrunedTextClassifier` (cheap), so visitors sharing a cached model cannot change
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from pruning_core.methods import LearnedTokenPruning, NoPruning, PruningMethod, TopK
+from pruning_core.methods import PruningMethod
 from pruning_core.text import DEFAULT_MAX_LENGTH, PrunedTextClassifier
 from pruning_core.trace import ExampleTrace
 
@@ -26,13 +27,6 @@ EXAMPLES = {
     "Mixed feelings": "The first hour is gripping, but the ending is rushed and the jokes fall flat.",
     "World news": "Troops began leaving the city on Tuesday as the president met ministers to discuss the ceasefire.",
     "Tech news": "Google released a new version of its Linux-based operating system for phones and laptops.",
-}
-
-METHOD_KINDS = {
-    "own": "The model's own",
-    "ltp": "LTP (one threshold)",
-    "topk": "Top-k (keep ratio)",
-    "none": "None (keep every token)",
 }
 
 # Torch threads for live requests. One thread runs a 256-token review in about 60 ms; two are a
@@ -50,36 +44,12 @@ NOTHING_READABLE_HINT = ("The model finds no words in this text (only spaces, co
                          "type some words to classify.")
 
 
-@dataclass(frozen=True)
-class MethodChoice:
-    """What the method controls say; turned into a PruningMethod by `build_live_method`."""
-
-    kind: str = "own"                 # one of METHOD_KINDS
-    adjustment: float | None = None   # own: the value of its adjustment (None: as trained)
-    threshold: float = 0.5            # ltp: one threshold for every layer (relative attention: average 1)
-    schedule: str = "ratio"           # topk: "ratio" (keep_ratio reaches the last layer) or "cascade"
-    keep_ratio: float = 0.5           # topk "ratio": fraction of the input left after the last layer
-    r_max: float = 0.6                # topk "cascade": keep(l) = 1 - r_max * ((l + 1) / L) ** alpha
-    alpha: float = 2.0
-    score: str = "cls"                # topk: rank by CLS attention ("cls") or attention received
-
-
 @dataclass
 class LiveResult:
     trace: ExampleTrace | None     # None when there was nothing to classify
     model_ms: float = 0.0          # tokenize + layer loop + trace, measured
     notices: tuple[str, ...] = ()  # e.g. the text was cut
     hint: str | None = None        # shown instead of a result (empty text)
-
-
-def default_kind(own: PruningMethod) -> str:
-    """Start on the model's own method, or on top-k when the model keeps every token, so pruning shows at once."""
-    return "own" if own.removes_tokens else "topk"
-
-
-def available_kinds(own: PruningMethod) -> list[str]:
-    """The method kinds a model offers: its own only when it prunes."""
-    return [kind for kind in METHOD_KINDS if kind != "own" or own.removes_tokens]
 
 
 def use_live_threads() -> None:
@@ -90,22 +60,6 @@ def use_live_threads() -> None:
 def warm_up(classifier: PrunedTextClassifier) -> None:
     """One throwaway run, so the first timed request does not pay for one-off initialisation."""
     classifier.trace([EXAMPLES["Restaurant (study)"]])
-
-
-def build_live_method(choice: MethodChoice, own: PruningMethod, num_layers: int) -> PruningMethod:
-    """The method the controls describe; `own` is the one saved with the model."""
-    if choice.kind == "own":
-        adjustment = own.adjustment()
-        return own if adjustment is None or choice.adjustment is None else adjustment.apply(choice.adjustment)
-    if choice.kind == "none":
-        return NoPruning()
-    if choice.kind == "ltp":
-        return LearnedTokenPruning(num_layers, thresholds=[choice.threshold] * num_layers, mode="hard")
-    if choice.kind == "topk":
-        if choice.schedule == "cascade":
-            return TopK(r_max=choice.r_max, alpha=choice.alpha, score=choice.score)
-        return TopK.geometric(choice.keep_ratio, num_layers, score=choice.score)
-    raise ValueError(f"Unknown method kind {choice.kind!r}; choose one of {', '.join(METHOD_KINDS)}.")
 
 
 def classify_live(classifier: PrunedTextClassifier, method: PruningMethod, text: str,

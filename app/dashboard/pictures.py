@@ -1,5 +1,5 @@
-"""What the Image page calls: the method its controls describe, one picture classified and drawn layer by layer
-(dropped patches greyed out), and CIFAR-10 test pictures to pick from. The saved ViTs come from the catalog
+"""What the Image page calls: one picture classified and drawn layer by layer (dropped patches greyed out), and
+CIFAR-10 test pictures to pick from (its method comes from dashboard.controls). The saved ViTs come from the catalog
 (`catalog.discover_models(kind="vision")`).
 
 The chosen method never touches the loaded (shared) classifier: each request wraps the same weights
@@ -14,35 +14,18 @@ from pathlib import Path
 from PIL import Image
 
 from pruning_core import paths
-from pruning_core.methods import NoPruning, PruningMethod, TopK
+from pruning_core.methods import PruningMethod
 from pruning_core.trace import ExampleTrace
 from pruning_core.vision.data import ImageDataset, load_cifar10
 from pruning_core.vision.images import read_image, square_image
 from pruning_core.vision.model import PrunedVisionClassifier
-from pruning_core.vision.profiles import VisionProfile
 
 from .figures.render import enlarge, grey_out
 
 DISPLAY_SIZE = 192             # pixels a layer picture is shown at (rounded to a whole number per patch)
-DEFAULT_R_MAX = VisionProfile.r_max
-DEFAULT_ALPHA = VisionProfile.train_alpha
-
-METHOD_KINDS = {"topk": "Top-k schedule (r_max, α)", "own": "The model's own trained schedule",
-                "none": "No pruning"}
-SCORES = {"cls": "CLS attention", "received": "Mean attention received"}
 TEST_DATA_HINT = ("To pick CIFAR-10 test pictures, put `cifar10/test.parquet` (columns `jpeg` and `label`) in the "
                   "data directory (`$LENS_DATA_DIR`, or `../shared/datasets` beside the repository), or go online "
                   "so it can be fetched from the Hugging Face hub. Uploading a picture works without it.")
-
-
-@dataclass(frozen=True)
-class VisionSetting:
-    """What the method controls say; turned into a PruningMethod by `build_vision_method`."""
-
-    kind: str = "topk"           # one of METHOD_KINDS
-    r_max: float = DEFAULT_R_MAX
-    alpha: float = DEFAULT_ALPHA
-    score: str = "cls"           # one of SCORES
 
 
 @dataclass(frozen=True)
@@ -68,29 +51,6 @@ def warm_up(classifier: PrunedVisionClassifier) -> None:
     """One throwaway run, so the first timed request does not pay for one-off initialisation."""
     size = classifier.source_size
     classifier.trace([Image.new("RGB", (size, size), (128, 128, 128))])
-
-
-# --- methods -------------------------------------------------------------------------------------------------
-
-def available_kinds(own: PruningMethod) -> list[str]:
-    """The method kinds a model offers: its own only when it prunes (an unpruned model's own is "none")."""
-    return [kind for kind in METHOD_KINDS if kind != "own" or own.removes_tokens]
-
-
-def supports_scoring(kind: str) -> bool:
-    """Whether the scoring choice (CLS attention or attention received) applies to a method kind."""
-    return kind == "topk"
-
-
-def build_vision_method(setting: VisionSetting, own: PruningMethod) -> PruningMethod:
-    """The method the controls describe; `own` is the one saved with the model."""
-    if setting.kind == "own":
-        return own
-    if setting.kind == "none":
-        return NoPruning()
-    if setting.kind == "topk":
-        return TopK(r_max=setting.r_max, alpha=setting.alpha, score=setting.score)
-    raise ValueError(f"Unknown method kind {setting.kind!r}; choose one of {', '.join(METHOD_KINDS)}.")
 
 
 # --- pictures ------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ a link that reopens what is on screen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import streamlit as st
 
@@ -29,9 +29,14 @@ class UrlParam:
     choices: Sequence[str] = ()        # for str: the values allowed (empty: any, checked by the page)
     low: float | None = None           # for numbers: the range allowed
     high: float | None = None
+    check: Callable[[object], object] | None = None   # a last check of the typed value (a method's control's)
 
     def parse(self, raw: str) -> object:
         """The value in its type; ValueError when the URL's text is not a valid value."""
+        value = self._typed(raw)
+        return value if self.check is None else self.check(value)
+
+    def _typed(self, raw: str) -> object:
         if self.kind is bool:
             if raw.lower() not in ("1", "0", "true", "false"):
                 raise ValueError(raw)

@@ -11,25 +11,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pruning_core.metrics import (TRANSFORMERS_SETTING, accuracy_by_length, describe_timing, points_cell,
-                                   prunes_tokens, speed_reference)
+from pruning_core.analysis.sweeps import reference_setting, speed_setting, sweep_config
+from pruning_core.metrics import TRANSFORMERS_SETTING, accuracy_by_length, describe_timing, points_cell, prunes_tokens
 
 from . import reads
 from .tables import as_list
 
 COMPARED_METHODS = ("ltp", "topk", "ts_dtp")
-# What a sweep's rows are compared with: the unpruned model trained for as many steps (text), else the unpruned one.
-REFERENCE_SETTINGS = ("control", "unpruned")
-
-
-def _accuracy_reference(rows: pd.DataFrame) -> str | None:
-    return next((name for name in REFERENCE_SETTINGS if (rows["setting"] == name).any()), None)
 
 
 def versus_reference(rows: pd.DataFrame) -> tuple[str | None, list[str]]:
     """The sweep's reference setting and each row's accuracy against it in points, '-1.1 [-1.6, -0.6]' with the
     paired 95% interval where predictions were stored ('' for the reference itself; (None, blanks) without one)."""
-    reference = _accuracy_reference(rows)
+    reference = reference_setting(rows["setting"])
     if reference is None:
         return None, [""] * len(rows)
     base = rows[rows["setting"] == reference].iloc[0]
@@ -47,30 +41,18 @@ def versus_column(sweep: pd.DataFrame) -> tuple[str | None, list[str]]:
     return _versus(sweep["bench_id"].iloc[0], *reads.db_version(), sweep)
 
 
-def sweep_config(rows: pd.DataFrame) -> dict:
-    """The JSON config of the rows' sweep ({} when absent or unreadable)."""
-    return _config(rows["config"].iloc[0]) if "config" in rows and len(rows) else {}
-
-
-def speedup_setting(rows: pd.DataFrame) -> str | None:
-    """The setting one sweep's speed-ups are against: its speed reference (the control on the strongest unpruned
-    path) where the sweep has it, else `unpruned` (as older and vision sweeps stored them), else None."""
-    present = set(rows["setting"])
-    return next((name for name in (speed_reference(sweep_config(rows)), "unpruned") if name in present), None)
-
-
 def timing_caption(rows: pd.DataFrame) -> str:
     """How one sweep was timed and what its speed-ups are against (describe_timing of its config)."""
-    return describe_timing(sweep_config(rows), speedup_setting(rows))
+    return describe_timing(sweep_config(rows), speed_setting(rows))
 
 
 def with_reference_speedups(rows: pd.DataFrame) -> pd.DataFrame:
-    """rows with speedup_b32 and speedup_b1 against each sweep's speedup_setting (older text sweeps stored them
+    """rows with speedup_b32 and speedup_b1 against each sweep's speed_setting (older text sweeps stored them
     against `unpruned`, not the control); a sweep without one keeps its stored speed-ups."""
     rows = rows.copy()
     sweeps = rows["bench_id"] if "bench_id" in rows else pd.Series(0, index=rows.index)
     for _, sweep in rows.groupby(sweeps, sort=False):
-        reference = sweep[sweep["setting"] == speedup_setting(sweep)]
+        reference = sweep[sweep["setting"] == speed_setting(sweep)]
         if reference.empty:
             continue
         rows.loc[sweep.index, "speedup_b32"] = sweep["throughput_b32"] / reference["throughput_b32"].iloc[0]
@@ -81,7 +63,7 @@ def with_reference_speedups(rows: pd.DataFrame) -> pd.DataFrame:
 def setting_roles(rows: pd.DataFrame) -> list[str]:
     """What each row stands for beyond its name: the speed-up reference, the transformers reference (timed only for
     reference), LTP's weights with nothing pruned; '' for the others."""
-    reference = speedup_setting(rows)
+    reference = speed_setting(rows)
 
     def role(row: pd.Series) -> str:
         if row["setting"] == TRANSFORMERS_SETTING:
@@ -98,7 +80,7 @@ def by_length(rows: pd.DataFrame) -> pd.DataFrame | None:
     """Tidy accuracy by length bucket: setting, method, bucket ('< 128 (n = 412)'), accuracy (NaN when empty) and
     cell (accuracy with the paired difference from the accuracy reference, 95% CI); None for a sweep stored without
     predictions or lengths."""
-    reference = _accuracy_reference(rows)
+    reference = reference_setting(rows["setting"])
     base = rows[rows["setting"] == reference].iloc[0] if reference else None
     records = []
     for _, row in rows.iterrows():

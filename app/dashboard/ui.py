@@ -1,7 +1,7 @@
-"""What every page shares: page setup, the cached model, the model and method pickers (Streamlit widgets).
+"""What every page shares: page setup, the cached model, the text model picker (Streamlit widgets).
 
 Models, methods, rendering and jobs live in the services beside it (live, catalog, jobs, figures) and in
-pruning_core; this module only wires widgets.
+pruning_core; a method's controls are drawn by dashboard.controls; this module only wires widgets.
 """
 from __future__ import annotations
 
@@ -11,34 +11,24 @@ import streamlit as st
 
 from pruning_core import paths
 from pruning_core.hub import download_notes
-from pruning_core.methods import Adjustment, PruningMethod
 from pruning_core.classifier import ModelLoadError, UnsupportedModelError
 from pruning_core.trace import ExampleTrace
 from pruning_core.text import PrunedTextClassifier
 
-from . import catalog, jobs, state
+from . import catalog, controls, jobs, state
 from .catalog import ModelEntry
-from .live import METHOD_KINDS, READ_HELP, MethodChoice, available_kinds, build_live_method, default_kind, warm_up
+from .live import READ_HELP, warm_up
 from .tables import method_name
 
 
-UNIFORM_THRESHOLDS = [0.0, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0]   # relative attention: average 1
-SCHEDULES = {"ratio": "Keep ratio", "cascade": "r_max / α"}
-TOKEN_SCORES = {"cls": "CLS attention", "received": "received"}
 UNITS = {"words": "Words", "subwords": "Sub-words"}
 
-# Live text's settings in its URL: /Live_text?text=...&model=...&method=topk&keep=0.3 reopens the same view.
+# Live text's settings in its URL: /Live_text?text=...&model=...&method=topk&keep=0.3 reopens the same view. The
+# method's settings (method, adjust, threshold, schedule, score, keep, r_max, alpha) are what its controls declare.
 LIVE_URL = (
     state.UrlParam("text", "live_text"),
     state.UrlParam("model", "model_key"),
-    state.UrlParam("method", "method_kind", choices=tuple(METHOD_KINDS)),
-    state.UrlParam("adjust", "adjustment", float),
-    state.UrlParam("threshold", "uniform_threshold", float, low=0.0, high=max(UNIFORM_THRESHOLDS)),
-    state.UrlParam("schedule", "topk_schedule", choices=tuple(SCHEDULES)),
-    state.UrlParam("score", "topk_score", choices=tuple(TOKEN_SCORES)),
-    state.UrlParam("keep", "keep_ratio", float, low=0.05, high=1.0),
-    state.UrlParam("r_max", "r_max", float, low=0.0, high=0.95),
-    state.UrlParam("alpha", "alpha", float, low=0.25, high=4.0),
+    *controls.url_params(controls.TEXT),
     state.UrlParam("unit", "unit", choices=tuple(UNITS)),
     state.UrlParam("hide", "hide_gone", bool),
 )
@@ -58,29 +48,35 @@ def load_classifier(entry: ModelEntry) -> PrunedTextClassifier:
 
 
 def model_sidebar(dataset: str | None = None) -> tuple[ModelEntry, PrunedTextClassifier]:
-    """Model picker, starting on a model trained on `dataset` when there is one; says what the model does, and
-    stops the page with a clear message when the chosen model cannot be loaded."""
+    """Text model picker, starting on a model trained on `dataset` when there is one (and on a trained model as soon as
+    one is built); says what the model does."""
     found = catalog.discover_models()
-    entries = {entry.key: entry for entry in found}
-    offered, before = tuple(entries), st.session_state.get("_offered_models")
+    offered, before = tuple(entry.key for entry in found), st.session_state.get("_offered_models")
     if before is not None and offered != before and st.session_state.get("model_key") == catalog.PACKAGED_KEY:
         del st.session_state["model_key"]       # a trained model has just been built: start on it
     st.session_state["_offered_models"] = offered
-    if st.session_state.get("model_key") not in entries:
-        if st.session_state.get("model_key") is not None:
+    entry, classifier = pick_model(found, "model_key", catalog.default_model(found, dataset), load_classifier,
+                                   "Trained models under artifacts/models, and the packaged MiniLM-L6.")
+    st.sidebar.caption(catalog.task_line(entry, classifier.label_names))
+    return entry, classifier
+
+
+def pick_model(entries: list[ModelEntry], state_key: str, default: ModelEntry, load, help: str):
+    """The sidebar's model menu, text or images alike: (entry, its loaded model). A model set by a link or an earlier
+    visit that is not here falls back to `default` with a note; one that cannot be loaded stops the page with a
+    clear message."""
+    by_key = {entry.key: entry for entry in entries}
+    if st.session_state.get(state_key) not in by_key:
+        if st.session_state.get(state_key) is not None:
             st.warning("The model this page was set to (by a link or an earlier visit) is not available here: "
                        "showing the default model instead.")
-        st.session_state["model_key"] = catalog.default_model(found, dataset).key
-    key = st.sidebar.selectbox("Model", list(entries), format_func=lambda k: entries[k].label, key="model_key",
-                               help="Trained models under artifacts/models, and the packaged MiniLM-L6.")
-    entry = entries[key]
+        st.session_state[state_key] = default.key
+    key = st.sidebar.selectbox("Model", list(by_key), format_func=lambda k: by_key[k].label, key=state_key, help=help)
     try:
-        classifier = load_classifier(entry)
+        return by_key[key], load(by_key[key])
     except (ModelLoadError, UnsupportedModelError) as error:
         st.error(f"**This model cannot be loaded.** {error}")
         st.stop()
-    st.sidebar.caption(catalog.task_line(entry, classifier.label_names))
-    return entry, classifier
 
 
 def method_model_picker(where, method: str, entries: list[ModelEntry],
@@ -100,57 +96,6 @@ def method_model_picker(where, method: str, entries: list[ModelEntry],
     except (ModelLoadError, UnsupportedModelError) as error:
         where.error(f"**This model cannot be loaded.** {error}")
         return None
-
-
-def method_sidebar(classifier: PrunedTextClassifier) -> PruningMethod:
-    """Method picker and its settings; the saved method is the default."""
-    sidebar = st.sidebar
-    own, layers = classifier.method, classifier.num_layers
-    kinds = available_kinds(own)
-    state.valid_choice("method_kind", kinds)
-    kind = sidebar.radio("Pruning method", kinds, index=kinds.index(default_kind(own)), format_func=METHOD_KINDS.get,
-                         key="method_kind")
-    choice = MethodChoice(kind=kind)
-    if kind == "own":
-        sidebar.caption(own.describe())
-        if (adjustment := own.adjustment()) is not None:
-            choice = MethodChoice(kind=kind, adjustment=_adjustment_slider(adjustment))
-    elif kind == "ltp":
-        state.valid_choice("uniform_threshold", UNIFORM_THRESHOLDS)
-        threshold = sidebar.select_slider("Threshold (every layer)", UNIFORM_THRESHOLDS, value=0.5,
-                                          key="uniform_threshold",
-                                          help="Tokens whose attention received is below it are removed. "
-                                               "This model has no learned thresholds; it is relative: an "
-                                               "average token scores 1 (2: twice the average attention).")
-        choice = MethodChoice(kind=kind, threshold=threshold)
-    elif kind == "topk":
-        schedule = sidebar.radio("Schedule", list(SCHEDULES), key="topk_schedule", horizontal=True,
-                                 format_func=SCHEDULES.get)
-        score = sidebar.radio("Rank tokens by", list(TOKEN_SCORES), key="topk_score", horizontal=True,
-                              format_func=TOKEN_SCORES.get,
-                              help="CLS attention: how much CLS attends to a token. Received: the attention a token "
-                                   "gets from every token, averaged (what LTP uses).")
-        if schedule == "ratio":
-            ratio = sidebar.slider("Keep ratio at the last layer", 0.05, 1.0, 0.3, 0.05, key="keep_ratio",
-                                   help="Tokens shrink evenly, layer by layer, to this fraction of the input.")
-            choice = MethodChoice(kind=kind, schedule=schedule, keep_ratio=ratio, score=score)
-        else:
-            r_max = sidebar.slider("r_max", 0.0, 0.95, 0.6, 0.05, key="r_max",
-                                   help="keep(l) = 1 − r_max · ((l+1)/L)^α of the previous layer's tokens.")
-            alpha = sidebar.slider("α", 0.25, 4.0, 2.0, 0.25, key="alpha")
-            choice = MethodChoice(kind=kind, schedule=schedule, r_max=r_max, alpha=alpha, score=score)
-    return build_live_method(choice, own, layers)
-
-
-def _adjustment_slider(adjustment: Adjustment) -> float:
-    """The own method's adjustment; a value set for another model's method (or out of range) starts over."""
-    model = st.session_state.get("model_key")
-    if st.session_state.setdefault("_adjusted_model", model) != model:
-        st.session_state.pop("adjustment", None)
-        st.session_state["_adjusted_model"] = model
-    state.within("adjustment", adjustment.minimum, adjustment.maximum)
-    return st.sidebar.slider(adjustment.label, adjustment.minimum, adjustment.maximum, adjustment.default,
-                             adjustment.step, key="adjustment", help=adjustment.help)
 
 
 def result_metrics(trace: ExampleTrace, model_ms: float, timed: str) -> None:

@@ -1,7 +1,7 @@
 """Live text: type a text and watch its tokens drop out, layer by layer."""
 import streamlit as st
 
-from dashboard import figures, share_ui, state, ui
+from dashboard import controls, figures, share_ui, state, ui
 from dashboard.live import EXAMPLES, classify_live
 from dashboard.faithfulness_ui import live_section as faithfulness_section
 
@@ -11,7 +11,7 @@ st.caption("Type or paste a text, pick a model and a pruning method in the sideb
 state.open_from_url("live", ui.LIVE_URL)
 
 entry, classifier = ui.model_sidebar(dataset="imdb")   # the examples start with reviews
-method = ui.method_sidebar(classifier)
+method = controls.method_sidebar(controls.TEXT, classifier)
 unit, hide_gone = ui.view_sidebar()
 if not entry.fine_tuned:
     st.warning("The packaged MiniLM-L6 is **not fine-tuned: its predictions are random**. Its attention, and so "

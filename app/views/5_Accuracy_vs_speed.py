@@ -4,8 +4,9 @@ import streamlit as st
 from dashboard import reads
 from dashboard.figures import tradeoff
 from dashboard.tables import method_name
-from dashboard.tradeoff import (by_length_of, length_cells, setting_roles, settings_columns, speedup_setting,
-                                timing_caption, versus_column, with_reference_speedups)
+from dashboard.tradeoff import (by_length_of, length_cells, setting_roles, settings_columns, timing_caption,
+                                versus_column, with_reference_speedups)
+from pruning_core.analysis.sweeps import speed_setting
 
 st.title("Accuracy vs speed")
 st.caption("What pruning buys and what it costs: each benchmark setting (no pruning, top-k keep ratios, LTP "
@@ -56,4 +57,4 @@ table = rows.assign(method=rows["method"].map(method_name), GFLOPs=rows["flops"]
                     role=setting_roles(rows))[
     ["setting", "method", "role", "accuracy", "versus", "macro_f1", "GFLOPs", "throughput_b32", "latency_b1_ms",
      "speedup_b32", "speedup_b1"]]
-st.dataframe(table, hide_index=True, column_config=settings_columns(reference, speedup_setting(rows)))
+st.dataframe(table, hide_index=True, column_config=settings_columns(reference, speed_setting(rows)))

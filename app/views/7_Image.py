@@ -1,7 +1,7 @@
 """Image: classify a picture with a pruned ViT and watch its patches drop out, layer by layer."""
 import streamlit as st
 
-from dashboard import catalog, figures, image_ui, pictures, share_ui, state, ui
+from dashboard import catalog, controls, figures, image_ui, pictures, share_ui, state, ui
 
 st.title("Image")
 st.caption("Pick a CIFAR-10 test picture or upload your own, choose how hard to prune in the sidebar, and see which "
@@ -16,7 +16,7 @@ if not entries:
     st.stop()
 
 entry, classifier = image_ui.model_sidebar(entries)
-method = image_ui.method_sidebar(classifier)
+method = controls.method_sidebar(controls.IMAGE, classifier)
 view = image_ui.view_sidebar()
 
 picture = image_ui.picture_input()

@@ -23,7 +23,7 @@ except reads.Unavailable as reason:
 table = result.table
 if table.empty:
     reads.stop_with(f"None of the study's claims is about the {findings_ui.plain(run['dataset'])} dataset: they are "
-                    "about IMDb and AG News (add your own to CLAIMS in pruning_core/analysis/findings.py).")
+                    "about IMDb and AG News (add your own with pruning_core.analysis.findings.register_claim).")
 
 st.markdown(findings.summary(table))
 for group, rows in table.groupby("group", sort=False):

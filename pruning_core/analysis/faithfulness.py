@@ -1,5 +1,5 @@
 """Summaries of the stored faithfulness sets (storage.faithfulness; the per-example measures are computed by
-pruning_core.faithfulness): how often each pruned model agrees with its unpruned weights, its mean sufficiency and
+pruning_core.text.faithfulness): how often each pruned model agrees with its unpruned weights, its mean sufficiency and
 comprehensiveness with 95% bootstrap intervals, and its flips per class."""
 from __future__ import annotations
 

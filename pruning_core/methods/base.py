@@ -16,6 +16,8 @@ from typing import Callable
 import numpy as np
 from torch import Tensor, nn
 
+from .controls import Control
+
 
 @dataclass
 class LayerState:
@@ -57,6 +59,12 @@ class Adjustment:
     help: str
     apply: Callable[[float], "PruningMethod"]
 
+    @property
+    def control(self) -> Control:
+        """The same setting as a Control, so one renderer draws it (URL parameter `adjust`)."""
+        return Control("adjustment", self.label, self.default, low=self.minimum, high=self.maximum, step=self.step,
+                       url="adjust", help=self.help)
+
 
 class PruningMethod(nn.Module):
     """Base class: subclasses set `name` and `title` and implement `select` (and `describe`)."""
@@ -78,6 +86,16 @@ class PruningMethod(nn.Module):
     def adjustment(self) -> Adjustment | None:
         """The setting a user may turn without retraining, if any."""
         return None
+
+    @classmethod
+    def controls(cls) -> tuple[Control, ...]:
+        """The settings a user turns to build this method from scratch (`registry.build_from_controls`)."""
+        return ()
+
+    @classmethod
+    def settings_from_controls(cls, values: dict, num_layers: int | None) -> dict:
+        """Constructor arguments from a full set of checked control values (one per control, defaults filled)."""
+        return {}
 
     @staticmethod
     def upgrade_config(config: dict) -> dict:
@@ -126,7 +144,7 @@ class TrainableMethod(PruningMethod):
     def is_soft(self) -> bool:
         return self._mode == "soft"
 
-    # Calibration (pruning_core.training.calibrate): every layer's cut set from the scores of real texts.
+    # Calibration (pruning_core.text.training.calibrate): every layer's cut set from the scores of real texts.
     def open_cuts(self) -> None:
         """Set every layer's cut so that it keeps every token."""
         raise NotImplementedError

@@ -22,8 +22,11 @@ import torch
 from torch import Tensor, nn
 
 from .base import Adjustment, LayerState, Selection, TrainableMethod, attention_received
+from .controls import Control
 
 SCORES = ("relative", "share")
+# One threshold for every layer, as a slider offers it: relative scores, an average token scores 1.
+UNIFORM_THRESHOLDS = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0)
 
 
 class LearnedTokenPruning(TrainableMethod):
@@ -47,6 +50,20 @@ class LearnedTokenPruning(TrainableMethod):
     def upgrade_config(config: dict) -> dict:
         """A saved config as this version reads it: saved before `score` existed means the paper's share."""
         return {"score": "share", **config}
+
+    @classmethod
+    def controls(cls) -> tuple[Control, ...]:
+        return (Control("threshold", "Threshold (every layer)", 0.5, low=0.0, high=max(UNIFORM_THRESHOLDS),
+                        stops=UNIFORM_THRESHOLDS,
+                        help="Tokens whose attention received is below it are removed. This model has no learned "
+                             "thresholds; it is relative: an average token scores 1 (2: twice the average "
+                             "attention)."),)
+
+    @classmethod
+    def settings_from_controls(cls, values: dict, num_layers: int | None) -> dict:
+        if num_layers is None:
+            raise ValueError("ltp needs num_layers (the model's) to build from its controls, got None.")
+        return {"thresholds": [values["threshold"]] * num_layers, "mode": "hard"}
 
     def prunes_at(self, layer: int) -> bool:
         return float(self.thresholds[layer].detach()) > 0.0   # scores are never negative

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from .base import LayerState, PruningMethod, Selection, score_by
+from .controls import Control
 
 
 def schedule_keep_ratio(layer: int, num_layers: int, r_max: float, alpha: float) -> float:
@@ -66,6 +67,35 @@ class TopK(PruningMethod):
     def geometric(cls, final_keep: float, num_layers: int, score: str = "cls") -> "TopK":
         """Keep ratios that shrink evenly, layer by layer, to final_keep of the input at the last layer."""
         return cls(keep_ratios=geometric_keep(final_keep, num_layers), score=score)
+
+    @classmethod
+    def controls(cls) -> tuple[Control, ...]:
+        return (
+            Control("schedule", "Schedule", "ratio", choices={"ratio": "Keep ratio", "cascade": "r_max / α"},
+                    help="Keep ratio: the tokens shrink evenly to a share of the input at the last layer. r_max / α: "
+                         "each layer keeps a share of the previous layer's tokens (the vision study's schedule)."),
+            Control("score", "Rank tokens by", "cls",
+                    choices={"cls": "CLS attention", "received": "Attention received"},
+                    help="CLS attention: how much CLS attends to a token. Attention received: what every token gives "
+                         "it, averaged (what LTP uses)."),
+            Control("keep_ratio", "Keep ratio at the last layer", 0.3, low=0.05, high=1.0, step=0.05, url="keep",
+                    applies_when=("schedule", "ratio"),
+                    help="Tokens shrink evenly, layer by layer, to this fraction of the input."),
+            Control("r_max", "r_max", 0.6, low=0.0, high=0.95, step=0.05, applies_when=("schedule", "cascade"),
+                    help="keep(l) = 1 − r_max · ((l+1)/L)^α of the previous layer's tokens: the last layer removes "
+                         "the share r_max."),
+            Control("alpha", "α", 2.0, low=0.2, high=4.0, step=0.1, applies_when=("schedule", "cascade"),
+                    help="Above 1, early layers keep nearly every token and late ones cut hard; below 1, pruning "
+                         "starts early."),
+        )
+
+    @classmethod
+    def settings_from_controls(cls, values: dict, num_layers: int | None) -> dict:
+        if values["schedule"] == "cascade":
+            return {"r_max": values["r_max"], "alpha": values["alpha"], "score": values["score"]}
+        if num_layers is None:
+            raise ValueError("topk's keep-ratio schedule needs num_layers (the model's), got None.")
+        return {"keep_ratios": geometric_keep(values["keep_ratio"], num_layers), "score": values["score"]}
 
     def prunes_at(self, layer: int) -> bool:
         return self.keep_ratios is None or layer >= len(self.keep_ratios) or self.keep_ratios[layer] < 1.0

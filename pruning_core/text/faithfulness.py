@@ -30,11 +30,11 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .classifier import ClassifierOutput
-from .loop import compact
-from .methods import NoPruning
-from .text.model import DEFAULT_MAX_LENGTH, Encoding, PrunedTextClassifier, checked_texts
-from .trace import ExampleTrace
+from ..classifier import ClassifierOutput
+from ..loop import compact
+from ..methods import NoPruning
+from .model import DEFAULT_MAX_LENGTH, Encoding, PrunedTextClassifier, checked_texts
+from ..trace import ExampleTrace
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from typing import Callable
 import pandas as pd
 import pyarrow.parquet as pq
 
-from . import hub
-from .hub import SPLITS, DatasetUnavailableError  # noqa: F401  (re-exported: callers import them from here)
+from .. import hub
+from ..hub import SPLITS, DatasetUnavailableError  # noqa: F401  (re-exported: callers import them from here)
 
 
 def _clean_imdb(text: str) -> str:
