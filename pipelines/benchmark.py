@@ -51,9 +51,10 @@ from pruning_core.text.data import TextDataset, load_dataset
 from transformers import AutoModelForSequenceClassification
 
 from pruning_core.analysis.evaluation import evaluate
+from pruning_core.analysis.sweeps import reference_setting
 from pruning_core.analysis.flops import layer_flops, model_dims
 from pruning_core.methods import NoPruning, PruningMethod, TopK, has_method, shaped_keep
-from pruning_core.metrics import SPEED_REFERENCE, TRANSFORMERS_SETTING
+from pruning_core.metrics import TRANSFORMERS_SETTING
 from pruning_core.text import PrunedTextClassifier, load_text_classifier
 
 from . import vision
@@ -289,7 +290,7 @@ def run(dataset: str, profile: Profile, training_run: str | None = None, db: str
             control = next(row for row in rows if row["setting"] == "control")
             rows.append(_transformers_row(control, models["control"][0], lengths))
     timing = measure_speed(settings, test.texts, profile, transformers_model)
-    reference = SPEED_REFERENCE if "control" in models else "unpruned"
+    reference = reference_setting(setting.name for setting in settings)   # the one rule: control, else unpruned
     frame = speed_columns(pd.DataFrame(rows), timing.speeds, reference)
     bench_id = f"{folder.name}-{datetime.now():%Y%m%d-%H%M%S}"
     sweep_row = {"bench_id": bench_id, "dataset": dataset, "profile": profile.name, "labels": test.labels,

@@ -42,8 +42,25 @@ class PrunedClassifier(nn.Module):
     def __init__(self, model: PreTrainedModel, blocks: list[Block], method: PruningMethod | None = None):
         super().__init__()
         self.model = model
-        self.method = method if method is not None else NoPruning()
         self.blocks = blocks
+        self.method = method if method is not None else NoPruning()
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "method":   # checked whenever it is set, not at the first trace
+            value = self.checked_method(value)
+        super().__setattr__(name, value)
+
+    def checked_method(self, method: object) -> PruningMethod:
+        """`method` if it can run this model; a ValueError naming it otherwise (a name instead of a method, or
+        per-layer settings for another number of layers)."""
+        if not isinstance(method, PruningMethod):
+            raise ValueError(f"method must be a pruning method (for example build_method('topk', r_max=0.6, "
+                             f"alpha=2)), got {type(method).__name__} {method!r:.60}.")
+        layers = method.layers()
+        if layers is not None and layers != self.num_layers:
+            raise ValueError(f"method {method.name!r} has settings for {layers} layers, but this model has "
+                             f"{self.num_layers}.")
+        return method
 
     @property
     def config(self) -> PretrainedConfig:

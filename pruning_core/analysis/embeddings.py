@@ -14,9 +14,10 @@ import torch
 from tqdm.auto import tqdm
 
 from ..text import PrunedTextClassifier
+from ..storage.analyses import PROJECTION_METHODS
 from .flops import model_dims
 
-PROJECTIONS = ("tsne", "umap")
+PROJECTIONS = PROJECTION_METHODS   # the methods stored (one home: the store's reader checks them too)
 
 
 @dataclass

@@ -10,6 +10,7 @@ so a row masked to 0 takes no part in attention, exactly as if it had been remov
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -81,6 +82,10 @@ class PruningMethod(nn.Module):
 
     def expected_counts(self, num_tokens: int, num_layers: int) -> list[int] | None:
         """Tokens (CLS included) left after each layer, where they are fixed in advance; None otherwise."""
+        return None
+
+    def layers(self) -> int | None:
+        """How many layers its per-layer settings are for (a model must have as many); None: any number."""
         return None
 
     def adjustment(self) -> Adjustment | None:
@@ -156,6 +161,20 @@ class TrainableMethod(PruningMethod):
     def set_cut(self, layer: int, value: float | None) -> None:
         """Keep a token at `layer` while its cut value is at least `value` (None: keep every token)."""
         raise NotImplementedError
+
+
+def finite_number(name: str, value: object, low: float | None = None, high: float | None = None,
+                  low_open: bool = False, high_open: bool = False) -> float:
+    """value as a float if it is a real, finite number within the bounds; a ValueError naming it otherwise."""
+    allowed = (f"{'(' if low_open else '['}{'-inf' if low is None else f'{low:g}'}, "
+               f"{'inf' if high is None else f'{high:g}'}{')' if high_open else ']'}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number in {allowed}, got {value!r}.")
+    below = low is not None and (value <= low if low_open else value < low)
+    above = high is not None and (value >= high if high_open else value > high)
+    if below or above:
+        raise ValueError(f"{name} must lie in {allowed}, got {value!r}.")
+    return float(value)
 
 
 def attention_received(state: LayerState, normaliser: Tensor | None = None) -> Tensor:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .base import Adjustment, LayerState, Selection, TrainableMethod, attention_received
+from .base import Adjustment, LayerState, Selection, TrainableMethod, attention_received, finite_number
 from .controls import Control
 
 SCORES = ("relative", "share")
@@ -36,13 +36,17 @@ class LearnedTokenPruning(TrainableMethod):
     def __init__(self, num_layers: int, thresholds: list[float] | None = None, temperature: float = 0.05,
                  keep_lambda: float = 0.1, mode: str = "hard", score: str = "relative"):
         super().__init__(mode)
+        if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
+            raise ValueError(f"num_layers must be a whole number of layers >= 1, got {num_layers!r}.")
+        if thresholds is not None:
+            thresholds = [finite_number(f"thresholds[{i}]", t) for i, t in enumerate(thresholds)]
         initial = torch.zeros(num_layers) if thresholds is None else torch.tensor(thresholds, dtype=torch.float32)
         if initial.numel() != num_layers:
-            raise ValueError(f"ltp needs {num_layers} thresholds, got {initial.numel()}.")
+            raise ValueError(f"ltp needs {num_layers} thresholds (one per layer), got {initial.numel()}.")
+        keep_lambda = finite_number("keep_lambda", keep_lambda, 0.0)
         if score not in SCORES:
             raise ValueError(f"ltp score must be one of {', '.join(SCORES)}, got {score!r}.")
-        if temperature <= 0:
-            raise ValueError(f"ltp temperature must be positive, got {temperature!r}.")
+        temperature = finite_number("temperature", temperature, 0.0, low_open=True)
         self.thresholds = nn.Parameter(initial)
         self.temperature, self.keep_lambda, self.score = float(temperature), float(keep_lambda), score
 
@@ -64,6 +68,9 @@ class LearnedTokenPruning(TrainableMethod):
         if num_layers is None:
             raise ValueError("ltp needs num_layers (the model's) to build from its controls, got None.")
         return {"thresholds": [values["threshold"]] * num_layers, "mode": "hard"}
+
+    def layers(self) -> int:
+        return int(self.thresholds.numel())
 
     def prunes_at(self, layer: int) -> bool:
         return float(self.thresholds[layer].detach()) > 0.0   # scores are never negative

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import Tensor
 
-from .base import LayerState, PruningMethod, Selection, score_by
+from .base import LayerState, PruningMethod, Selection, finite_number, score_by
 from .controls import Control
 
 
@@ -55,12 +55,18 @@ class TopK(PruningMethod):
         super().__init__()
         if (keep_ratios is None) == (r_max is None):
             raise ValueError("topk needs exactly one of keep_ratios (a list, one per layer) or r_max.")
-        if keep_ratios is not None and not all(0.0 < r <= 1.0 for r in keep_ratios):
-            raise ValueError(f"keep_ratios must lie in (0, 1], got {keep_ratios}.")
-        self.keep_ratios = None if keep_ratios is None else [float(r) for r in keep_ratios]
+        if keep_ratios is not None:
+            if isinstance(keep_ratios, (str, bytes)) or not hasattr(keep_ratios, "__len__") or not len(keep_ratios):
+                raise ValueError(f"keep_ratios must be a list of shares in (0, 1], one per layer, got {keep_ratios!r}.")
+            keep_ratios = [finite_number(f"keep_ratios[{i}]", r, 0.0, 1.0, low_open=True)
+                           for i, r in enumerate(keep_ratios)]
+        else:
+            r_max = finite_number("r_max", r_max, 0.0, 1.0, high_open=True)
+        alpha = finite_number("alpha", alpha, 0.0, low_open=True)
+        self.keep_ratios = keep_ratios
         if score not in ("cls", "received"):
             raise ValueError(f"topk score must be 'cls' or 'received', got {score!r}.")
-        self.r_max, self.alpha, self.score = r_max, float(alpha), score
+        self.r_max, self.alpha, self.score = r_max, alpha, score
         self.attention_summary = score
 
     @classmethod
@@ -96,6 +102,9 @@ class TopK(PruningMethod):
         if num_layers is None:
             raise ValueError("topk's keep-ratio schedule needs num_layers (the model's), got None.")
         return {"keep_ratios": geometric_keep(values["keep_ratio"], num_layers), "score": values["score"]}
+
+    def layers(self) -> int | None:
+        return None if self.keep_ratios is None else len(self.keep_ratios)
 
     def prunes_at(self, layer: int) -> bool:
         return self.keep_ratios is None or layer >= len(self.keep_ratios) or self.keep_ratios[layer] < 1.0

@@ -51,6 +51,9 @@ class TaskSpecificDynamicPruning(TrainableMethod):
         self.num_layers, self.hidden_size, self.rank = num_layers, hidden_size, rank
         self.target_keep, self.aux_lambda, self.temperature = float(target_keep), float(aux_lambda), float(temperature)
 
+    def layers(self) -> int:
+        return self.num_layers
+
     def task_scores(self, state: LayerState) -> Tensor:
         """(B, K) the learned scorer's distribution over the example's alive tokens."""
         logits = self.projections[state.index](state.hidden) @ self.task_vectors[state.index] / self.rank ** 0.5

@@ -126,6 +126,9 @@ def representations(run_id: str, db: str | Path | None = None) -> pd.DataFrame:
                            [run_id]).df()
 
 
+PROJECTION_METHODS = ("tsne", "umap")   # the 2-D projections pipelines/analyze.py stores
+
+
 def projections(run_id: str, level: str = "example", method: str = "umap",
                 db: str | Path | None = None) -> pd.DataFrame:
     """Stored 2-D points (t-SNE or UMAP) with what a hover needs: label, prediction, correct, label_name,
@@ -133,6 +136,8 @@ def projections(run_id: str, level: str = "example", method: str = "umap",
     last layer) and the text; at level "token" the position, token and its word."""
     if level not in ("example", "token"):
         raise ValueError(f"level must be 'example' or 'token', got {level!r}.")
+    if method not in PROJECTION_METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, PROJECTION_METHODS))}, got {method!r}.")
     with reader(db) as con:
         info = run_row(con, run_id, analysed=True)
         read_after = read_layer(info["num_layers"])   # the tokens alive after it are those the classifier read

@@ -47,8 +47,12 @@ class StoreUnreadable(RuntimeError):
 
 
 def db_file(db: str | Path | None) -> Path:
-    """The database's path (None: `paths.db_path()`, the default)."""
-    return paths.db_path(db)
+    """The database's path (None: `paths.db_path()`, the default); a ValueError when it names a folder."""
+    path = paths.db_path(db)
+    if path.is_dir():
+        raise ValueError(f"db must be a DuckDB file, got the folder {str(path)!r} (the default file is "
+                         f"<artifacts>/lens.duckdb).")
+    return path
 
 
 @contextmanager

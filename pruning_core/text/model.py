@@ -54,6 +54,8 @@ class PrunedTextClassifier(PrunedClassifier):
     def encode(self, texts: list[str], max_length: int = DEFAULT_MAX_LENGTH) -> Encoding:
         """Tokenize (truncating to max_length) and pad to the batch's longest text."""
         texts = checked_texts(texts)
+        if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 2:
+            raise ValueError(f"max_length must be a whole number of tokens >= 2 (CLS and SEP), got {max_length!r}.")
         max_length = min(max_length, self.max_length)
         batch = self.tokenizer(texts, truncation=True, max_length=max_length, padding=True,
                                return_offsets_mapping=True, return_tensors="pt")

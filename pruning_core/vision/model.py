@@ -74,7 +74,7 @@ class PrunedVisionClassifier(PrunedClassifier):
     def pixel_values(self, images: Sequence[Image.Image] | Tensor, size: int | None = None) -> Tensor:
         """PIL images (any size) or uint8 pixels (B, 3, S, S) -> normalised model input on the model's device,
         size x size (default the config's image_size)."""
-        pixels = images if isinstance(images, Tensor) else images_to_pixels(images, self.source_size)
+        pixels = images if isinstance(images, Tensor) else images_to_pixels(checked_images(images), self.source_size)
         return normalize_pixels(pixels.to(self.device), size or self.config.image_size, self.config.image_mean,
                                 self.config.image_std)
 
@@ -93,6 +93,7 @@ class PrunedVisionClassifier(PrunedClassifier):
     @torch.inference_mode()
     def predict(self, images: Sequence[Image.Image] | Tensor, batch_size: int = 256) -> Tensor:
         """Predicted class per image, (B,) on the CPU."""
+        images = images if isinstance(images, Tensor) else checked_images(images)
         self.eval()
         predictions = [self(self.pixel_values(images[start:start + batch_size])).logits.argmax(-1).cpu()
                        for start in range(0, len(images), batch_size)]
@@ -105,6 +106,7 @@ class PrunedVisionClassifier(PrunedClassifier):
 
         Tokens are "[CLS]", "p0" .. "p143" (row-major over the patch grid); `text` holds the image's
         name when given."""
+        images = images if isinstance(images, Tensor) else checked_images(images)
         self.eval()
         tokens = ["[CLS]"] + [f"p{i}" for i in range(self.num_tokens - 1)]
         traces = []
@@ -116,3 +118,18 @@ class PrunedVisionClassifier(PrunedClassifier):
                       for number in numbers]
             traces += self.example_traces(output, [self.num_tokens] * len(numbers), fields)
         return traces
+
+
+def checked_images(images: object) -> list[Image.Image]:
+    """images as a list of PIL images; a ValueError naming the first thing that is not one (a path, a string, None)."""
+    if isinstance(images, Image.Image):
+        return [images]
+    if images is None or isinstance(images, (str, bytes)) or not hasattr(images, "__iter__"):
+        raise ValueError(f"images must be a list of PIL images or a uint8 tensor (B, 3, S, S), got "
+                         f"{type(images).__name__} {images!r:.40}.")
+    images = list(images)
+    for number, image in enumerate(images):
+        if not isinstance(image, Image.Image):
+            raise ValueError(f"Image #{number} is {type(image).__name__} {image!r:.40}, not a PIL image (open files with "
+                             f"pruning_core.vision.read_image).")
+    return images
