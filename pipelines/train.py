@@ -154,7 +154,7 @@ def _prepare(stage: str, run_folder: Path, base_model: str | None, train: TextDa
     classifier = load_text_classifier(run_folder / "baseline")
     if kind == "soft":
         classifier.method = _new_method(stage.rsplit("_", 1)[0], classifier, profile, validation.texts)
-        return classifier, {"calibrated": _cuts(classifier.method)}
+        return classifier, {"calibrated": classifier.method.cuts()}
     if kind == "trained":
         return classifier, _topk_schedule(classifier, validation, profile)
     classifier.method = NoPruning()
@@ -243,12 +243,6 @@ def _train_stage(stage: str, run_folder: Path, base_model: str | None, train: Te
           f"{[round(k, 1) for k in metrics['mean_kept']]} of {metrics['mean_tokens']:.1f} tokens "
           f"({seconds / 60:.1f} min)", flush=True)
     return metrics
-
-
-def _cuts(method: PruningMethod) -> list[float] | None:
-    """A learned method's cuts as they stand (LTP's thresholds, TS-DTP's offsets)."""
-    config = method.config()
-    return config.get("thresholds", config.get("offsets"))
 
 
 def main(argv: list[str] | None = None) -> None:

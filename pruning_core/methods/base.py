@@ -150,6 +150,10 @@ class TrainableMethod(PruningMethod):
         return self._mode == "soft"
 
     # Calibration (pruning_core.text.training.calibrate): every layer's cut set from the scores of real texts.
+    def cuts(self) -> list[float]:
+        """Every layer's cut as it stands (LTP's thresholds, TS-DTP's offsets)."""
+        raise NotImplementedError
+
     def open_cuts(self) -> None:
         """Set every layer's cut so that it keeps every token."""
         raise NotImplementedError

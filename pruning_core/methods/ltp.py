@@ -111,6 +111,9 @@ class LearnedTokenPruning(TrainableMethod):
         return LearnedTokenPruning(self.thresholds.numel(), thresholds, self.temperature, self.keep_lambda,
                                    mode="hard", score=self.score)
 
+    def cuts(self) -> list[float]:
+        return self.thresholds.detach().tolist()
+
     def open_cuts(self) -> None:
         with torch.no_grad():
             self.thresholds.zero_()

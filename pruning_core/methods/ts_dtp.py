@@ -95,6 +95,9 @@ class TaskSpecificDynamicPruning(TrainableMethod):
             moved.offsets += shift
         return moved
 
+    def cuts(self) -> list[float]:
+        return self.offsets.detach().tolist()
+
     def open_cuts(self) -> None:
         with torch.no_grad():
             self.offsets.fill_(OPEN_OFFSET)

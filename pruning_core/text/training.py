@@ -184,7 +184,7 @@ def calibrate(classifier: PrunedTextClassifier, method: TrainableMethod, texts: 
             method.set_cut(layer, float(np.quantile(values, drop)) if drop > 0 and values.size else None)
     finally:
         classifier.method, method.mode = saved, saved_mode
-    return method.config().get("thresholds", method.config().get("offsets"))
+    return method.cuts()
 
 
 def train_baseline(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],
@@ -212,7 +212,7 @@ def binarize(classifier: PrunedTextClassifier) -> list[float]:
     method = _trainable(classifier)
     method.mode = "hard"
     method.requires_grad_(False)
-    return method.config().get("thresholds", method.config().get("offsets"))
+    return method.cuts()
 
 
 def hard_stage(classifier: PrunedTextClassifier, texts: list[str], labels: list[int],

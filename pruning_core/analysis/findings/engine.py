@@ -45,6 +45,11 @@ PART_COLUMNS = ["run_id", "key", "part", "measure", "value", "low", "high"]
 # interval's bounds are order statistics, so it excludes a bound t exactly when fewer than a/2 of the resamples
 # lie on its side of t.
 
+def _two_sided(samples: np.ndarray, threshold: float) -> float:
+    """Twice the smaller share of resamples on either side of the threshold (at most 1)."""
+    return min(1.0, 2 * min(_share(samples <= threshold), _share(samples >= threshold)))
+
+
 def _share(decided: np.ndarray) -> float:
     return float(decided.mean()) if len(decided) else float("nan")
 
@@ -59,8 +64,7 @@ class Above:
         return SUPPORTED if low > self.threshold else NOT_SUPPORTED if high < self.threshold else INCONCLUSIVE
 
     def p_value(self, samples: np.ndarray) -> float:
-        """Twice the smaller share of resamples on either side of the threshold (at most 1)."""
-        return min(1.0, 2 * min(_share(samples <= self.threshold), _share(samples >= self.threshold)))
+        return _two_sided(samples, self.threshold)
 
     @property
     def short(self) -> str:
@@ -81,8 +85,7 @@ class Below:
         return SUPPORTED if high < self.threshold else NOT_SUPPORTED if low > self.threshold else INCONCLUSIVE
 
     def p_value(self, samples: np.ndarray) -> float:
-        """Twice the smaller share of resamples on either side of the threshold (at most 1)."""
-        return min(1.0, 2 * min(_share(samples <= self.threshold), _share(samples >= self.threshold)))
+        return _two_sided(samples, self.threshold)
 
     @property
     def short(self) -> str:
