@@ -15,6 +15,7 @@ the reason if it failed.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -24,7 +25,8 @@ from typing import Callable
 
 from pruning_core.text.data import DATASETS
 from pruning_core.hub import download_notes
-from pruning_core.paths import db_path, models_dir
+from pruning_core.paths import METRICS_FILE, db_path, models_dir
+from pruning_core.text import examples as text_examples, load_text_classifier
 from pruning_core.vision.profiles import VisionProfile
 
 from . import analyze, benchmark, faithfulness, train, trace, vision
@@ -134,8 +136,9 @@ def demo_dataset(dataset: str, profile: Profile, progress: Progress, data_dir: s
                   method=method, on_step=stages.step)
         stages.finish()
     folder = models_dir(artifacts) / run_name
-    progress.update(f"{name}: tracing the test split")
     final_stages = [train.stages_for(method)[-1] for method in profile.methods]
+    check_examples(folder, dataset, final_stages)
+    progress.update(f"{name}: tracing the test split")
     for stage in ("baseline", *final_stages):
         trace.run(folder / stage, dataset, limit=profile.trace_limit, db=db, data_dir=data_dir, seed=profile.seed)
     progress.update(f"{name}: analysing retained tokens", STEP_WEIGHTS["trace"])
@@ -146,6 +149,26 @@ def demo_dataset(dataset: str, profile: Profile, progress: Progress, data_dir: s
     progress.update(f"{name}: faithfulness of the pruned models to their unpruned weights", STEP_WEIGHTS["benchmark"])
     faithfulness.run(dataset, run_name, tuple(final_stages), FAITHFULNESS_LIMIT, profile, db, data_dir, artifacts)
     progress.update(f"{name}: done", STEP_WEIGHTS["faithfulness"])
+
+
+def check_examples(folder: Path, dataset: str, stages: list[str]) -> None:
+    """Whether each pruned model shows pruning on the dashboard's built-in examples of its dataset (each classified
+    right with at least MIN_DROPPED of its tokens removed before the classifier): printed, and kept in the stage's
+    metrics.json under "examples" (a demo model that prunes nothing on them shows a newcomer nothing)."""
+    examples = text_examples.examples_of(dataset)
+    for stage in stages if examples else ():
+        outcomes = text_examples.check_examples(load_text_classifier(folder / stage, device="cpu"), examples)
+        shown = sum(outcome.shows_pruning() for outcome in outcomes)
+        print(f"[demo] {folder.name}/{stage}: {shown} of {len(outcomes)} built-in examples classified right with "
+              f"at least {text_examples.MIN_DROPPED:.0%} of their tokens removed", flush=True)
+        for outcome in outcomes:
+            print(f"[demo]   {outcome.describe()}", flush=True)
+        metrics_file = folder / stage / METRICS_FILE
+        metrics = json.loads(metrics_file.read_text())
+        metrics["examples"] = [{"name": outcome.example.name, "label": outcome.example.label,
+                                "predicted": outcome.predicted, "tokens": outcome.tokens, "read": outcome.read,
+                                "shows_pruning": outcome.shows_pruning()} for outcome in outcomes]
+        write_json(metrics_file, metrics)
 
 
 def demo_images(dataset: str, profile: VisionProfile, progress: Progress, data_dir: str | None,

@@ -7,10 +7,14 @@ The one home of three rules shared by the text loaders (`pruning_core.text.data`
   - fetching that file with `huggingface_hub.hf_hub_download`, or raising `DatasetUnavailableError` with
     one message that says what was looked for, what failed and what to do.
 Downloads land in the hub library's own cache (so a second run reads them from disk) and follow its
-settings: with `HF_HUB_OFFLINE=1` only an already cached file is used.
+settings: with `HF_HUB_OFFLINE=1` only an already cached file is used. `why_offline` says whether a download can
+happen at all (that setting, else one short probe of the hub, remembered for a few minutes), so that no note
+promises a download that cannot happen.
 """
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -19,6 +23,9 @@ from . import paths
 from .paths import DATA_DIR_ENV
 
 SPLITS = ("train", "test")   # the splits every loader accepts
+PROBE_SECONDS = 1.0          # the longest a probe of the hub may hold up a caller (a page, a build's notes)
+PROBE_TTL_SECONDS = 300.0    # how long a probe's answer is trusted
+OFFLINE_SETTING = "HF_HUB_OFFLINE is set"   # why_offline's reason when the setting forbids downloads
 
 
 class DatasetUnavailableError(RuntimeError):
@@ -106,7 +113,7 @@ def fetch(dataset: str, split: str, local: Path | None) -> Path:
                                                     revision=remote.revision))
     except Exception as error:  # offline, hub down, file moved, auth: one clear message for them all
         # Offline, the library's own message is long and generic; ours says why in a few words.
-        why = ("HF_HUB_OFFLINE is set and the file is not in the hub cache" if constants.HF_HUB_OFFLINE
+        why = (f"{OFFLINE_SETTING} and the file is not in the hub cache" if constants.HF_HUB_OFFLINE
                else _one_line(error))
         raise DatasetUnavailableError(unavailable_message(dataset, split, local, remote, why)) from error
 
@@ -134,30 +141,89 @@ def hub_file_size(remote: HubFile, timeout: float = 5.0) -> int | None:
         return None
 
 
+def split_sources(datasets: Iterable[str], data_dir: str | Path | None = None,
+                  splits: Iterable[str] = SPLITS) -> list[SplitSource]:
+    """split_source for every split of every dataset, in that order (no network used)."""
+    splits = tuple(splits)
+    return [split_source(dataset, split, data_dir) for dataset in datasets for split in splits]
+
+
 def download_notes(datasets: Iterable[str], data_dir: str | Path | None = None,
                    splits: Iterable[str] = SPLITS, sizes: bool = True) -> list[str]:
     """One line per split that is not in the local folder: the hub file it will come from (with its size when
-    `sizes` and the hub tells it cheaply; without `sizes`, no network at all). Empty when everything is local."""
-    notes, ask, splits = [], sizes, tuple(splits)
-    for dataset in datasets:
-        for split in splits:
-            source = split_source(dataset, split, data_dir)
-            if not source.from_hub:
-                continue
-            size = hub_file_size(source.hub) if ask and not source.cached else None
-            ask = ask and (size is not None or source.cached)   # one failed look-up: the hub is out of reach
-            notes.append(describe(source, size))
+    `sizes` and the hub tells it cheaply), or why it cannot be downloaded now (see `why_offline`). Empty when
+    everything is local. Without `sizes` the network is used only by `why_offline`'s short, remembered probe."""
+    sources = [source for source in split_sources(datasets, data_dir, splits) if source.from_hub]
+    offline = why_offline() if any(not source.cached for source in sources) else None
+    notes, ask = [], sizes and offline is None
+    for source in sources:
+        size = hub_file_size(source.hub) if ask and not source.cached else None
+        ask = ask and (size is not None or source.cached)   # one failed look-up: ask no more
+        notes.append(describe(source, size, offline))
     return notes
 
 
-def describe(source: SplitSource, size: int | None = None) -> str:
-    """A one-line account of where a split will be read from."""
+def describe(source: SplitSource, size: int | None = None, offline: str | None = None) -> str:
+    """A one-line account of where a split will be read from; `offline` (why_offline's reason) when the hub cannot
+    be used now, so a split needing a download says it cannot have one."""
+    name = f"{source.dataset} {source.split}"
     if source.local_found:
-        return f"{source.dataset} {source.split}: local file {source.local}"
+        return f"{name}: local file {source.local}"
     if source.cached:
-        return f"{source.dataset} {source.split}: hub file {source.hub}, already in the hub cache"
+        return f"{name}: hub file {source.hub}, already in the hub cache"
+    if offline:
+        return f"{name}: cannot be downloaded ({offline}): hub file {source.hub}"
     megabytes = f", {size / 1e6:.1f} MB" if size is not None else ""
-    return f"{source.dataset} {source.split}: will download hub file {source.hub}{megabytes}"
+    return f"{name}: will download hub file {source.hub}{megabytes}"
+
+
+def why_offline() -> str | None:
+    """Why nothing can be downloaded from the hub now, in a few words; None when it can (as far as a probe tells).
+
+    HF_HUB_OFFLINE decides first (the hub library then refuses every download); else the hub's address is probed
+    once (at most PROBE_SECONDS, the answer trusted for PROBE_TTL_SECONDS)."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return OFFLINE_SETTING
+    if not hub_reachable(constants.ENDPOINT):
+        return f"{constants.ENDPOINT} cannot be reached from this machine"
+    return None
+
+
+_probes: dict[str, tuple[float, bool]] = {}   # address -> (when probed, answered)
+
+
+def hub_reachable(url: str) -> bool:
+    """Whether `url` answered a probe in the last PROBE_TTL_SECONDS (probing it now, for at most PROBE_SECONDS,
+    when there is no fresh answer)."""
+    known = _probes.get(url)
+    if known is None or time.monotonic() - known[0] >= PROBE_TTL_SECONDS:
+        known = _probes[url] = (time.monotonic(), probe(url, PROBE_SECONDS))
+    return known[1]
+
+
+def probe(url: str, timeout: float) -> bool:
+    """Whether `url` answers an HTTP HEAD request (any status) within `timeout` seconds, name look-up included."""
+    import urllib.error
+    import urllib.request
+
+    answered = []
+
+    def ask() -> None:
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout).close()
+        except urllib.error.HTTPError:      # an error status is still an answer: the server is there
+            pass
+        except Exception:  # no route, no name, refused, timed out: no answer
+            return
+        answered.append(True)
+
+    # A thread, because a name look-up ignores urlopen's timeout; one still running is left to finish alone.
+    worker = threading.Thread(target=ask, daemon=True, name="hub-probe")
+    worker.start()
+    worker.join(timeout)
+    return bool(answered)
 
 
 def _in_hub_cache(remote: HubFile) -> bool:

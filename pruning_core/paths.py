@@ -34,6 +34,11 @@ def models_dir(artifacts: str | Path | None = None) -> Path:
     return artifacts_dir(artifacts) / "models"
 
 
+def shared_inputs_dir(artifacts: str | Path | None = None) -> Path:
+    """Texts and pictures kept for share links, one file per content id: <artifacts>/shared/."""
+    return artifacts_dir(artifacts) / "shared"
+
+
 def db_path(db: str | Path | None = None, artifacts: str | Path | None = None) -> Path:
     """The DuckDB file: `db` if given, else <artifacts>/lens.duckdb."""
     return Path(db) if db else artifacts_dir(artifacts) / DATABASE_FILE

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import settings
 from transformers import (BertConfig, BertForSequenceClassification, BertTokenizer, DistilBertConfig,
                           DistilBertForSequenceClassification, RobertaConfig, RobertaForSequenceClassification)
 
@@ -90,3 +91,9 @@ REVIEWS = [
     "the director and the actress were amazing ! i recommend it to you",
     "boring , boring , boring . the ending was so terrible that we left .",
 ]
+
+
+# Property-based tests (Hypothesis): the same examples on every run and machine, no example database in the
+# checkout, and no per-example deadline (a page run takes seconds on a busy CI machine).
+settings.register_profile("lens", derandomize=True, database=None, deadline=None)
+settings.load_profile("lens")

@@ -14,6 +14,7 @@ from dashboard import classroom, classroom_ui, share_ui
 from dashboard.classroom import Lesson
 from dashboard.figures import classroom as drawn
 from dashboard.live import EXAMPLES
+from pruning_core.text.examples import Example
 from pruning_core.methods import TopK
 from test_image_page import TOKENS as VIT_TOKENS, cifar, save_tiny_vit  # noqa: F401
 
@@ -92,8 +93,10 @@ def test_pill_labels_show_a_word_as_typed_not_as_markdown():
 def test_the_running_score_and_the_next_round_text():
     assert classroom.tally_line([]) == "No round played yet."
     assert classroom.tally_line([0.5, 1.0, 0.25]) == "3 rounds played · average overlap 58% · best 100% · last 25%"
-    examples = ["a", "b", "c"]
-    assert [classroom.next_example(text, examples) for text in ("a", "c", "my own")] == ["b", "a", "a"]
+    examples = [Example(name, name, dataset, label) for name, dataset, label in (
+        ("a", "imdb", "positive"), ("w", "ag_news", "World"), ("b", "imdb", "negative"), ("c", "imdb", "positive"))]
+    texts = [classroom.next_example(text, examples) for text in ("a", "b", "c", "w", "my own")]
+    assert texts == ["b", "c", "a", "w", "a"]       # the next of the same dataset, so the model still fits it
 
 
 def test_the_projector_view_fades_words_layer_by_layer_and_escapes_them():
@@ -172,7 +175,7 @@ def test_the_game_hides_the_layers_scores_the_guess_and_keeps_a_running_score(mo
     assert overlap == round(100 * expected)                       # scored against what the classifier read
     assert any("1 round played" in caption.value for caption in app.caption)
     step(app, "do_class_new_round")
-    assert app.text_area(key="class_text").value == list(EXAMPLES.values())[0]   # on to an example
+    assert app.text_area(key="class_text").value == EXAMPLES[0].text          # on to an example
     assert app.pills(key="class_guess").value == [] and 'class="tpc-head"' not in html_of(app)
     step(app, "do_class_reveal")                                               # an empty guess is a round too
     assert any("2 rounds played" in caption.value for caption in app.caption)
@@ -208,8 +211,9 @@ def test_the_share_link_reopens_the_same_view(model, monkeypatch):
 
 def test_a_link_with_wrong_values_says_so_and_the_page_still_works(model):
     app = open_classroom(mode="movies", layer="-2", game="maybe", method="magic", model="no/such", text=SENTENCE)
-    assert any("`mode`, `layer`, `game`" in warning.value and "`method`" in warning.value for warning in app.warning)
-    assert any("not available here" in warning.value for warning in app.warning)
+    note = next(warning.value for warning in app.warning if "could not all be used" in warning.value)
+    assert all(f"`{given}`" in note for given in ("mode=movies", "layer=-2", "game=maybe", "method=magic"))
+    assert "`model=no/such` does not fit here; using `tiny/ltp_hard`" in note
     assert shown_step(app) == "Input"
     deeper = open_classroom(text=SENTENCE, layer="9")                              # valid, but this model has 4 layers
     assert any("has 4 layers, so layer 9 cannot be shown" in warning.value for warning in deeper.warning)
@@ -229,14 +233,15 @@ def test_empty_markup_and_odd_unicode_texts(model, text, shown):
         assert shown in body and "<script>" not in body and "<img" not in body and 'dir="auto"' in body
 
 
-def test_a_long_text_is_cut_with_a_notice_and_gets_no_broken_link(model, monkeypatch):
+def test_a_long_text_is_cut_with_a_notice_and_its_link_reopens_it(model, monkeypatch):
     monkeypatch.setattr(share_ui, "current_address", lambda page: f"http://class.example/{page}")
     app = open_classroom()
     app.text_area(key="class_text").input("the film was fun . " * 200).run()      # 3,800 characters
     assert any(f"reads at most {classroom.MAX_TOKENS} tokens" in warning.value for warning in app.warning)
     assert tokens_left(app) == classroom.MAX_TOKENS
-    assert not app.code and any("longer than a link can carry" in info.value for info in app.info)
-    assert "text" not in app.query_params and app.query_params["mode"] == "text"
+    assert app.query_params["text"].startswith("~") and app.query_params["mode"] == "text"   # kept on the server
+    reopened = open_classroom(**dict(app.query_params))
+    assert reopened.text_area(key="class_text").value == app.text_area(key="class_text").value
 
 
 # --- pictures -------------------------------------------------------------------------------------------------

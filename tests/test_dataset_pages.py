@@ -240,8 +240,10 @@ def test_accuracy_vs_speed_plots_every_setting_with_the_pareto_front(lens):
                            "Mean tokens alive on entry to each layer", "Learned per-layer values"]
     assert "did not store every example's prediction and length" in infos(app), "no accuracy by length"
     throughput = charts(app)[0]
-    settings = [name for trace in throughput["data"] if trace["mode"] == "markers+text" for name in trace["text"]]
+    dots = [trace for trace in throughput["data"] if trace["mode"] == "markers+text"]
+    settings = [point[3] for trace in dots for point in trace["customdata"]]          # every setting on hover
     assert sorted(settings) == sorted(["unpruned", "topk-0.5", "topk-0.3", "ltp-x1.0", "ltp-x2.0", "ts_dtp"])
+    assert "unpruned" in [name for trace in dots for name in trace["text"]], "the reference is named on the chart"
     front = next(trace for trace in throughput["data"] if trace["name"] == "Pareto front")
     assert len(values(front["x"])) >= 2
     table = app.dataframe[0].value.set_index("setting")

@@ -23,6 +23,14 @@ EXPECTED_REPOS = {"imdb": "stanfordnlp/imdb", "ag_news": "fancyzhx/ag_news", "ci
 DIRTY = {"imdb": ("A fine<br /><br />film", "A fine film"), "ag_news": ("Oil #36;50 a barrel", "Oil $50 a barrel")}
 
 
+@pytest.fixture(autouse=True)
+def hub_answers(monkeypatch) -> None:
+    """The hub's probe answers without the network (tests that need it unreachable say so): set HF_HUB_OFFLINE to
+    be offline."""
+    monkeypatch.setattr(hub, "_probes", {})
+    monkeypatch.setattr(hub, "probe", lambda url, timeout: True)
+
+
 @pytest.fixture
 def no_local_data(tmp_path, monkeypatch) -> Path:
     """LENS_DATA_DIR names an empty folder, so no split is found locally (and ../shared/datasets is not used)."""
@@ -208,7 +216,8 @@ def test_download_notes_ask_the_hub_for_nothing_offline_or_after_a_failure(tmp_p
         "already in the hub cache"]
 
 
-def test_the_demo_says_what_it_will_download_before_it_starts(no_local_data, monkeypatch, capsys):
+def test_the_demo_says_what_it_needs_from_the_hub_before_it_starts_and_offline_that_it_cannot_have_it(
+        no_local_data, monkeypatch, capsys):
     from pipelines import demo
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
     monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda *a, **k: None)
@@ -216,7 +225,19 @@ def test_the_demo_says_what_it_will_download_before_it_starts(no_local_data, mon
     with pytest.raises(DatasetUnavailableError):
         demo.run(("imdb",), None, None, str(no_local_data.parent / "artifacts"))
     out = capsys.readouterr().out
-    lines = [line for line in out.splitlines() if "will download" in line]
-    assert lines == [f"[demo] imdb {split}: will download hub file hf://datasets/stanfordnlp/imdb/plain_text/"
-                     f"{split}-00000-of-00001.parquet" for split in hub.SPLITS]
-    assert out.index("will download") < out.index("failed"), "announced before the work starts"
+    lines = [line for line in out.splitlines() if line.startswith("[demo] ") and "hub file" in line]
+    assert lines == [f"[demo] imdb {split}: cannot be downloaded (HF_HUB_OFFLINE is set): hub file "
+                     f"{hub.hub_file('imdb', split)}" for split in hub.SPLITS]
+    assert str(hub.hub_file("imdb", "test")) == "hf://datasets/stanfordnlp/imdb/plain_text/test-00000-of-00001.parquet"
+    assert "will download" not in out, "offline, no download is promised"
+    assert out.index("cannot be downloaded") < out.index("failed"), "announced before the work starts"
+    # Online, the same notes say what will be downloaded (sizes asked of the hub, here unreachable).
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", offline)
+    assert hub.download_notes(["imdb"]) == [f"imdb {split}: will download hub file hf://datasets/stanfordnlp/imdb/"
+                                            f"plain_text/{split}-00000-of-00001.parquet" for split in hub.SPLITS]
+    # A hub that does not answer the probe is offline too, whatever the setting says.
+    monkeypatch.setattr(hub, "_probes", {})
+    monkeypatch.setattr(hub, "probe", lambda url, timeout: False)
+    assert all(f"cannot be downloaded ({constants.ENDPOINT} cannot be reached from this machine)" in note
+               for note in hub.download_notes(["imdb"]))

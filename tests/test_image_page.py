@@ -365,5 +365,6 @@ def test_the_image_view_opens_from_a_link_with_its_picture_and_settings(artifact
 def test_an_image_link_to_a_picture_that_is_not_there_falls_back_with_a_note(artifacts, cifar):
     save_tiny_vit(artifacts)
     app = run_page(picture="99", method="sideways")
-    assert any("`method` could not be used" in warning.value for warning in app.warning)
+    note = next(warning.value for warning in app.warning if "could not all be used" in warning.value)
+    assert "`method=sideways`" in note and "`picture=99` does not fit here; using `0`" in note
     assert app.number_input(key="image_index").value == 0 and not app.exception

@@ -16,6 +16,7 @@ from pruning_core import storage as store
 from pruning_core.analysis.keywords import custom_keywords
 from pruning_core.analysis.linguistics import facet_categories
 from pruning_core.text.data import load_dataset
+from pruning_core.text.examples import examples_of
 from pruning_core.methods import TopK
 from pruning_core.text import load_text_classifier, save_pruned
 
@@ -303,6 +304,11 @@ def test_demo_writes_progress_and_builds_both_datasets(tmp_path, monkeypatch):
     assert {"unpruned", "ltp-x1", "ts_dtp"} <= settings
     ag_news = runs[runs["dataset"] == "ag_news"].iloc[0]
     assert list(ag_news["label_names"]) == ["World", "Sports", "Business", "Sci/Tech"]
+    for dataset, stage in (("imdb", "ltp_hard"), ("imdb", "ts_dtp_hard"), ("ag_news", "ltp_hard")):   # checked on
+        metrics = json.loads((tmp_path / "artifacts" / "models" / f"{dataset}-quick" / stage / "metrics.json")
+                             .read_text())                               # the built-in examples of its dataset
+        assert [row["name"] for row in metrics["examples"]] == [e.name for e in examples_of(dataset)]
+        assert all(0 < row["read"] <= row["tokens"] for row in metrics["examples"])
 
 
 def test_training_progress_moves_within_each_stage_at_most_once_a_second(tmp_path):

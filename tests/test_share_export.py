@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import segno
-from PIL import Image
+from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from conftest import make_bert, make_tokenizer
@@ -64,6 +64,9 @@ def test_a_link_carries_every_setting_and_decodes_to_the_same_values():
 def test_a_view_that_does_not_fit_a_link_gets_a_note_instead():
     too_long = share.view_link("http://lens.example/Live_text", {"keep": "0.3"}, too_long=["text"])
     assert too_long.url is None and "`text` is longer than a link can carry (1,500 characters)" in too_long.note
+    assert "could not be saved on this server" in too_long.note
+    stored = share.view_link("http://lens.example/Live_text", {"text": "~" + "0" * 20}, stored=["text"])
+    assert stored.url.endswith("text=~00000000000000000000") and "`text` is too long for a link" in stored.note
     unknown = share.view_link(None, {"keep": "0.3"})
     assert unknown.url is None and "address is not known" in unknown.note
     local = share.view_link("http://localhost:8501/Image", {"picture": "3"})
@@ -100,14 +103,15 @@ def test_live_text_shares_a_link_that_reopens_the_same_view(artifacts, address):
     assert all(button.proto.deferred_file_id for button in app.download_button)   # made only when clicked
 
 
-def test_live_text_with_a_text_too_long_for_a_link_says_so(artifacts, address):
+def test_live_text_with_a_long_text_the_server_cannot_save_says_so(artifacts, address):
     save_tiny_model(artifacts)
+    (artifacts / "shared").write_text("a file where the folder of shared texts should be")
     app = open_page("views/1_Live_text.py")
     app.text_area(key="live_text").input("a fine film . " * 200).run()
-    assert not app.code and any("longer than a link can carry" in info.value for info in app.info)
+    assert not app.code and any("could not be saved on this server" in info.value for info in app.info)
 
 
-def test_the_image_page_shares_its_picture_and_says_an_upload_cannot_travel(artifacts, cifar, address):  # noqa: F811
+def test_the_image_page_shares_its_picture_and_an_upload_too(artifacts, cifar, address):  # noqa: F811
     save_tiny_vit(artifacts)
     app = open_page("views/7_Image.py", picture="3", method="topk", r_max="0.5")
     link = app.code[0].value
@@ -119,7 +123,14 @@ def test_the_image_page_shares_its_picture_and_says_an_upload_cannot_travel(arti
     data = io.BytesIO()
     noise((40, 40)).save(data, format="PNG")
     app.file_uploader(key="upload_image").set_value(("mine.png", data.getvalue(), "image/png")).run()
-    assert any("uploaded picture cannot travel in a link" in caption.value for caption in app.caption)
+    link = app.code[0].value                                  # the upload is kept on the server; the link names it
+    assert "source=upload" in link and re.search(r"upload=[0-9a-f]{20}", link)
+    reopened = open_page("views/7_Image.py", **dict(parse_qsl(urlsplit(link).query)))
+    assert reopened.image[0].captions == app.image[0].captions and not reopened.warning
+    assert any("the picture in the link" in text.value for text in reopened.text)
+    (artifacts / "shared").rename(artifacts / "gone")         # its file removed from the server: a note, no picture
+    gone = open_page("views/7_Image.py", **dict(parse_qsl(urlsplit(link).query)))
+    assert any("`upload=" in warning.value and "names no picture saved" in warning.value for warning in gone.warning)
 
 
 # --- exports --------------------------------------------------------------------------------------------------
@@ -222,3 +233,26 @@ def test_the_library_renders_without_streamlit_or_a_plotting_library():
             "loaded = [m for m in sys.modules if m.split('.')[0] in ('streamlit', 'plotly', 'matplotlib')]; "
             "assert not loaded, loaded")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_the_png_draws_no_empty_boxes_for_characters_its_font_lacks(monkeypatch):
+    """Every string the PNG draws is made of characters its font has glyphs for (judged here independently: a glyph
+    that renders unlike the font's missing-glyph box); the SVG keeps the emoji for viewers whose fonts have them."""
+    drawn = []
+    original = ImageDraw.ImageDraw.text
+
+    def recording(self, xy, text, *args, font=None, **kwargs):
+        drawn.append((text, font))
+        return original(self, xy, text, *args, font=font, **kwargs)
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", recording)
+    trace = word_trace(["great👍", "👍", "🎬🍿", "👨\u200d👩\u200d👧", "fun"], [[True] * 5, [True, False, True, True, False]])
+    export.text_view_png(trace)
+
+    def looks_missing(char: str, font) -> bool:
+        picture = font.getmask(char)
+        box = font.getmask("\U0010ffff")              # a noncharacter: drawn as the missing-glyph box
+        return (picture.size, bytes(picture)) == (box.size, bytes(box))
+    texts = [text for text, _ in drawn]
+    assert not [(text, char) for text, font in drawn for char in text if looks_missing(char, font)]
+    assert texts.count("great") == 2 and texts.count(export.NOTHING_DRAWABLE) == 6, texts   # 3 tokens x 2 layers
+    assert "great👍" in [text for _, _, text in svg_boxes(export.text_view_svg(trace))]

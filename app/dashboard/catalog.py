@@ -71,6 +71,16 @@ def default_model(entries: list[ModelEntry], dataset: str | None = None) -> Mode
     return min(entries, key=rank)
 
 
+def model_for(entries: list[ModelEntry], dataset: str, current: str | None) -> str | None:
+    """The model to turn to for a text of `dataset`: None when the current one is trained on it (or no trained
+    model is), else the default model of that dataset."""
+    by_key = {entry.key: entry for entry in entries}
+    if current in by_key and by_key[current].metrics.get("dataset") == dataset:
+        return None
+    best = default_model(entries, dataset)
+    return best.key if best.metrics.get("dataset") == dataset else None
+
+
 def with_method(entries: list[ModelEntry], method: str) -> list[ModelEntry]:
     """The models saved with a given pruning method ("ltp", "ts_dtp", "none"...)."""
     return [entry for entry in entries if entry.method == method]

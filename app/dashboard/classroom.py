@@ -9,6 +9,7 @@ from typing import Iterable, Sequence
 
 from PIL import Image
 
+from pruning_core.text.examples import Example
 from pruning_core.trace import ExampleTrace, reached_classifier, read_layer
 
 # A projector shows a few lines in very large type: the model reads this many tokens of a text (a notice says so).
@@ -92,8 +93,11 @@ def tally_line(overlaps: Sequence[float]) -> str:
             f"last {overlaps[-1]:.0%}")
 
 
-def next_example(text: str, examples: Sequence[str]) -> str:
-    """A new round's text: the example after the current one (the first when the text is the class's own)."""
-    if text in examples:
-        return examples[(list(examples).index(text) + 1) % len(examples)]
-    return examples[0]
+def next_example(text: str, examples: Sequence[Example]) -> str:
+    """A new round's text: the next example of the current one's dataset, so the model still fits it (the first
+    example when the text is the class's own)."""
+    current = next((example for example in examples if example.text == text), None)
+    if current is None:
+        return examples[0].text
+    same = [example for example in examples if example.dataset == current.dataset]
+    return same[(same.index(current) + 1) % len(same)].text

@@ -15,7 +15,7 @@ from pruning_core.text import PrunedTextClassifier
 from pruning_core.trace import ExampleTrace
 from pruning_core.vision import PrunedVisionClassifier
 
-from . import catalog, classroom, controls, image_ui, pictures, state, ui
+from . import catalog, classroom, controls, image_ui, pictures, state, stored_inputs, ui
 from .classroom import Lesson
 from .figures import classroom as drawn
 from .live import EXAMPLES, classify_live
@@ -31,7 +31,7 @@ _COMMON = (state.UrlParam("mode", "class_mode", choices=tuple(MODES)),
            state.UrlParam("layer", LAYER, int, low=0, high=64),
            state.UrlParam("game", GAME, bool))
 # The text view carries Live text's model and method settings, the picture view the Image page's.
-TEXT_URL = (*_COMMON, state.UrlParam("text", TEXT),
+TEXT_URL = (*_COMMON, state.UrlParam("text", TEXT, store=stored_inputs.TEXTS),
             *(param for param in ui.LIVE_URL if param.name not in ("text", "unit", "hide")))
 PICTURE_URL = (*_COMMON, *(param for param in image_ui.IMAGE_URL if param.name != "view"))
 PAGE_PATH = "Classroom"
@@ -67,7 +67,7 @@ def text_input() -> Callable[[], Lesson | None]:
     method = controls.method_sidebar(controls.TEXT, classifier)
     if not entry.fine_tuned:
         st.sidebar.warning("The packaged MiniLM-L6 is not fine-tuned: its answers are random (its pruning is real).")
-    ui.example_buttons(EXAMPLES, TEXT)
+    ui.example_buttons(EXAMPLES, TEXT, "model_key")
     text = st.text_area("Text", key=TEXT, height=80, help=f"A sentence or two: the model reads the first "
                                                          f"{classroom.MAX_TOKENS} tokens. Ctrl+Enter to show it.")
     st.toggle("Guessing game: pick the words you think the classifier reads, then reveal the layers", key=GAME)
@@ -224,4 +224,4 @@ def _reveal(trace: ExampleTrace) -> None:
 
 def _new_round(text: str) -> None:
     st.session_state.update({REVEALED: None, GUESS: [], LAYER: 0, PLAYING: False,
-                             TEXT: classroom.next_example(text, list(EXAMPLES.values()))})
+                             TEXT: classroom.next_example(text, EXAMPLES)})

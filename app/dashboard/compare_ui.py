@@ -10,7 +10,8 @@ from . import catalog, controls, faithfulness_ui, figures, reads, ui
 from .figures import compare, tradeoff
 from .live import EXAMPLES, READ_HELP
 from .side_by_side import compare_on_text
-from .tables import FACET_NAMES, READ_SHARE_HELP, keyword_comparison, keyword_display, method_name, read_share
+from .tables import (EMPTY_CELL, FACET_NAMES, READ_SHARE_HELP, keyword_comparison, keyword_display, method_name,
+                     read_share)
 from .tradeoff import COMPARED_METHODS, missing_methods
 
 VIEWS = {"runs": "Two runs", "text": "Methods on one text", "dataset": "Methods over a dataset"}
@@ -44,13 +45,13 @@ def two_runs() -> None:
     st.subheader("The study's keywords")
     tables = [reads.read("keyword_table", run["run_id"], source="study") for run in runs.values()]
     if runs["A"]["dataset"] == runs["B"]["dataset"]:
-        st.dataframe(keyword_comparison(*tables, names=("A", "B")), hide_index=True)
+        st.dataframe(keyword_comparison(*tables, names=("A", "B")), hide_index=True, placeholder=EMPTY_CELL)
         st.caption("final %: the share of a keyword's occurrences the classifier read in that run (alive on entry to "
                    "the last layer).")
         return
     for column, name, table in zip(st.columns(2, gap="large"), "AB", tables):
         column.dataframe(keyword_display(table, int(runs[name]["num_layers"]))[
-            ["keyword", "class", "occurrences", "final %", "acc kept %"]], hide_index=True)
+            ["keyword", "class", "occurrences", "final %", "acc kept %"]], hide_index=True, placeholder=EMPTY_CELL)
     st.caption("Different datasets, different keywords: each run's own list. final %: the share of a keyword's "
                "occurrences the classifier read (alive on entry to the last layer); acc kept %: accuracy on texts "
                "where it read the keyword.")

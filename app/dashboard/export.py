@@ -5,6 +5,10 @@ as an HTML page. Plain strings and Pillow, no Streamlit.
 The SVG and the PNG share one layout (`token_grid`): a row of token boxes per layer, wrapped to the width and laid
 right to left for a right-to-left text. Box widths come from the PNG's font; the SVG stretches each token's text to
 its box (textLength), so the two pictures match whatever font the viewer has.
+
+The PNG draws only what its font has glyphs for (`drawable_text`): no emoji font ships with the project or can be
+counted on (DejaVu Sans has a few emoji, not most; colour emoji fonts are bitmaps Pillow draws at one size only), so
+a character the font lacks is left out of the PNG rather than drawn as an empty box; the HTML and SVG keep it.
 """
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ from pruning_core.trace import ExampleTrace
 WIDTH, MARGIN, LABEL_WIDTH = 1200, 24, 190      # pixels
 FONT_SIZE, SMALL_SIZE, PAD, BOX_HEIGHT, GAP, ROW_GAP = 18, 14, 7, 30, 6, 14
 MAX_TOKEN_CHARS = 40                            # a longer token is cut with "…" in the pictures
+NOTHING_DRAWABLE = "·"                          # the PNG's text for a token made only of characters its font lacks
+_NO_CHARACTER = "\U0010ffff"                    # a noncharacter: every font draws its missing-glyph box for it
 # Fill, text colour and whether the text is struck, as in the page's token view.
 LOOKS = {"kept": ("#2563eb", "#ffffff", False), "dropped": ("#fee2e2", "#b91c1c", True),
          "gone": ("#f8fafc", "#94a3b8", True)}
@@ -146,19 +152,20 @@ def grid_png(grid: Grid) -> bytes:
     image = Image.new("RGB", (grid.width, grid.height), "#ffffff")
     draw = ImageDraw.Draw(image)
     font, bold_font, small = _font(FONT_SIZE), _font(FONT_SIZE, bold=True), _font(SMALL_SIZE)
-    name, rest = grid.heading
+    name, rest = drawable_text(grid.heading[0], bold_font), drawable_text(grid.heading[1], font)
     draw.text((MARGIN, MARGIN + FONT_SIZE), name, font=bold_font, fill=INK, anchor="ls")
     draw.text((MARGIN + bold_font.getlength(name) + 8, MARGIN + FONT_SIZE), rest, font=font, fill=INK, anchor="ls")
     for label in grid.labels:
         middle = label.y + BOX_HEIGHT / 2
-        draw.text((MARGIN, middle), label.title, font=bold_font, fill=INK, anchor="ls")
-        draw.text((MARGIN, middle + SMALL_SIZE + 2), label.detail, font=small, fill=MUTED, anchor="ls")
+        draw.text((MARGIN, middle), drawable_text(label.title, bold_font), font=bold_font, fill=INK, anchor="ls")
+        draw.text((MARGIN, middle + SMALL_SIZE + 2), drawable_text(label.detail, small), font=small, fill=MUTED,
+                  anchor="ls")
     for box in grid.boxes:
         fill, ink, struck = LOOKS[box.state]
         draw.rounded_rectangle((box.x, box.y, box.x + box.width, box.y + BOX_HEIGHT), radius=5, fill=fill,
                                outline="#cbd5e1")
         middle = box.y + BOX_HEIGHT / 2
-        draw.text((box.x + PAD, middle), box.text, font=font, fill=ink, anchor="lm")
+        draw.text((box.x + PAD, middle), drawable_text(box.text, font), font=font, fill=ink, anchor="lm")
         if struck:
             draw.line((box.x + 3, middle, box.x + box.width - 3, middle), fill=ink, width=2)
     return _png(image)
@@ -186,7 +193,7 @@ def pictures_png(images: Sequence[Image.Image], captions: Sequence[str], columns
         x = MARGIN + (index % columns) * (side + MARGIN)
         y = MARGIN + (index // columns) * (side + caption_height + MARGIN)
         sheet.paste(image.convert("RGB"), (x, y))
-        draw.text((x, y + side + SMALL_SIZE + 4), caption, font=small, fill=MUTED, anchor="ls")
+        draw.text((x, y + side + SMALL_SIZE + 4), drawable_text(caption, small), font=small, fill=MUTED, anchor="ls")
     return _png(sheet)
 
 
@@ -202,6 +209,38 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.I
         except OSError:
             continue
     return ImageFont.load_default(size)
+
+
+def drawable_text(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> str:
+    """`text` less the characters `font` has no glyph for (most emoji, for DejaVu Sans), so that the PNG draws no
+    empty boxes; what attaches to a left-out character (variation selectors, joiners, skin tones, combining marks)
+    goes with it. A text left with nothing to see becomes NOTHING_DRAWABLE, so its box still shows a token."""
+    kept, leaving_out = [], False
+    for char in text:
+        if not _attaches(char):
+            leaving_out = not has_glyph(font, char)
+        if not leaving_out:
+            kept.append(char)
+    shown = "".join(kept)
+    return shown if shown.strip() or not text.strip() else NOTHING_DRAWABLE
+
+
+@lru_cache(maxsize=8192)
+def has_glyph(font: ImageFont.FreeTypeFont | ImageFont.ImageFont, char: str) -> bool:
+    """Whether `font` draws `char` as itself, not as its missing-glyph box."""
+    return _picture(font, char) != _picture(font, _NO_CHARACTER)
+
+
+def _picture(font: ImageFont.FreeTypeFont | ImageFont.ImageFont, char: str) -> tuple:
+    mask = font.getmask(char)
+    return mask.size, bytes(mask)
+
+
+def _attaches(char: str) -> bool:
+    """Whether `char` modifies the character before it rather than standing alone (a combining mark, a joiner or
+    other format character, a variation selector, an emoji skin tone)."""
+    return (unicodedata.category(char) in ("Mn", "Me", "Cf") or "\ufe00" <= char <= "\ufe0f"
+            or "\U0001f3fb" <= char <= "\U0001f3ff")
 
 
 def _right_to_left(text: str) -> bool:

@@ -13,20 +13,24 @@ from pruning_core import paths
 from pruning_core.vision import DatasetUnavailableError, ImageDataset, ImageError, PrunedVisionClassifier
 from pruning_core.vision.images import MAX_FILE_BYTES
 
-from . import catalog, controls, jobs, pictures, state, ui
+from . import catalog, controls, jobs, pictures, state, stored_inputs, ui
 from .catalog import ModelEntry
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp"]
 SOURCES = {"cifar10": "CIFAR-10 test picture", "upload": "Upload a picture"}
 VIEWS = {"grid": "Grid of layers", "slider": "Slider"}
 
-# The Image view's settings in its URL (/Image?picture=12&kind=topk&r_max=0.6...); an upload cannot travel in a link.
+UPLOAD_ID = "image_upload_id"   # the id an uploaded picture is kept under on the server (stored_inputs.PICTURES)
+
+# The Image view's settings in its URL (/Image?picture=12&kind=topk&r_max=0.6...); an uploaded picture travels as
+# the id it is kept under on this server.
 IMAGE_URL = (
     state.UrlParam("model", "image_model"),
     *controls.url_params(controls.IMAGE),          # method, adjust, score, r_max, alpha
     state.UrlParam("view", "image_view", choices=tuple(VIEWS)),
     state.UrlParam("source", "image_source", choices=tuple(SOURCES)),
     state.UrlParam("picture", "image_index", int, low=0),
+    state.UrlParam("upload", UPLOAD_ID, check=stored_inputs.PICTURES.check),
 )
 
 
@@ -56,29 +60,50 @@ def picture_input() -> pictures.Picture | None:
     """A CIFAR-10 test picture or an upload; None (with a note on the page) when there is none to classify."""
     source = st.radio("Picture", list(SOURCES), format_func=SOURCES.get, key="image_source", horizontal=True,
                       label_visibility="collapsed")
-    return _uploaded() if source == "upload" else _test_picture()
+    if source != "upload":
+        st.session_state.pop(UPLOAD_ID, None)      # a link to a test picture carries no upload
+        return _test_picture()
+    return _uploaded()
 
 
 def share_note() -> str | None:
-    """What a link to the view cannot carry: an uploaded picture."""
-    if st.session_state.get("image_source") == "upload":
-        return ("An uploaded picture cannot travel in a link: the link opens the same model and settings, with the "
-                "upload box.")
+    """What a link to the view cannot carry: an uploaded picture this server could not keep."""
+    if st.session_state.get("image_source") == "upload" and UPLOAD_ID not in st.session_state:
+        return ("This picture could not be kept on the server, so the link opens the same model and settings with "
+                "the upload box.")
     return None
 
 
 def _uploaded() -> pictures.Picture | None:
+    """The picture uploaded now, else the one a link names (kept on the server); kept for links in turn."""
     upload = st.file_uploader("A PNG, JPEG or WebP picture", type=UPLOAD_TYPES, key="upload_image",
-                              max_upload_size=MAX_FILE_BYTES // 2**20)
-    if upload is None:
+                              max_upload_size=MAX_FILE_BYTES // 2**20, on_change=st.session_state.pop,
+                              args=(UPLOAD_ID, None))
+    if upload is not None:
+        data, name = upload.getvalue(), upload.name
+    elif UPLOAD_ID in st.session_state:
+        try:
+            data, name = stored_inputs.PICTURES.load(st.session_state[UPLOAD_ID]), "the picture in the link"
+        except ValueError as error:        # removed from the server since the link was made
+            st.warning(f"The link's picture {error}: upload it again.")
+            del st.session_state[UPLOAD_ID]
+            return None
+    else:
         st.info("Upload a picture to see which of its patches each layer keeps. Any size works: the model "
                 "reads a centred square, shrunk to its input size.")
         return None
     try:
-        return pictures.picture_from_upload(upload.getvalue(), upload.name)
+        picture = pictures.picture_from_upload(data, name)
     except ImageError as error:
         st.error(f"**This file cannot be used.** {error}")
+        st.session_state.pop(UPLOAD_ID, None)
         return None
+    if upload is not None:
+        try:
+            st.session_state[UPLOAD_ID] = stored_inputs.PICTURES.save(data)
+        except (OSError, ValueError):      # a full or read-only disk: the view works, its link has no picture
+            st.session_state.pop(UPLOAD_ID, None)
+    return picture
 
 
 @st.cache_resource(show_spinner="Loading the CIFAR-10 test pictures…", max_entries=2)

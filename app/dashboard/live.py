@@ -14,20 +14,15 @@ import torch
 
 from pruning_core.methods import PruningMethod
 from pruning_core.text import DEFAULT_MAX_LENGTH, PrunedTextClassifier
+from pruning_core.text import examples as text_examples
 from pruning_core.trace import ExampleTrace
 
 # Texts are cut here before tokenizing: far more than max_length tokens ever cover, and it keeps a
 # pasted novel from costing the tokenizer time for text the model would never read.
 MAX_INPUT_CHARS = 20_000
 
-EXAMPLES = {
-    "Restaurant (study)": "This is the best restaurant, and I will be returning for another meal.",
-    "Glowing review": "A wonderful film with a brilliant cast, a moving story and music I still hum days later.",
-    "Harsh review": "The plot made no sense, the acting was wooden, and I walked out before the boring ending.",
-    "Mixed feelings": "The first hour is gripping, but the ending is rushed and the jokes fall flat.",
-    "World news": "Troops began leaving the city on Tuesday as the president met ministers to discuss the ceasefire.",
-    "Tech news": "Google released a new version of its Linux-based operating system for phones and laptops.",
-}
+# The example buttons (Live text, Classroom, Compare): the library's, each with its dataset and right label.
+EXAMPLES = text_examples.EXAMPLES
 
 # Torch threads for live requests. One thread runs a 256-token review in about 60 ms; two are a
 # little faster on an idle machine but many times slower when the cores are busy (the demo builder
@@ -59,7 +54,7 @@ def use_live_threads() -> None:
 
 def warm_up(classifier: PrunedTextClassifier) -> None:
     """One throwaway run, so the first timed request does not pay for one-off initialisation."""
-    classifier.trace([EXAMPLES["Restaurant (study)"]])
+    classifier.trace([EXAMPLES[0].text])
 
 
 def classify_live(classifier: PrunedTextClassifier, method: PruningMethod, text: str,
@@ -74,10 +69,18 @@ def classify_live(classifier: PrunedTextClassifier, method: PruningMethod, text:
     model_ms = 1000 * (time.perf_counter() - start)
     if all(word is None for word in trace.word_ids):       # nothing but special tokens
         return LiveResult(None, hint=NOTHING_READABLE_HINT)
-    notices = ()
-    if trace.truncated or length > MAX_INPUT_CHARS:
+    return LiveResult(trace, model_ms, cut_notices(trace, length, min(max_length, classifier.max_length)))
+
+
+def cut_notices(trace: ExampleTrace, length: int, token_limit: int) -> tuple[str, ...]:
+    """What was left unread of a text of `length` characters: tokens the tokenizer dropped at the model's length
+    limit (its own overflow, `trace.truncated`), else characters past this app's MAX_INPUT_CHARS; nothing when the
+    whole text was read (characters after the last token that make no token, such as zero-width ones, are read)."""
+    if trace.truncated:
         read = max(end for _, end in trace.offsets)
-        notices = (f"Your text has {length:,} characters. The model reads at most "
-                   f"{min(max_length, classifier.max_length)} tokens, "
-                   f"so only the first {read:,} characters were classified and are shown below.",)
-    return LiveResult(trace, model_ms, notices)
+        return (f"Your text has {length:,} characters. The model reads at most {token_limit} tokens, so only the "
+                f"first {read:,} characters were classified and are shown below.",)
+    if length > MAX_INPUT_CHARS:
+        return (f"Your text has {length:,} characters. This app reads at most the first {MAX_INPUT_CHARS:,} "
+                f"characters of a text, so the last {length - MAX_INPUT_CHARS:,} were not classified.",)
+    return ()

@@ -21,13 +21,14 @@ class PageInfo:
     title: str
     icon: str
     blurb: str = ""  # what Home says of it
+    linkable: bool = False   # its settings travel in its URL (it reads them itself, state.open_from_url)
 
 
 PAGES = [
     PageInfo("views/0_Overview.py", "Home", ":material/home:"),
     PageInfo("views/1_Live_text.py", "Live text", ":material/edit_note:",
              "type or paste a review and watch its tokens drop out layer by layer; try LTP, top-k, TS-DTP or no "
-             "pruning."),
+             "pruning.", linkable=True),
     PageInfo("views/2_Token_patterns.py", "Token patterns", ":material/category:",
              "which parts of speech, entities, stopwords and frequency bands survive, per class, and the words kept "
              "most."),
@@ -44,9 +45,10 @@ PAGES = [
              "two runs side by side, and LTP, top-k and TS-DTP on the same text."),
     PageInfo("views/7_Image.py", "Image", ":material/image:",
              "classify a CIFAR-10 test picture or your own with a Vision Transformer and see which patches each "
-             "layer keeps."),
+             "layer keeps.", linkable=True),
     PageInfo("views/8_Classroom.py", "Classroom", ":material/school:",
-             "for a projector: one layer at a time in large type, and a game: guess which words survive."),
+             "for a projector: one layer at a time in large type, and a game: guess which words survive.",
+             linkable=True),
     PageInfo("views/9_Findings.py", "Findings", ":material/fact_check:",
              "the study's claims checked on a run: each a statistic with a 95% interval and a verdict."),
 ]
@@ -60,4 +62,7 @@ def run() -> None:
     state.keep_settings()
     pages = [st.Page(page.file, title=page.title, icon=page.icon, default=index == 0)
              for index, page in enumerate(PAGES)]
-    st.navigation(pages).run()
+    page = st.navigation(pages)
+    if not next(info for info in PAGES if info.title == page.title).linkable:
+        state.ignore_url(page.title)   # a link's parameters here are noted, then cleared from the address
+    page.run()

@@ -2,7 +2,8 @@
 
 A view writes its settings into its URL (state.save_to_url); the link to share is the page's address with those
 settings as its query. The address comes from the browser (`st.context.url`), or failing that from the request's
-Host header; a view whose text is too long for a URL gets a note instead of a link that would open something else.
+Host header. A text too long for a URL is kept on this server and the link carries its id (state.UrlParam.store);
+a view whose text could not be kept gets a note instead of a link that would open something else.
 """
 from __future__ import annotations
 
@@ -44,22 +45,31 @@ def page_address(context_url: str | None, headers: Mapping[str, str], page_path:
     return f"{'https' if scheme == 'https' else 'http'}://{host}/{path}"
 
 
-def view_link(address: str | None, values: Mapping[str, str], too_long: Sequence[str] = ()) -> ShareLink:
-    """The link that reopens a view: its page's address and its settings (`state.url_values`)."""
+def view_link(address: str | None, values: Mapping[str, str], too_long: Sequence[str] = (),
+              stored: Sequence[str] = ()) -> ShareLink:
+    """The link that reopens a view: its page's address and its settings (`state.url_values`); `stored` names the
+    settings whose value is kept on this server, the link carrying only its id."""
     if too_long:
-        names = ", ".join(f"`{name}`" for name in too_long)
-        return ShareLink(None, f"This view's {names} is longer than a link can carry ({MAX_URL_TEXT:,} characters), "
-                               "so there is no link to it: shorten the text, or share the text itself.")
+        return ShareLink(None, f"This view's {_listed(too_long)} is longer than a link can carry ({MAX_URL_TEXT:,} "
+                               "characters) and could not be saved on this server for one, so there is no link to "
+                               "it: shorten the text, or share the text itself.")
     if address is None:
         return ShareLink(None, "This app's address is not known here (it is read from the browser), so no link "
                                "can be made: copy the address bar instead.")
     query = urlencode(dict(values), quote_via=quote)
     url = f"{address}?{query}" if query else address
-    note = None
+    notes = []
+    if stored:
+        notes.append(f"This view's {_listed(stored)} is too long for a link, so it is saved on this server and the "
+                     "link carries its id: the link opens it from this app only.")
     if any(f"//{host}" in address for host in _LOCAL_HOSTS):
-        note = ("This link points at this computer (localhost), which a phone cannot reach: open the app by the "
-                "computer's network address (start it with `--server.address 0.0.0.0`) to share it.")
-    return ShareLink(url, note)
+        notes.append("This link points at this computer (localhost), which a phone cannot reach: open the app by the "
+                     "computer's network address (start it with `--server.address 0.0.0.0`) to share it.")
+    return ShareLink(url, " ".join(notes) or None)
+
+
+def _listed(names: Sequence[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
 
 
 @lru_cache(maxsize=32)

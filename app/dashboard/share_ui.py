@@ -24,12 +24,13 @@ def current_address(page_path: str) -> str | None:
 def share_view(params: Sequence[state.UrlParam], page_path: str, note: str | None = None) -> None:
     """An expander with the link that reopens this view and its QR code; `note` says what the link leaves out."""
     values, too_long = state.url_values(params)
-    link = share.view_link(current_address(page_path), values, too_long)
+    stored = [param.name for param in params if param.name in values and param.is_stored(values[param.name])]
+    link = share.view_link(current_address(page_path), values, too_long, stored)
     with st.expander("Share this view", icon=":material/qr_code_2:"):
         if note:
             st.caption(note)
         if link.url is None:
-            (st.info if too_long else st.caption)(link.note)   # a text too long for a link is worth a box
+            (st.info if too_long else st.caption)(link.note)   # a text left out of the link is worth a box
             return
         st.code(link.url, language=None, wrap_lines=True)
         if link.note:

@@ -13,6 +13,9 @@ import pandas as pd
 from pruning_core.methods import METHODS
 from pruning_core.trace import read_layer
 
+# What a table shows in a cell with no value (st.dataframe's `placeholder`; Streamlit's own is the word "None").
+EMPTY_CELL = "—"
+
 FACET_NAMES = {"pos": "Part of speech", "entity": "Entity type", "stopword": "Stopword",
                "frequency": "Frequency band", "punctuation": "Punctuation"}
 

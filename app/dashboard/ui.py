@@ -6,16 +6,19 @@ pruning_core; a method's controls are drawn by dashboard.controls; this module o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import streamlit as st
 
 from pruning_core import paths
-from pruning_core.hub import download_notes
+from pruning_core.hub import OFFLINE_SETTING, download_notes, split_sources, why_offline
+from pruning_core.paths import DATA_DIR_ENV
 from pruning_core.classifier import ModelLoadError, UnsupportedModelError
 from pruning_core.trace import ExampleTrace
-from pruning_core.text import PrunedTextClassifier
+from pruning_core.text import PrunedTextClassifier, default_model_path
+from pruning_core.text.examples import Example
 
-from . import catalog, controls, jobs, state
+from . import catalog, controls, jobs, state, stored_inputs
 from .catalog import ModelEntry
 from .live import READ_HELP, warm_up
 from .tables import method_name
@@ -26,7 +29,7 @@ UNITS = {"words": "Words", "subwords": "Sub-words"}
 # Live text's settings in its URL: /Live_text?text=...&model=...&method=topk&keep=0.3 reopens the same view. The
 # method's settings (method, adjust, threshold, schedule, score, keep, r_max, alpha) are what its controls declare.
 LIVE_URL = (
-    state.UrlParam("text", "live_text"),
+    state.UrlParam("text", "live_text", store=stored_inputs.TEXTS),   # a long text is kept on the server
     state.UrlParam("model", "model_key"),
     *controls.url_params(controls.TEXT),
     state.UrlParam("unit", "unit", choices=tuple(UNITS)),
@@ -67,7 +70,7 @@ def pick_model(entries: list[ModelEntry], state_key: str, default: ModelEntry, l
     clear message."""
     by_key = {entry.key: entry for entry in entries}
     if st.session_state.get(state_key) not in by_key:
-        if st.session_state.get(state_key) is not None:
+        if st.session_state.get(state_key) is not None and not state.set_by_link(state_key):
             st.warning("The model this page was set to (by a link or an earlier visit) is not available here: "
                        "showing the default model instead.")
         st.session_state[state_key] = default.key
@@ -116,15 +119,20 @@ def view_sidebar() -> tuple[str, bool]:
     return unit, hide_gone
 
 
-def example_buttons(examples: dict[str, str], text_key: str) -> None:
-    """One button per example; clicking one puts its text in the box (the first is there to start)."""
-    st.session_state.setdefault(text_key, next(iter(examples.values())))
-    for column, (name, example) in zip(st.columns(len(examples)), examples.items()):
-        column.button(name, key=f"do_example_{name}", width="stretch", on_click=_set_state, args=(text_key, example))
+def example_buttons(examples: Sequence[Example], text_key: str, model_key: str | None = None) -> None:
+    """One button per example; clicking one puts its text in the box (the first is there to start) and, given the
+    page's model picker, turns to a model trained on the example's dataset when the one shown is not."""
+    st.session_state.setdefault(text_key, examples[0].text)
+    for column, example in zip(st.columns(len(examples)), examples):
+        column.button(example.name, key=f"do_example_{example.name}", width="stretch", on_click=_use_example,
+                      args=(example, text_key, model_key))
 
 
-def _set_state(key: str, value: str) -> None:
-    st.session_state[key] = value
+def _use_example(example: Example, text_key: str, model_key: str | None) -> None:
+    st.session_state[text_key] = example.text
+    if model_key is not None and (key := catalog.model_for(catalog.discover_models(), example.dataset,
+                                                           st.session_state.get(model_key))):
+        st.session_state[model_key] = key
 
 
 def demo_section(shown: list[ModelEntry]) -> None:
@@ -133,18 +141,42 @@ def demo_section(shown: list[ModelEntry]) -> None:
     build_section(jobs.demo_job(paths.artifacts_dir()), shown, BuildTexts(
         title="Demo models", button="Build the demo models", key="do_build_demo",
         pitch="Train small demo models on IMDb and AG News (6 to 14 minutes on 2 CPU cores, depending on the CPU). "
-              "The build runs in the background: every page keeps working meanwhile." + downloads_note(jobs.TEXT_DATASETS),
+              "The build runs in the background: every page keeps working meanwhile." + _base_model_note()
+              + downloads_note(jobs.TEXT_DATASETS),
         unavailable="Live text still works with the packaged MiniLM-L6.",
         built="The demo models are built: pick one on Live text."))
 
 
+def _base_model_note() -> str:
+    """Where the text build's starting weights come from: the packaged MiniLM-L6, present or not."""
+    try:
+        default_model_path()
+    except ModelLoadError as missing:
+        return f"\n\n**The model it starts from is missing.** {missing}"
+    return " They start from the packaged MiniLM-L6, installed with this project."
+
+
 def downloads_note(datasets: tuple[str, ...]) -> str:
-    """What a build will fetch from the Hugging Face hub first, when the data are not in a local folder."""
-    notes = download_notes(datasets, sizes=False)
-    if not notes:
-        return ""
-    listed = "\n".join(f"- {note}" for note in notes)
-    return f"\n\nNo local copy of the data was found, so the build first downloads (once, into the hub cache):\n{listed}"
+    """Where a build reads its data from, as it stands: a local folder, the hub cache, a download from the hub, or,
+    offline, none of these (and what to do then). Decided from the files on disk and hub.why_offline."""
+    sources = split_sources(datasets)
+    if not any(source.from_hub for source in sources):
+        return f"\n\nThe data are read from the local folder `{paths.data_dir()}`."
+    listed = "\n".join(f"- {note}" for note in download_notes(datasets, sizes=False))
+    if all(source.cached for source in sources if source.from_hub):
+        return f"\n\nThe data were downloaded before and are read from the hub cache:\n{listed}"
+    offline = why_offline()    # remembered: download_notes has just asked
+    if offline is None:
+        return ("\n\nNo local copy of the data was found, so the build first downloads (once, into the hub "
+                f"cache):\n{listed}")
+    folder = paths.data_dir()
+    where = (f"under `{folder}` (as `{folder}/<dataset>/<split>.parquet`), then reload this page" if folder else
+             f"in a folder as `<dataset>/<split>.parquet` and set `{DATA_DIR_ENV}` to it before starting the dashboard")
+    online = ("unset `HF_HUB_OFFLINE` and restart the dashboard" if offline == OFFLINE_SETTING else
+              "connect this machine to the internet and reload this page")
+    return (f"\n\n**The build cannot get its data now:** the data are neither in a local folder nor in the hub cache, "
+            f"and nothing can be downloaded ({offline}):\n{listed}\n\nTo build offline, put the parquet files "
+            f"{where}; or {online}.")
 
 
 @dataclass(frozen=True)

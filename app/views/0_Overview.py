@@ -3,7 +3,7 @@ import streamlit as st
 
 from dashboard import catalog, reads, ui
 from dashboard.navigation import PAGES
-from dashboard.tables import READ_SHARE_HELP, runs_table
+from dashboard.tables import EMPTY_CELL, READ_SHARE_HELP, runs_table
 from pruning_core import paths
 
 st.title("Token Pruning Lens")
@@ -21,7 +21,7 @@ for page in PAGES[1:]:
 st.subheader("Models")
 trained = catalog.trained_models(catalog.discover_models())
 if trained:
-    st.dataframe(catalog.describe(trained), hide_index=True, width="stretch",
+    st.dataframe(catalog.describe(trained), hide_index=True, width="stretch", placeholder=EMPTY_CELL,
                  column_config={"accuracy": st.column_config.NumberColumn(format="%.3f"),
                                 "macro-F1": st.column_config.NumberColumn(format="%.3f")})
     st.caption(f"Trained models found under `{paths.models_dir()}`; "
@@ -41,7 +41,7 @@ else:
         st.info("No runs in the database yet: build the demo models (above, or `python -m pipelines.demo`), or "
                 "trace a model with `python -m pipelines.trace`. The dataset pages read these runs.")
     else:
-        st.dataframe(runs_table(stored), hide_index=True, column_config={
+        st.dataframe(runs_table(stored), hide_index=True, placeholder=EMPTY_CELL, column_config={
             "accuracy": st.column_config.NumberColumn(format="%.3f"),
             "macro-F1": st.column_config.NumberColumn(format="%.3f"),
             "tokens read": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1,

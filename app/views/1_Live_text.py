@@ -17,7 +17,7 @@ if not entry.fine_tuned:
     st.warning("The packaged MiniLM-L6 is **not fine-tuned: its predictions are random**. Its attention, and so "
                "its pruning, is real. Build or pick a trained model on Home for meaningful predictions.")
 
-ui.example_buttons(EXAMPLES, "live_text")
+ui.example_buttons(EXAMPLES, "live_text", "model_key")
 text = st.text_area("Your text", key="live_text", height=110,
                     help="Press Ctrl+Enter (or click outside the box) to classify.")
 state.save_to_url("live", ui.LIVE_URL)

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from dashboard import reads
-from dashboard.tables import MAX_KEYWORDS, PERCENT_COLUMNS, keyword_display, layer_columns, parse_keywords
+from dashboard.tables import EMPTY_CELL, MAX_KEYWORDS, PERCENT_COLUMNS, keyword_display, layer_columns, parse_keywords
 
 st.title("Domain keywords")
 st.caption("For each keyword: how often it occurs in the traced test set, the share of its occurrences alive "
@@ -26,7 +26,7 @@ formats |= {column: st.column_config.NumberColumn(format="%.1f", help=text) for 
 
 def keyword_table(frame, file_name: str, key: str) -> None:
     table = keyword_display(frame, layers)
-    st.dataframe(table, hide_index=True, column_config=formats, key=key)
+    st.dataframe(table, hide_index=True, column_config=formats, key=key, placeholder=EMPTY_CELL)
     st.caption("L1 % …: the share of the keyword's occurrences still alive after each layer; final %: the share the "
                "classifier read (alive on entry to the last layer, so the column of the layer before it); acc kept % "
                "/ acc dropped %: accuracy on the texts where the classifier read it / where every occurrence was "

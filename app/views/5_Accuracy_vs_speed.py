@@ -3,7 +3,7 @@ import streamlit as st
 
 from dashboard import reads
 from dashboard.figures import tradeoff
-from dashboard.tables import method_name
+from dashboard.tables import EMPTY_CELL, method_name
 from dashboard.tradeoff import (by_length_of, length_cells, setting_roles, settings_columns, timing_caption,
                                 versus_column, with_reference_speedups)
 from pruning_core.analysis.sweeps import speed_setting
@@ -49,7 +49,7 @@ if lengths is None:
 else:
     st.plotly_chart(tradeoff.length_figure(lengths), key="by_length")
     st.caption(tradeoff.LENGTH_CAPTION)
-    st.dataframe(length_cells(lengths), hide_index=True)
+    st.dataframe(length_cells(lengths), hide_index=True, placeholder=EMPTY_CELL)
 
 st.subheader("Every setting")
 reference, versus = versus_column(rows)
@@ -57,4 +57,5 @@ table = rows.assign(method=rows["method"].map(method_name), GFLOPs=rows["flops"]
                     role=setting_roles(rows))[
     ["setting", "method", "role", "accuracy", "versus", "macro_f1", "GFLOPs", "throughput_b32", "latency_b1_ms",
      "speedup_b32", "speedup_b1"]]
-st.dataframe(table, hide_index=True, column_config=settings_columns(reference, speed_setting(rows)))
+st.dataframe(table, hide_index=True, column_config=settings_columns(reference, speed_setting(rows)),
+             placeholder=EMPTY_CELL)

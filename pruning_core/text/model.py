@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase
 
 from ..classifier import ClassifierOutput, PrunedClassifier
 from ..methods import PruningMethod
@@ -60,8 +60,7 @@ class PrunedTextClassifier(PrunedClassifier):
         batch = self.tokenizer(texts, truncation=True, max_length=max_length, padding=True,
                                return_offsets_mapping=True, return_tensors="pt")
         lengths = batch["attention_mask"].sum(dim=1).tolist()
-        truncated = [_was_truncated(text, batch["offset_mapping"][i, :n]) for i, (text, n) in
-                     enumerate(zip(texts, lengths))]
+        truncated = [_was_truncated(batch, row) for row in range(len(texts))]
         return Encoding(batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device), batch,
                         truncated, lengths)
 
@@ -117,6 +116,8 @@ def checked_texts(texts: object) -> list[str]:
     return list(texts)
 
 
-def _was_truncated(text: str, offsets: Tensor) -> bool:
-    """True when non-space text remains after the last token the tokenizer kept."""
-    return bool(text[int(offsets[:, 1].max()):].strip())
+def _was_truncated(batch: BatchEncoding, row: int) -> bool:
+    """True when the tokenizer dropped tokens of text `row` to fit max_length: its own overflow (which its truncation
+    fills anyway, at no extra cost), not a guess from characters, since characters after the last token kept (zero-width
+    or control characters) may be ones that make no token at all."""
+    return bool(batch.encodings[row].overflowing)
