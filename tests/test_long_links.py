@@ -2,6 +2,7 @@
 (dashboard.stored_inputs, state.UrlParam.store), and the link reopens it; a bad id gets a note, never a traceback."""
 from __future__ import annotations
 
+import os
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -32,6 +33,18 @@ def test_a_text_is_kept_once_under_its_content_id(artifacts):
     assert TEXTS.load(content_id) == LONG
     kept = sorted(path.name for path in paths.shared_inputs_dir().iterdir())
     assert kept == sorted([f"{content_id}.txt", f"{TEXTS.save(LONG + '!')}.txt"])   # no temporary file left behind
+
+
+def test_the_store_forgets_the_least_recently_saved_beyond_its_limit(artifacts, monkeypatch):
+    monkeypatch.setattr(stored_inputs, "KEPT_FILES", 2)
+    first, second = TEXTS.save(LONG + "1"), TEXTS.save(LONG + "2")
+    os.utime(paths.shared_inputs_dir() / f"{first}.txt", (1, 1))       # saved long ago...
+    os.utime(paths.shared_inputs_dir() / f"{second}.txt", (2, 2))
+    assert TEXTS.save(LONG + "1") == first                             # ...but saved again now
+    third = TEXTS.save(LONG + "3")
+    assert {path.stem for path in paths.shared_inputs_dir().glob("*.txt")} == {first, third}
+    with pytest.raises(ValueError, match="names no text saved"):
+        TEXTS.load(second)
 
 
 def test_a_text_past_the_app_cap_is_kept_as_the_part_the_app_reads(artifacts):

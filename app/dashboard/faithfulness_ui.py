@@ -20,7 +20,7 @@ from pruning_core.trace import ExampleTrace
 
 from . import catalog, reads
 from .live import MAX_INPUT_CHARS
-from .tables import method_name
+from .tables import EMPTY_CELL, method_name
 
 CAPTION = ("y is the pruned model's answer and p_full the probability the same weights give with nothing pruned. "
            "**Sufficiency** = p_full(y) − p_full(y | the tokens read alone): near 0 or below, the tokens the "
@@ -142,5 +142,5 @@ def dataset_section(dataset: str) -> None:
         st.info(f"No faithfulness figures for {dataset} yet: run `python -m pipelines.faithfulness --dataset "
                 f"{dataset} --run {run}`.")
         return
-    st.dataframe(dataset_table(summary, by_class), hide_index=True)
+    st.dataframe(dataset_table(summary, by_class), hide_index=True, placeholder=EMPTY_CELL)
     st.caption(DATASET_CAPTION)

@@ -21,6 +21,7 @@ from pruning_core.vision.images import MAX_FILE_BYTES
 
 from .live import MAX_INPUT_CHARS
 
+KEPT_FILES = 2000                   # per kind: saving a new one beyond this forgets the least recently saved
 ID_LENGTH = 20                      # hex characters of the SHA-256: 80 bits, no collision in any lifetime of links
 _ID = re.compile(rf"[0-9a-f]{{{ID_LENGTH}}}")
 
@@ -40,8 +41,11 @@ class Shelf:
             raise ValueError(f"data is {len(data):,} bytes, over the {self.max_bytes:,} kept for a {self.noun}.")
         content_id = hashlib.sha256(data).hexdigest()[:ID_LENGTH]
         target = self._file(content_id)
-        if not target.is_file():
+        if target.is_file():
+            target.touch()                 # saved again: the most recently saved, the last to be forgotten
+        else:
             _write_atomically(target, data)
+            self._forget_oldest(keep=KEPT_FILES)
         return content_id
 
     def check(self, content_id: object) -> str:
@@ -59,6 +63,14 @@ class Shelf:
             return self._file(self.check(content_id)).read_bytes()
         except FileNotFoundError:       # removed since the check
             raise ValueError(f"names no {self.noun} saved on this server (it may have been removed)") from None
+
+    def _forget_oldest(self, keep: int) -> None:
+        """Remove all but the `keep` most recently saved files of this kind (old links then say their file is
+        gone), so that the folder does not grow without bound."""
+        files = list(self._file("x").parent.glob(f"*{self.suffix}"))
+        if len(files) > keep:
+            for old in sorted(files, key=lambda file: file.stat().st_mtime)[:len(files) - keep]:
+                old.unlink(missing_ok=True)
 
     def _file(self, content_id: str) -> Path:
         return (self.folder or paths.shared_inputs_dir()) / f"{content_id}{self.suffix}"

@@ -100,13 +100,18 @@ def table_settings(sweep: pd.DataFrame) -> dict[str, str]:
     return dict(models[:at] + before + [models[at]] + after + models[at + 1:])
 
 
-def lengths_by_model(sweep: pd.DataFrame) -> dict[str, list[LengthBucket]] | None:
-    """{model: accuracy by length bucket} for every model of the table (table_settings), the control's paired
-    difference beside the others; None when the sweep has no such model or did not store predictions and lengths."""
+def lengths_by_model(sweep: pd.DataFrame, points: float = 1.0) -> dict[str, list[LengthBucket]] | None:
+    """{model: accuracy by length bucket} for every model of the table (table_settings) and the fastest setting
+    within `points` of the control (when it is not one of them), the control's paired difference beside the others;
+    None when the sweep has no such model or did not store predictions and lengths."""
     control = setting_row(sweep, CONTROL)
     by_setting = sweep.set_index("setting", drop=False)
+    settings = dict(table_settings(sweep))
+    best = None if control is None else fastest_within(sweep, control, points)
+    if best is not None and best["setting"] not in settings.values():
+        settings[f"`{best['setting']}`, the fastest within {points:g} point"] = best["setting"]
     buckets = {model: accuracy_by_length(by_setting.loc[setting], None if setting == CONTROL else control)
-               for model, setting in table_settings(sweep).items()}
+               for model, setting in settings.items()}
     return None if not buckets or any(found is None for found in buckets.values()) else buckets
 
 
