@@ -370,7 +370,7 @@ def test_a_fresh_clone_without_data_or_network_gets_one_clear_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pipelines.demo", "--datasets", "imdb"], cwd=paths.REPO_ROOT,
                           env=environment, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0 and "Traceback" not in done.stdout + done.stderr
-    assert "will download hub file hf://datasets/stanfordnlp/imdb/" in done.stdout
+    assert "cannot be downloaded (HF_HUB_OFFLINE is set): hub file hf://datasets/stanfordnlp/imdb/" in done.stdout
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: Cannot load imdb train") and "LENS_DATA_DIR" in last and "go online" in last
 
