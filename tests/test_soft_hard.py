@@ -200,7 +200,7 @@ def test_ltp_scores_are_relative_to_the_live_tokens_so_removal_does_not_inflate_
     """Every live query hands out a total of 1: after removals the live tokens' scores sum to their count (mean 1)."""
     texts = long_texts(3)
     classifier = PrunedTextClassifier(make_bert(num_layers=NUM_LAYERS), make_tokenizer())
-    classifier.method = LearnedTokenPruning(NUM_LAYERS, [0.8, 0.9, 1.0, 1.1])
+    classifier.method = LearnedTokenPruning(NUM_LAYERS, [0.8, 0.9, 1.0, 1.1], score="relative")
     for trace in classifier.trace(texts):
         assert trace.kept[-1].sum() < 0.5 * len(trace.tokens), "the thresholds should prune"
         for layer in range(1, NUM_LAYERS):

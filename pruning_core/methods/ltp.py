@@ -1,12 +1,15 @@
 """`ltp`: Learned Token Pruning (Kim et al., KDD'22) with one learnable threshold per layer.
 
-Score (`score="relative"`, the default): the attention a token receives, summed over the text's live query
-tokens and averaged over heads. Every query hands out a total of 1, so under uniform attention every token
-scores exactly 1 at every layer and every length, and a token scoring 2 receives twice an average token's
-attention: one threshold means the same for a 60- and a 500-token text. (`score="share"` is the paper's score:
-the same sum divided by the text's real length n, a share of the text's attention near 1/n, so a fixed
-threshold is a bar that rises with length and long texts lose almost everything; models saved before the
-relative score existed load with it.)
+Score (`score="content"`, the default): the attention a token receives, summed over the text's live query
+tokens and averaged over heads, divided by the mean of that over the live tokens other than CLS. Under uniform
+attention every token scores exactly 1 at every layer and every length, and a token scoring 2 receives twice an
+average token's attention: one threshold means the same for a 20-, a 60- and a 500-token text. CLS is left out of
+the average because it absorbs a share of every query's attention that grows as the text shrinks (after a few
+removals in a 20-token review it receives most of it), which would push every other token of a short text under
+the bar. `score="relative"` divides by the mean over all live tokens, CLS included (the IMDb `cpu` study of
+2026-12-07 was trained with it); `score="share"` is the paper's score: the sum divided by the text's real length
+n, a share near 1/n, so a fixed threshold is a bar that rises with length and long texts lose almost everything
+(models saved before `score` existed load with it).
 
 Hard mode removes every token whose score is below the layer's threshold theta_l. Soft mode (training) removes
 nothing: it multiplies the layer output by m_l = sigmoid((s - theta_l) / T), and masks multiply across layers (a
@@ -24,9 +27,19 @@ from torch import Tensor, nn
 from .base import Adjustment, LayerState, Selection, TrainableMethod, attention_received, finite_number
 from .controls import Control
 
-SCORES = ("relative", "share")
+SCORES = ("content", "relative", "share")
 # One threshold for every layer, as a slider offers it: relative scores, an average token scores 1.
 UNIFORM_THRESHOLDS = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0)
+
+
+def relative_to_content(state: LayerState) -> Tensor:
+    """(B, K): attention received divided by its mean over the live rows other than CLS (row 0), presence-weighted
+    (soft mode's cumulative masks; 1/0 in hard mode)."""
+    weight = state.presence.clone()
+    weight[:, 0] = 0.0
+    received = torch.where(weight > 0, state.attention, torch.zeros_like(state.attention))
+    mean = (received * weight).sum(dim=1) / weight.sum(dim=1).clamp(min=1e-6)   # (B,)
+    return state.attention / mean.clamp(min=1e-12).unsqueeze(1)
 
 
 class LearnedTokenPruning(TrainableMethod):
@@ -34,7 +47,7 @@ class LearnedTokenPruning(TrainableMethod):
     title = "LTP"
 
     def __init__(self, num_layers: int, thresholds: list[float] | None = None, temperature: float = 0.05,
-                 keep_lambda: float = 0.1, mode: str = "hard", score: str = "relative"):
+                 keep_lambda: float = 0.1, mode: str = "hard", score: str = "content"):
         super().__init__(mode)
         if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
             raise ValueError(f"num_layers must be a whole number of layers >= 1, got {num_layers!r}.")
@@ -60,8 +73,8 @@ class LearnedTokenPruning(TrainableMethod):
         return (Control("threshold", "Threshold (every layer)", 0.5, low=0.0, high=max(UNIFORM_THRESHOLDS),
                         stops=UNIFORM_THRESHOLDS,
                         help="Tokens whose attention received is below it are removed. This model has no learned "
-                             "thresholds; it is relative: an average token scores 1 (2: twice the average "
-                             "attention)."),)
+                             "thresholds; it is relative: an average token other than CLS scores 1 (2: twice "
+                             "the average attention)."),)
 
     @classmethod
     def settings_from_controls(cls, values: dict, num_layers: int | None) -> dict:
@@ -76,7 +89,10 @@ class LearnedTokenPruning(TrainableMethod):
         return float(self.thresholds[layer].detach()) > 0.0   # scores are never negative
 
     def scores(self, state: LayerState) -> Tensor:
-        """(B, K): attention received relative to a uniform share (1 on average), or the paper's share (1/n)."""
+        """(B, K): attention received relative to the average live token's (other than CLS's, or any), or the
+        paper's share of the text's attention (1/n)."""
+        if self.score == "content":
+            return relative_to_content(state)
         return state.attention if self.score == "relative" else attention_received(state, state.n_input)
 
     def select(self, state: LayerState) -> Selection:
@@ -90,7 +106,10 @@ class LearnedTokenPruning(TrainableMethod):
 
     def describe(self) -> str:
         values = ", ".join(f"{value:.3g}" for value in self.thresholds.detach().tolist())
-        if self.score == "relative":
+        if self.score == "content":
+            rule = ("the attention it receives, relative to an average token's other than CLS (1 under uniform "
+                    "attention, at any length), falls below the layer's threshold")
+        elif self.score == "relative":
             rule = ("the attention it receives, relative to an average token's (1 under uniform attention, at any "
                     "length), falls below the layer's threshold")
         else:
