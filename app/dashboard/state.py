@@ -217,7 +217,7 @@ def notes_text(notes: Sequence[UrlNote], params_by_key: Mapping[str, UrlParam]) 
             param = params_by_key.get(note.key)
             used = st.session_state.get(note.key)
             text = None if param is None or used is None else param.format(used)
-            line += f"; using `{_shown(text)}`." if text is not None else ": not a setting of what is shown, ignored."
+            line += f"; using `{_shown(text)}`." if text is not None else "; ignored."
         else:
             line += ": ignored."
         lines.append(line)
