@@ -22,7 +22,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import torch  # noqa: E402
+
 from conftest import make_bert, make_tokenizer  # noqa: E402
+from lens_helpers import use_artifacts  # noqa: E402
 from pipeline_data import make_data_dir, tiny_profile  # noqa: E402
 from pipelines import analyze, faithfulness, trace  # noqa: E402
 from pruning_core import storage as store  # noqa: E402
@@ -122,3 +125,19 @@ def build_lens(root: Path) -> Path:
 
 if __name__ == "__main__":
     print(build_lens(Path(sys.argv[1]).resolve()))
+
+
+# --- fixtures: the tiny stored runs, built once per test module, read by the dashboard ------------------------
+
+@pytest.fixture(scope="module")
+def lens_root(tmp_path_factory) -> Path:
+    """The tiny stored runs (build_lens), built once per test module."""
+    return build_lens(tmp_path_factory.mktemp("lens"))
+
+
+@pytest.fixture
+def lens(lens_root, monkeypatch):
+    """The dashboard pointed at the tiny stored runs."""
+    threads = torch.get_num_threads()     # the app sets torch's process-wide thread count
+    yield use_artifacts(monkeypatch, lens_root)
+    torch.set_num_threads(threads)

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
-from app_data import AG_NEWS_RUN, IMDB_LTP_RUN, build_lens, save_model
+from app_data import AG_NEWS_RUN, IMDB_LTP_RUN, lens, lens_root, save_model  # noqa: F401 (fixtures)
 from pipelines import trace
 from lens_helpers import open_page, use_artifacts
 from pipeline_data import make_data_dir
@@ -31,18 +30,6 @@ PATTERNS, EMBEDDINGS, KEYWORDS = "views/2_Token_patterns.py", "views/3_Embedding
 SPEED, COMPARE, LIVE = "views/5_Accuracy_vs_speed.py", "views/6_Compare.py", "views/1_Live_text.py"
 FINDINGS = "views/9_Findings.py"
 DATASET_PAGES = (PATTERNS, EMBEDDINGS, KEYWORDS, SPEED, COMPARE, FINDINGS)
-
-
-@pytest.fixture(scope="module")
-def lens_root(tmp_path_factory) -> Path:
-    return build_lens(tmp_path_factory.mktemp("lens"))
-
-
-@pytest.fixture
-def lens(lens_root, monkeypatch):
-    threads = torch.get_num_threads()     # the app sets torch's process-wide thread count
-    yield use_artifacts(monkeypatch, lens_root)
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture

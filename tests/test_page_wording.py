@@ -6,16 +6,14 @@ from __future__ import annotations
 import threading
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import huggingface_hub
 import numpy as np
 import pytest
-import torch
 from huggingface_hub import constants
 
-from app_data import IMDB_LTP_RUN, build_lens
-from lens_helpers import open_page, use_artifacts
+from app_data import IMDB_LTP_RUN, lens, lens_root  # noqa: F401 (fixtures)
+from lens_helpers import open_page
 from dashboard import jobs, ui
 from dashboard.tables import EMPTY_CELL
 from pruning_core import hub
@@ -159,18 +157,6 @@ def test_why_offline_remembers_the_probe_for_a_while(monkeypatch):
 
 
 # --- empty cells --------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def lens_root(tmp_path_factory) -> Path:
-    return build_lens(tmp_path_factory.mktemp("lens"))
-
-
-@pytest.fixture
-def lens(lens_root, monkeypatch):
-    threads = torch.get_num_threads()     # the app sets torch's process-wide thread count
-    yield use_artifacts(monkeypatch, lens_root)
-    torch.set_num_threads(threads)
-
 
 def placeholders(app) -> list[str]:
     return [frame.proto.placeholder for frame in app.dataframe]
