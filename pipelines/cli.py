@@ -5,6 +5,7 @@
     lens train --dataset imdb --profile quick
     lens trace --model artifacts/models/imdb-quick/ltp_hard --device cuda
     lens results --write docs/results.md
+    lens kv --profile cpu           the KV-cache benchmark: every press × budget against the full cache
     lens bench text --rounds 5      the speed benchmarks: text, vision, live, store
     lens train --help               a command's own options
 
@@ -54,6 +55,7 @@ COMMANDS = {
     "faithfulness": Command("pipelines.faithfulness"),
     "findings": Command("pipelines.findings"),
     "results": Command("pipelines.results"),
+    "kv": Command("pipelines.kv"),
     "app": Command(f"{__name__}:start_app", "The dashboard in the browser: streamlit run app/Home.py (Streamlit's "
                                             "own options follow)."),
     "bench": Command(help="The speed benchmarks, timed side by side against the strongest unpruned path.",

@@ -16,10 +16,12 @@ VISION_START, VISION_END = "<!-- vision-results:start -->", "<!-- vision-results
 FAITHFULNESS_START, FAITHFULNESS_END = "<!-- faithfulness:start -->", "<!-- faithfulness:end -->"
 FINDINGS_START, FINDINGS_END = "<!-- findings:start -->", "<!-- findings:end -->"
 HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
+KV_START, KV_END = "<!-- kv-results:start -->", "<!-- kv-results:end -->"   # pipelines.kv_results
 # {block name: its markers}: the blocks docs/results.md holds (benchmarks/vision_speed.py writes vision-speed there
 # too), and the README's one headline table.
 RESULT_BLOCKS = {"results": (START, END), "vision-results": (VISION_START, VISION_END),
-                 "faithfulness": (FAITHFULNESS_START, FAITHFULNESS_END), "findings": (FINDINGS_START, FINDINGS_END)}
+                 "faithfulness": (FAITHFULNESS_START, FAITHFULNESS_END), "findings": (FINDINGS_START, FINDINGS_END),
+                 "kv-results": (KV_START, KV_END)}
 HEADLINE_BLOCKS = {"headline": (HEADLINE_START, HEADLINE_END)}
 RESULTS_DOC, README = Path("docs") / "results.md", Path("README.md")   # `--write`'s targets, in the repository
 

@@ -26,10 +26,11 @@ agreement with the same weights unpruned and the flip rate by true class, the sh
 classifier, and ERASER's sufficiency and comprehensiveness of those tokens, with 95% bootstrap intervals.
 Findings: the study's claims checked on each analysed text run of the profile (pipelines/findings.py): the
 statistic with its 95% bootstrap interval over the run's examples, when it is supported, and the verdict.
+KV cache: the latest KV-cache sweep of the profile (pipelines/kv.py), rendered by pipelines/kv_results.py.
 `--write` with no path replaces the blocks between `<!-- NAME:start -->` / `<!-- NAME:end -->` for NAME in
-results, vision-results, faithfulness and findings in docs/results.md, and the headline block in README.md;
-`--write PATH` replaces those four blocks in PATH (and its headline block, when it holds one). A block with nothing
-in the database yet keeps what it had; a block missing its markers is refused before anything is written.
+results, vision-results, faithfulness, findings and kv-results in docs/results.md, and the headline block in
+README.md; `--write PATH` replaces those blocks in PATH (and its headline block, when it holds one). A block with
+nothing in the database yet keeps what it had; a block missing its markers is refused before anything is written.
 """
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ from .doc_blocks import (END, FAITHFULNESS_END, FAITHFULNESS_START, FINDINGS_END
                          HEADLINE_END, HEADLINE_START, README, RESULT_BLOCKS, RESULTS_DOC, START, VISION_END,
                          VISION_START, rewrite_block, write_blocks, write_targets)
 from .findings import markdown_table, run_findings
+from .kv_results import kv_block
 
 # The trained pruned models pipelines/faithfulness.py measures, named by stage as pipelines/benchmark.py's
 # STAGE_LABELS names them (not imported from there: it loads torch, which this table does not need).
@@ -397,7 +399,8 @@ def main(argv: list[str] | None = None) -> None:
                   "results": results_table(database, args.profile),
                   "vision-results": vision_table(database, args.profile),
                   "faithfulness": faithfulness_table(database, args.profile),
-                  "findings": findings_block(database, args.profile)}
+                  "findings": findings_block(database, args.profile),
+                  "kv-results": kv_block(database, args.profile)}
     print(*tables.values(), sep="\n\n")
     if args.write is not None:
         for written in write_blocks(write_targets(args.write, REPO_ROOT), tables):

@@ -14,7 +14,8 @@ circle (tests/test_structure.py draws the graph from the imports and checks it):
   base      where things live and the process (paths, runtime, hub)
   core      methods, attention, the layer loop, the classifier, the trace and its HTML view, metrics, and what
             every modality's training shares (a stage's result, distillation)
-  wings     each modality's model, data, training, profiles (text/, vision/, ...): a new modality is a new folder
+  wings     each modality's model, data, training, profiles (text/, vision/, generation/: the KV-cache lens of a
+            generating language model): a new modality is a new folder
   storage   the DuckDB store (storage/): persistence only, no statistics
   analysis  measures of models and stored runs, including those that read the store
 pipelines/ import the library, the app imports both; the library imports neither.
@@ -26,7 +27,7 @@ import importlib
 LAYERS = (  # the modules and packages directly under pruning_core, by layer
     ("paths", "runtime", "hub"),
     ("methods", "attention", "loop", "trace", "render", "classifier", "optim", "metrics", "training", "distillation"),
-    ("text", "vision", "loading"),
+    ("text", "vision", "generation", "loading"),
     ("storage",),
     ("analysis",),
 )

@@ -3,7 +3,8 @@
 The one home of every default path. In a source checkout, artifacts go to `<repository>/artifacts`; an
 installed copy (no repository around it) uses `./artifacts` in the working directory. Environment
 variables override both: `LENS_ARTIFACTS` (artifacts) and `LENS_DATA_DIR` (datasets, else
-`../shared/datasets` beside the repository when it exists).
+`../shared/datasets` beside the repository when it exists). `LENS_LANGUAGE_MODEL` names the KV lens's language
+model (a hub id or folder) instead of the packaged SmolLM2.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 ARTIFACTS_ENV = "LENS_ARTIFACTS"
 DATA_DIR_ENV = "LENS_DATA_DIR"
+LANGUAGE_MODEL_ENV = "LENS_LANGUAGE_MODEL"   # the KV lens's model: a hub id or folder (unset: the packaged SmolLM2)
 DATABASE_FILE = "lens.duckdb"
 METRICS_FILE = "metrics.json"   # a saved model's scores, written beside it by the pipelines
 
@@ -53,3 +55,8 @@ def data_dir(data: str | Path | None = None) -> Path | None:
         return Path(os.environ[DATA_DIR_ENV])
     shared = REPO_ROOT.parent / "shared" / "datasets" if REPO_ROOT is not None else None
     return shared if shared is not None and shared.is_dir() else None
+
+
+def language_model(source: str | None = None) -> str | None:
+    """The KV lens's language model: `source`, else $LENS_LANGUAGE_MODEL, else None (the packaged SmolLM2)."""
+    return source or os.environ.get(LANGUAGE_MODEL_ENV) or None

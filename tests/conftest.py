@@ -32,6 +32,24 @@ def artifacts(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def tiny_language_model(tmp_path_factory):
+    """Every test that opens the KV cache page (directly or through every page) gets the tiny random Llama of
+    kv_helpers, saved once, instead of loading the packaged SmolLM2 (a minute each)."""
+    from kv_helpers import make_lm
+    from pruning_core.paths import LANGUAGE_MODEL_ENV
+
+    folder = tmp_path_factory.mktemp("tiny-language-model")
+    lm = make_lm()
+    lm.model.config.max_position_embeddings = 2048     # room for a haystack (RoPE has no position table)
+    lm.model.save_pretrained(folder)
+    lm.tokenizer.save_pretrained(folder)
+    patch = pytest.MonkeyPatch()
+    patch.setenv(LANGUAGE_MODEL_ENV, str(folder))
+    yield folder
+    patch.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
 def one_torch_thread():
     """Tiny models gain nothing from a second thread, and on a busy machine two threads wait on each
     other at every op (the vision training tests: 2 s on one thread, 69 s on two beside other jobs)."""

@@ -125,11 +125,12 @@ def draw(where, scope: Scope, kind: str, own: PruningMethod | None = None) -> di
     values = dict(scope.fixed.get(kind, {}))
     for control in declared(scope, kind, own):
         if control.applies(values):
-            values[control.name] = _widget(where, control, control_key(scope, kind, control.name))
+            values[control.name] = widget(where, control, control_key(scope, kind, control.name))
     return values
 
 
-def _widget(where, control: Control, key: str) -> object:
+def widget(where, control: Control, key: str) -> object:
+    """One control's widget in `where`, starting at its default (or at the value stored under `key`)."""
     _start_valid(control, key)
     help_text = control.help or None
     if control.kind == "choice":

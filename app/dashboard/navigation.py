@@ -51,6 +51,9 @@ PAGES = [
              linkable=True),
     PageInfo("views/9_Findings.py", "Findings", ":material/fact_check:",
              "the study's claims checked on a run: each a statistic with a 95% interval and a verdict."),
+    PageInfo("views/11_KV_cache.py", "KV cache", ":material/memory:",
+             "a generating language model's key-value cache under an eviction press: the answers with the full and "
+             "the pressed cache side by side, and which prompt tokens each layer kept.", linkable=True),
 ]
 
 

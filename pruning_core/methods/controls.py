@@ -7,6 +7,7 @@ given from it.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -28,10 +29,17 @@ class Control:
     url: str = ""                             # its URL query parameter ("": the name)
     help: str = ""
     applies_when: tuple[str, str] | None = None   # (another control, a value of it): used only then
+    on_steps: bool = False                    # float: only low plus a whole number of steps (counts, odd widths)
 
     def __post_init__(self) -> None:
         if self.choices is None and (self.low is None or self.high is None):
             raise ValueError(f"control {self.name!r} needs choices, or a low and a high.")
+        if self.choices is None:   # a float control's numbers are floats, so a slider never mixes ints and floats
+            for name in ("low", "high", "step"):
+                if getattr(self, name) is not None:
+                    object.__setattr__(self, name, float(getattr(self, name)))
+        if self.on_steps and not self.step:
+            raise ValueError(f"control {self.name!r} has on_steps but no step.")
         self.check(self.default)
         for stop in self.stops:
             self.check(stop)
@@ -52,6 +60,9 @@ class Control:
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not self.low <= value <= self.high:
             raise ValueError(f"{self.name} must be a number in [{self.low:g}, {self.high:g}], got {value!r}.")
+        if self.on_steps and not math.isclose((value - self.low) / self.step, round((value - self.low) / self.step),
+                                              abs_tol=1e-9):
+            raise ValueError(f"{self.name} must be {self.low:g} plus a multiple of {self.step:g}, got {value!r}.")
         return float(value)
 
     def applies(self, values: Mapping[str, Value]) -> bool:

@@ -5,7 +5,7 @@ upgraded in place and keeps its rows.
 """
 from __future__ import annotations
 
-__all__ = ["ANALYSIS_TABLES", "MIGRATIONS", "RUN_TABLES"]
+__all__ = ["ANALYSIS_TABLES", "KV_TABLES", "MIGRATIONS", "RUN_TABLES"]
 
 # Append-only: a released migration is never edited, a change is a new entry.
 MIGRATIONS: list[str] = [
@@ -74,8 +74,28 @@ MIGRATIONS: list[str] = [
     ALTER TABLE benchmarks ADD COLUMN example_ids INTEGER[];
     ALTER TABLE benchmark_sweeps ADD COLUMN lengths INTEGER[];
     """,
+    # The KV-cache benchmark (pipelines/kv.py): a sweep with each task's examples; per task, press and budget the
+    # per-example outcomes (paired by example id against the full cache); decode timings; the kept share of a sample
+    # of prompts' tokens, and of their parts of speech, stopwords and frequency bands.
+    """
+    CREATE TABLE kv_sweeps (sweep_id VARCHAR PRIMARY KEY, profile VARCHAR, model VARCHAR, config VARCHAR,
+        created_at TIMESTAMP, imdb_ids INTEGER[], imdb_labels INTEGER[], needle_ids INTEGER[],
+        needle_depths DOUBLE[], needle_haystacks INTEGER[]);
+    CREATE TABLE kv_results (sweep_id VARCHAR, task VARCHAR, press VARCHAR, press_config VARCHAR, budget DOUBLE,
+        n INTEGER, accuracy DOUBLE, agreement DOUBLE, kl_mean DOUBLE, example_ids INTEGER[], correct BOOLEAN[],
+        agrees BOOLEAN[], kl DOUBLE[], depths DOUBLE[]);
+    CREATE TABLE kv_timings (sweep_id VARCHAR, context_tokens INTEGER, prompt_tokens INTEGER, press VARCHAR,
+        press_config VARCHAR, budget DOUBLE, decode_tokens INTEGER, decode_ms DOUBLE, cache_mb DOUBLE,
+        full_decode_ms DOUBLE);
+    CREATE TABLE kv_tokens (sweep_id VARCHAR, example_id INTEGER, press VARCHAR, budget DOUBLE, position INTEGER,
+        token VARCHAR, char_start INTEGER, char_end INTEGER, kept_share DOUBLE, layers_kept INTEGER);
+    CREATE TABLE kv_retention (sweep_id VARCHAR, press VARCHAR, budget DOUBLE, facet VARCHAR, category VARCHAR,
+        total BIGINT, kept DOUBLE);
+    """,
 ]
 # A traced run's tables, and those its analysis adds (all keyed by run_id).
 RUN_TABLES = ("runs", "class_metrics", "confusion", "examples", "tokens")
 ANALYSIS_TABLES = ("analyses", "words", "spacy_words", "retention", "top_words", "keywords", "projections",
                    "representations")
+# The KV-cache benchmark's tables (all keyed by sweep_id), its sweep first.
+KV_TABLES = ("kv_sweeps", "kv_results", "kv_timings", "kv_tokens", "kv_retention")
