@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from pruning_core.analysis.findings.engine import CORRECTION, FAMILY_ERROR
-from pruning_core.analysis.kv import (FULL, TASK_METRICS, depth_table, first_within, nearest_budget, paired_table,
-                                      smallest_within, speedups)
+from pruning_core.analysis.kv import (FULL, TASK_METRICS, depth_table, first_within, kept_by_kind, nearest_budget,
+                                      paired_table, smallest_within, speedups)
 from pruning_core.paths import db_path
 from pruning_core.storage import kv as kv_store
 
@@ -47,6 +47,9 @@ def kv_block(db: str | Path | None = None, profile: str = "cpu") -> str:
             parts += task_section(rows, task)
     if "needle" in set(results["task"]):
         parts.append(depth_section(results))
+    tokens = kv_store.kv_tokens(sweep_id, db=db)
+    if len(tokens):
+        parts.append(kinds_section(kv_store.kv_retention(sweep_id, db), tokens, order))
     if len(timings):
         parts.append(timing_section(timings, sweep["config"]))
     return "\n\n".join(parts)
@@ -124,6 +127,22 @@ def depth_section(results: pd.DataFrame) -> str:
     for press, row in table.iterrows():
         name = "full cache" if press == FULL else f"`{press}`"
         lines.append(f"| {name} | " + " | ".join("" if np.isnan(v) else f"{100 * v:.0f}%" for v in row) + " |")
+    return "\n".join(lines)
+
+
+def kinds_section(retention: pd.DataFrame, tokens: pd.DataFrame, order: list[str]) -> str:
+    """Which kinds of tokens each press keeps on the sampled reviews: parts of speech, stopwords, the chat template."""
+    table = kept_by_kind(retention, tokens)
+    rank = {press: number for number, press in enumerate(order)}
+    table = table.loc[sorted(table.index, key=lambda press: (rank.get(press, len(rank)), press))]
+    budget, reviews = float(tokens["budget"].iloc[0]), tokens["example_id"].nunique()
+    lines = [f"**What each press keeps** at {_share(budget)} of the cache, on the first {reviews} IMDb reviews: the "
+             "share of each kind of context token held, averaged over layers and key-value heads (spaCy's parts of "
+             "speech of the review's words; \"chat template\": the tokens around the review that the template adds, "
+             "where attention sinks sit):", "",
+             "| press | " + " | ".join(table.columns) + " |", "|---|" + "---:|" * len(table.columns)]
+    for press, row in table.iterrows():
+        lines.append(f"| `{press}` | " + " | ".join("" if np.isnan(v) else f"{100 * v:.0f}%" for v in row) + " |")
     return "\n".join(lines)
 
 

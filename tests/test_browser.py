@@ -149,6 +149,27 @@ def test_home_and_live_text_in_a_real_browser(app_url, screenshots):
     assert (screenshots / "live_text.png").stat().st_size > 10_000
 
 
+def test_kv_cache_in_a_real_browser(app_url, screenshots):
+    """The KV cache page (on the tiny Llama conftest names in LENS_LANGUAGE_MODEL): a link's press and budget, both
+    answers, the coloured context, and the layer slider's view."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page.goto(f"{app_url}/KV_cache?press=snapkv&budget=0.5", wait_until="domcontentloaded")
+            page.locator(".kv-context").wait_for(timeout=120_000)
+            _assert_no_exception(page)
+            assert page.locator(".kv-answer").count() == 2                  # the full and the pressed cache
+            assert "press=snapkv" in page.url and "budget=0.5" in page.url  # the link's settings were used
+            page.get_by_text("Every press, measured").wait_for(timeout=30_000)
+            page.screenshot(path=str(screenshots / "kv_cache.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (screenshots / "kv_cache.png").stat().st_size > 10_000
+
+
 PROJECTOR = {"width": 1920, "height": 1080}
 
 

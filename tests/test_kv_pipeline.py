@@ -228,3 +228,22 @@ def test_bad_profiles_contexts_and_command_lines_are_refused(tmp_path, capsys):
         kv.main(["--budgets", "0.1,2", "--db", str(tmp_path / "lens.duckdb")])
     assert "budgets must be distinct shares strictly between 0 and 1, got [0.1, 2.0]" in capsys.readouterr().err
     assert not (tmp_path / "lens.duckdb").exists(), "nothing written for refused options"
+
+
+def test_kept_by_kind_weighs_each_category_by_its_tokens_and_reads_the_template_apart():
+    retention = pd.DataFrame({
+        "press": ["h2o"] * 4, "budget": [0.25] * 4, "facet": ["pos", "pos", "pos", "stopword"],
+        "category": ["NOUN", "NOUN", "PUNCT", "stopword"], "total": [4, 6, 5, 10], "kept": [1.0, 4.0, 0.0, 2.5]})
+    tokens = pd.DataFrame({"press": ["h2o"] * 3, "budget": [0.25] * 3, "char_end": [0, 0, 7],
+                           "kept_share": [1.0, 0.5, 0.0]})
+    table = kv_analysis.kept_by_kind(retention, tokens)
+    assert table.loc["h2o", "NOUN"] == pytest.approx(0.5)          # 5 kept of 10, not the mean of 0.25 and 0.67
+    assert table.loc["h2o", "PUNCT"] == 0.0 and table.loc["h2o", "stopwords"] == pytest.approx(0.25)
+    assert table.loc["h2o", "chat template"] == pytest.approx(0.75)   # the two tokens outside the review only
+
+
+def test_the_block_says_what_each_press_keeps(swept):
+    block = kv_results.kv_block(swept["db"], "quick")
+    assert "**What each press keeps** at 25% of the cache" in block
+    section = block.split("**What each press keeps**")[1].split("**Decode speed**")[0]
+    assert all(f"| `{press}` |" in section for press in PRESSES)

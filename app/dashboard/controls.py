@@ -138,7 +138,9 @@ def widget(where, control: Control, key: str) -> object:
                            horizontal=True, help=help_text)
     if control.stops:
         return where.select_slider(control.label, control.stops, key=key, help=help_text)
-    return where.slider(control.label, control.low, control.high, step=control.step, key=key, help=help_text)
+    whole = control.on_steps and float(control.step).is_integer()     # counts and widths read as whole numbers
+    return where.slider(control.label, control.low, control.high, step=control.step, key=key, help=help_text,
+                        format="%.0f" if whole else None)
 
 
 def _start_valid(control: Control, key: str) -> None:

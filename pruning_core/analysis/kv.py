@@ -184,3 +184,23 @@ def retention_rows(tokens: pd.DataFrame) -> pd.DataFrame:
         frame = grouped["kept_share"].agg(total="size", kept="sum").reset_index()
         frames.append(frame.assign(facet=facet))
     return pd.concat(frames, ignore_index=True)[columns]
+
+
+KEPT_KINDS = ("NOUN", "VERB", "ADJ", "ADV", "PRON", "DET", "ADP", "PUNCT")   # the parts of speech a summary shows
+
+
+def kept_by_kind(retention: pd.DataFrame, tokens: pd.DataFrame) -> pd.DataFrame:
+    """Per press (rows, at the stored tokens' budget): the kept share of the review's tokens of each part of speech in
+    KEPT_KINDS, of stopwords, and of the chat template's tokens (outside the review, where attention sinks sit),
+    averaged over layers and key-value heads."""
+    pos = retention[retention["facet"] == "pos"]
+    table = (pos.groupby(["press", "category"])[["kept", "total"]].sum()
+             .pipe(lambda frame: frame["kept"] / frame["total"]).unstack("category"))
+    table = table.reindex(columns=[kind for kind in KEPT_KINDS if kind in table.columns])
+    stop = retention[(retention["facet"] == "stopword") & (retention["category"] == "stopword")]
+    if len(stop):
+        table["stopwords"] = stop.groupby("press")["kept"].sum() / stop.groupby("press")["total"].sum()
+    template = tokens[tokens["char_end"] == 0]
+    if len(template):
+        table["chat template"] = template.groupby("press")["kept_share"].mean()
+    return table
