@@ -44,6 +44,7 @@ from pruning_core.generation import (PRESSES, GenerationTrace, LanguageModel, Pr
                                      build_press, load_language_model, prefill, press_cache)
 from pruning_core.generation.tasks import NEEDLE_TOKENS, needle_prompt, sentiment_prediction, sentiment_prompt
 from pruning_core.paths import db_path
+from pruning_core.generation.trace import MEGABYTE
 from pruning_core.runtime import cpu_name
 from pruning_core.storage import kv as kv_store
 from pruning_core.text.data import load_dataset
@@ -302,7 +303,7 @@ def timing_task(lm: LanguageModel, options: KVOptions, articles: list[str], prog
             rows.append({"context_tokens": context, "prompt_tokens": prompt.length, "press": setting.press.name,
                          "press_config": json.dumps(setting.press.config()), "budget": float(setting.budget),
                          "decode_tokens": options.decode_tokens, "decode_ms": statistics.median(measured),
-                         "cache_mb": pressed.nbytes(extra) / 1e6, "full_decode_ms": full_ms})
+                         "cache_mb": pressed.nbytes(extra) / MEGABYTE, "full_decode_ms": full_ms})
     return {"kv_timings": pd.DataFrame(rows)}
 
 

@@ -32,7 +32,6 @@ EXAMPLE_CONTEXT = ("The Lighthouse Café opens at 7 am on weekdays and at 9 am o
                    "her sister in Porto. The most popular dish is the lemon cake, and the coffee comes from a small "
                    "farm in Colombia. On Fridays a local band plays jazz from 8 pm until midnight.")
 EXAMPLE_QUESTION = "When does the café open on Saturdays?"
-MEGABYTE = 2 ** 20
 
 
 @dataclass
@@ -119,10 +118,6 @@ def run_pair(lm: LanguageModel, prompt: Prompt, press: Press, budget: float, max
     rolls = rolling and press.rolls
     pressed = generate(lm, prompt, press, check_budget(budget), max_new_tokens, rolling=rolls, state=state)
     return KvRun(full, pressed, press, rolls)
-
-
-def megabytes(trace: GenerationTrace) -> float:
-    return trace.cache_bytes / MEGABYTE
 
 
 def same_first_token(run: KvRun) -> bool:

@@ -202,7 +202,7 @@ def answers(run: kv.KvRun, labelled: kv.LabelledPrompt) -> None:
                 st.caption(f"{'Holds' if kv.holds(trace.answer, labelled.expected) else 'Misses'} the "
                            f"{labelled.what} ({labelled.expected}).")
             memory, share, speed = st.columns(3)
-            memory.metric("Cache kept", f"{kv.megabytes(trace):.2f} MB",
+            memory.metric("Cache kept", f"{trace.cache_mb:.2f} MB",
                           help="Keys and values held for the answer's first token: context, question and answer.")
             share.metric("Of the full cache", f"{trace.cache_share:.0%}")
             speed.metric("Decoding, per token", f"{trace.decode_ms_per_token:.1f} ms",

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+MEGABYTE = 1_000_000   # how every cache size is reported (MB, not MiB)
+
 
 @dataclass
 class GenerationTrace:
@@ -55,6 +57,10 @@ class GenerationTrace:
     def kept_per_layer(self) -> list[int]:
         """Context tokens each layer kept (per key-value head: every head of a layer keeps as many)."""
         return self.kept[:, 0].sum(axis=1).astype(int).tolist()
+
+    @property
+    def cache_mb(self) -> float:
+        return self.cache_bytes / MEGABYTE
 
     @property
     def cache_share(self) -> float:
