@@ -24,7 +24,7 @@ OBSERVATION_WINDOW = 64   # SnapKV's window: the prompt's last 64 queries (the q
 
 @dataclass
 class LayerAttention:
-    """What one layer's prompt queries paid to each prompt token, per key-value head (its query heads' attention summed).
+    """What one layer's prompt queries paid to each prompt token, per key-value head (its query heads summed).
 
     received: (B, Hk, T) attention received, summed over every query (H2O's accumulated score)
     window:   (B, Hk, T) summed over the last `window` queries only (SnapKV's observation window)

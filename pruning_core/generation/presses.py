@@ -13,7 +13,7 @@ Like kvpress's presses, written here from the papers:
   pyramid       PyramidKV: SnapKV's votes with budgets falling linearly from the lowest layer to the highest
   random        a uniformly random choice (the floor any rule must beat)
 
-A press describes itself (`controls`, `describe`, `summary`, `layer_budgets`), so no caller needs its name.
+A press describes itself (`controls`, `describe`, `layer_budgets`), so no caller needs its name.
 Shapes: B batch (1), Hk key-value heads, C context tokens, k kept.
 """
 from __future__ import annotations
@@ -54,11 +54,10 @@ def recency(shape: tuple[int, ...], device: torch.device) -> Tensor:
 
 
 class Press:
-    """Base class: a subclass sets name, title, summary (the LayerAttention field it ranks by, or None) and `scores`."""
+    """Base class: a subclass sets name and title and implements `scores` (from the LayerAttention it is given)."""
 
     name = "base"
     title = "base"
-    summary: str | None = None    # "received", "window", "last", or None (needs no attention)
     rolls = False                 # it has a rule for evicting while decoding (`step_scores`)
     paper = ""
 
@@ -139,7 +138,7 @@ class StreamingLLM(Press):
 
 
 class H2O(Press):
-    name, title, summary, rolls = "h2o", "H2O", "received", True
+    name, title, rolls = "h2o", "H2O", True
     paper = "Zhang et al. 2023, H2O: Heavy-Hitter Oracle"
 
     @classmethod
@@ -163,7 +162,7 @@ class H2O(Press):
 
 
 class SnapKV(Press):
-    name, title, summary = "snapkv", "SnapKV", "window"
+    name, title = "snapkv", "SnapKV"
     paper = "Li et al. 2024, SnapKV: LLM Knows What You are Looking for Before Generation"
 
     @classmethod
@@ -186,11 +185,12 @@ def pooled(votes: Tensor, kernel: int) -> Tensor:
         return votes
     batch, heads, context = votes.shape
     flat = votes.reshape(batch * heads, 1, context)
-    return F.avg_pool1d(flat, kernel, stride=1, padding=kernel // 2, count_include_pad=False).reshape(batch, heads, context)
+    spread = F.avg_pool1d(flat, kernel, stride=1, padding=kernel // 2, count_include_pad=False)
+    return spread.reshape(batch, heads, context)
 
 
 class TOVA(Press):
-    name, title, summary, rolls = "tova", "TOVA", "last", True
+    name, title, rolls = "tova", "TOVA", True
     paper = "Oren et al. 2024, Transformers are Multi-State RNNs"
 
     def describe(self) -> str:
@@ -204,7 +204,7 @@ class TOVA(Press):
 
 
 class PyramidKV(SnapKV):
-    name, title, summary = "pyramid", "PyramidKV", "window"
+    name, title = "pyramid", "PyramidKV"
     paper = "Cai et al. 2024, PyramidKV: Dynamic KV Cache Compression based on Pyramidal Information Funneling"
 
     @classmethod
