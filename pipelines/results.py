@@ -8,7 +8,8 @@ pruning_core.analysis.findings, and pipelines.doc_blocks rewrites the files.
 
 Headline (README.md): one line per dataset's latest sweep: the unpruned reference's accuracy, the fastest pruned
 setting within 1 point of it and LTP at its learned thresholds, each with its paired difference and its speed-up
-against the sweep's speed reference.
+against the sweep's speed reference, and the sweep with the CPU it was timed on (the note under the table names no
+sweep, so it holds for rows kept from another machine).
 Text: per dataset, the latest benchmark sweep of the profile, whose settings all ran on the same test
 examples. One line per trained model (named by the sweep config's "trained_settings", else
 TRAINED_SETTINGS), and LTP's weights with nothing pruned (`ltp-x0`, the cost of the training apart from
@@ -29,8 +30,13 @@ statistic with its 95% bootstrap interval over the run's examples, when it is su
 KV cache: the latest KV-cache sweep of the profile (pipelines/kv.py), rendered by pipelines/kv_results.py.
 `--write` with no path replaces the blocks between `<!-- NAME:start -->` / `<!-- NAME:end -->` for NAME in
 results, vision-results, faithfulness, findings and kv-results in docs/results.md, and the headline block in
-README.md; `--write PATH` replaces those blocks in PATH (and its headline block, when it holds one). A block with
-nothing in the database yet keeps what it had; a block missing its markers is refused before anything is written.
+README.md; `--write PATH` replaces those blocks in PATH (and its headline block, when it holds one). The database
+does not travel between machines, so the writer merges per dataset (pipelines.doc_blocks): results, faithfulness
+and findings are one `<!-- section: DATASET -->` section per dataset, and the headline one row per dataset; a
+dataset with data in the database gets its section or row regenerated, a dataset with none keeps what its section
+or row had (another machine's run). vision-results and kv-results hold one dataset each and are replaced whole. A
+block with nothing in the database keeps what it had; a block missing its markers is refused before anything is
+written.
 """
 from __future__ import annotations
 
@@ -55,7 +61,7 @@ from pruning_core.paths import REPO_ROOT, db_path
 from .common import IMAGE_DATASETS, clear_errors
 from .doc_blocks import (END, FAITHFULNESS_END, FAITHFULNESS_START, FINDINGS_END, FINDINGS_START, HEADLINE_BLOCKS,
                          HEADLINE_END, HEADLINE_START, README, RESULT_BLOCKS, RESULTS_DOC, START, VISION_END,
-                         VISION_START, rewrite_block, write_blocks, write_targets)
+                         VISION_START, join_sections, ordered, rewrite_block, write_blocks, write_targets)
 from .findings import markdown_table, run_findings
 from .kv_results import kv_block
 
@@ -82,22 +88,35 @@ def _alive(row: pd.Series) -> str:
     return " → ".join(f"{v:.0f}" for v in alive_on_entry(row["mean_kept"], row["keep_fraction"]))
 
 
-def results_table(db: str | Path | None = None, profile: str = "cpu") -> str:
-    """A markdown table of each text dataset's trained models from its latest sweep, then the notes under it."""
-    sweeps = [sweep for dataset in DATASETS if not (sweep := store.benchmarks(dataset, profile=profile, db=db)).empty]
-    if not sweeps:
-        return (f"_No `{profile}` text benchmark yet: run `python -m pipelines.demo --profile {profile}` "
-                f"(train, trace and benchmark)._")
+def results_sections(db: str | Path | None = None, profile: str = "cpu") -> dict[str, str]:
+    """{dataset: its section of the results block} for each text dataset with a sweep of the profile."""
+    return {dataset: results_section(sweep) for dataset in DATASETS
+            if not (sweep := store.benchmarks(dataset, profile=profile, db=db)).empty}
+
+
+def results_section(sweep: pd.DataFrame) -> str:
+    """One dataset's part of the results block: its heading, a markdown table of its trained models from the sweep,
+    the notes under it (fastest within 1 point, timing, training, length and equal speed) and accuracy by length."""
     lines = ["| dataset | model | test examples | accuracy | macro-F1 | vs equally trained unpruned (points, 95% CI) "
              f"| {KEPT_HEADER} | {SPEEDUP_HEADER} |",
-             "|---|---|---:|---:|---:|---:|---|---:|"]
-    for sweep in sweeps:
-        lines += model_rows(sweep)
-    paragraphs = [note for make in (fastest_within_control_note, timing_note, training_note) for sweep in sweeps
+             "|---|---|---:|---:|---:|---:|---|---:|", *model_rows(sweep)]
+    paragraphs = [note for make in (fastest_within_control_note, timing_note, training_note)
                   if (note := make(sweep)) is not None]
-    notes = [note for sweep in sweeps for make in (length_note, equal_speed_note) if (note := make(sweep)) is not None]
-    by_length = [length_table(sweep) for sweep in sweeps]
-    return "\n\n".join(["\n".join(lines), *paragraphs, *(["\n".join(notes)] if notes else []), *by_length])
+    notes = [note for make in (length_note, equal_speed_note) if (note := make(sweep)) is not None]
+    return "\n\n".join([section_heading(sweep["dataset"].iloc[0]), "\n".join(lines), *paragraphs,
+                        *(["\n".join(notes)] if notes else []), length_table(sweep)])
+
+
+def results_table(db: str | Path | None = None, profile: str = "cpu") -> str:
+    """The results block: each text dataset's section (results_sections), or a line saying what to run."""
+    return join_sections(results_sections(db, profile)) or (
+        f"_No `{profile}` text benchmark yet: run `python -m pipelines.demo --profile {profile}` "
+        f"(train, trace and benchmark)._")
+
+
+def section_heading(dataset: str) -> str:
+    """The bold line that opens a dataset's section of a block."""
+    return f"**{dataset}**"
 
 
 def _strongest_unpruned_path(sweep: pd.DataFrame) -> pd.Series | None:
@@ -282,27 +301,29 @@ def fastest_within_note(rows: pd.DataFrame, unpruned: pd.Series, points: float =
 
 def headline_table(db: str | Path | None = None, profile: str = "cpu", points: float = 1.0) -> str:
     """The README's one results table: per dataset (text, then images), its latest sweep's unpruned reference, the
-    fastest pruned setting within `points` of it and LTP at its learned thresholds; then what speed-ups are against."""
+    fastest pruned setting within `points` of it, LTP at its learned thresholds and the sweep with the CPU it was
+    timed on; then what the figures are. The writer merges it by row (the first cell, the dataset), so each row
+    carries everything particular to its sweep and the note under the table none of it."""
     sweeps = [sweep for dataset in (*DATASETS, *IMAGE_DATASETS)
               if not (sweep := store.benchmarks(dataset, profile=profile, db=db)).empty]
     if not sweeps:
         return f"_No `{profile}` benchmark yet: run `python -m pipelines.demo --profile {profile}`._"
     lines = [f"| dataset | test examples | unpruned reference: accuracy | fastest pruned setting within {points:g} "
              "point | its accuracy (points, 95% CI) | its speed-up | LTP: accuracy (points, 95% CI) | "
-             "LTP's speed-up |",
-             "|---|---:|---|---|---:|---:|---:|---:|"]
+             "LTP's speed-up | sweep, timed on |",
+             "|---|---:|---|---|---:|---:|---:|---:|---|"]
     lines += [headline_row(sweep, points) for sweep in sweeps]
-    return "\n".join(lines + ["", headline_note(sweeps, profile)])
+    return "\n".join(lines + ["", headline_note(profile)])
 
 
 def headline_row(sweep: pd.DataFrame, points: float = 1.0) -> str:
     """One headline line: the reference's accuracy, then the fastest pruned setting within `points` of it and LTP's
-    trained setting, each with its paired difference in points and its throughput against the speed reference."""
+    trained setting, each with its paired difference in points and its throughput against the speed reference; last
+    the sweep (sweep_cell)."""
     dataset, examples = sweep["dataset"].iloc[0], f"{int(sweep['n_examples'].iloc[0]):,}"
     reference = reference_row(sweep)
     if reference is None:
-        return (f"| {dataset} | {examples} | no unpruned setting in sweep `{sweep['bench_id'].iloc[0]}` "
-                "|  |  |  |  |  |")
+        return f"| {dataset} | {examples} | no unpruned setting |  |  |  |  |  | {sweep_cell(sweep)} |"
     speed = speed_row(sweep)
 
     def measured(row: pd.Series | None) -> list[str]:
@@ -315,50 +336,58 @@ def headline_row(sweep: pd.DataFrame, points: float = 1.0) -> str:
     ltp = trained_settings(sweep).get("LTP")
     cells = [dataset, examples, f"`{reference['setting']}` {reference['accuracy']:.4f}",
              "none" if best is None else f"`{best['setting']}`", *measured(best),
-             *(measured(setting_row(sweep, ltp)) if ltp else ["", ""])]
+             *(measured(setting_row(sweep, ltp)) if ltp else ["", ""]), sweep_cell(sweep)]
     return "| " + " | ".join(cells) + " |"
 
 
-def headline_note(sweeps: list[pd.DataFrame], profile: str) -> str:
-    """Where the headline's numbers come from and what its speed-ups are against, with a warning per sweep timed
-    before every model's last layer computed only CLS's row (those speed-ups flatter pruning)."""
-    names = ", ".join(f"`{sweep['bench_id'].iloc[0]}`" for sweep in sweeps)
-    machines = sorted({config["cpu"] for sweep in sweeps if (config := sweep_config(sweep)).get("cpu")})
-    timed = f", on {' and '.join(machines)}" if machines else ""
-    chosen = {row["setting"] for sweep in sweeps if (row := reference_row(sweep)) is not None}
-    used = [name for name in REFERENCE_SETTINGS if name in chosen]
-    meanings = "; ".join(f"`{name}`: {REFERENCE_SETTINGS[name]}" for name in used)
-    note = (f"Each dataset's latest `{profile}` benchmark sweep ({names}), every setting on the same test examples. "
-            f"Points are the paired difference from the unpruned reference ({meanings}) with a 95% bootstrap "
-            "interval; the fastest setting is chosen over the whole sweep (schedules at inference, threshold "
-            "scales, trained models). Speed-up is throughput at batch 32 against that unpruned model, timed side by "
-            "side on the same batches through our layer loop, whose last layer computes only CLS's row whether "
-            "pruned or not (the strongest unpruned path, not the transformers model as most users run it)"
-            f"{timed}.")
-    older = [f"{sweep['dataset'].iloc[0]}'s sweep predates that reference (its unpruned model computed every row of "
-             "its last layer), so its speed-ups flatter pruning." for sweep in sweeps
-             if not sweep_config(sweep).get("last_layer_cls_only")]
-    return " ".join([note, *older])
+def sweep_cell(sweep: pd.DataFrame) -> str:
+    """'`imdb-cpu-...`, CPU name': the headline row's sweep and the CPU it was timed on (an image sweep's `timed_on`,
+    else the sweep's `cpu`), with a warning for a sweep timed before every model's last layer computed only CLS's
+    row (its speed-ups flatter pruning)."""
+    config = sweep_config(sweep)
+    machine = config.get("timed_on") or config.get("cpu")
+    cell = f"`{sweep['bench_id'].iloc[0]}`" + (f", {machine}" if machine else "")
+    if not config.get("last_layer_cls_only"):
+        cell += "; timed before every model's last layer computed only CLS's row, so its speed-ups flatter pruning"
+    return cell
+
+
+def headline_note(profile: str) -> str:
+    """What the headline's figures are and what its speed-ups are against; nothing particular to one sweep (the rows
+    say that), so it holds whichever rows the writer regenerated or kept."""
+    meanings = "; ".join(f"`{name}`: {meaning}" for name, meaning in REFERENCE_SETTINGS.items())
+    return (f"Each row: its dataset's latest `{profile}` benchmark sweep (last column, with the CPU it was timed on), "
+            "every setting on the same test examples. Points are the paired difference from the unpruned reference "
+            f"({meanings}) with a 95% bootstrap interval; the fastest setting is chosen over the whole sweep "
+            "(schedules at inference, threshold scales, trained models). Speed-up is throughput at batch 32 against "
+            "that unpruned model, timed side by side on the same batches through our layer loop, whose last layer "
+            "computes only CLS's row whether pruned or not (the strongest unpruned path, not the transformers model "
+            "as most users run it).")
 
 
 def _interval(mean: float, low: float, high: float, scale: float = 1.0, digits: int = 3) -> str:
     return f"{scale * mean:.{digits}f} [{scale * low:.{digits}f}, {scale * high:.{digits}f}]"
 
 
-def faithfulness_table(db: str | Path | None = None, profile: str = "cpu") -> str:
-    """A markdown table of the stored faithfulness sets of the profile's models: per dataset and trained model, the
-    test examples, agreement with the unpruned model (95% bootstrap CI), the flip rate overall and by true class, the
-    share of tokens reaching the classifier, and mean sufficiency and comprehensiveness (95% CI)."""
+def faithfulness_sections(db: str | Path | None = None, profile: str = "cpu") -> dict[str, str]:
+    """{dataset: its section of the faithfulness block} for each dataset with stored faithfulness sets of the
+    profile: per trained model, the test examples, agreement with the unpruned model (95% bootstrap CI), the flip
+    rate overall and by true class, the share of tokens reaching the classifier, and mean sufficiency and
+    comprehensiveness (95% CI)."""
     summary = faithfulness_summary(profile=profile, db=db)
     if summary.empty:
-        return (f"_No `{profile}` faithfulness figures yet: run `python -m pipelines.faithfulness --dataset imdb "
-                f"--run imdb-{profile}` (and the same for ag_news)._")
+        return {}
     flips = faithfulness_by_class(profile=profile, db=db)
-    lines = ["| dataset | model | test examples | agrees with unpruned (%, 95% CI) | flip rate (by true class) "
+    by_dataset = {dataset: rows.sort_values("stage") for dataset, rows in summary.groupby("dataset")}
+    return {dataset: faithfulness_section(dataset, rows, flips) for dataset, rows in ordered(by_dataset).items()}
+
+
+def faithfulness_section(dataset: str, summary: pd.DataFrame, flips: pd.DataFrame) -> str:
+    """One dataset's heading and markdown table of its faithfulness sets (`summary`'s rows, in order)."""
+    lines = [section_heading(dataset), "",
+             "| dataset | model | test examples | agrees with unpruned (%, 95% CI) | flip rate (by true class) "
              "| tokens kept | sufficiency (95% CI) | comprehensiveness (95% CI) |",
              "|---|---|---:|---:|---|---:|---:|---:|"]
-    order = {dataset: number for number, dataset in enumerate(DATASETS)}
-    summary = summary.assign(order=summary["dataset"].map(order).fillna(len(order))).sort_values(["order", "stage"])
     for row in summary.itertuples(index=False):
         per_class = flips[flips["faith_id"] == row.faith_id]
         by_class = ", ".join(f"{c.class_name} {100 * c.flip_rate:.1f}%" for c in per_class.itertuples(index=False))
@@ -370,17 +399,33 @@ def faithfulness_table(db: str | Path | None = None, profile: str = "cpu") -> st
     return "\n".join(lines)
 
 
-def findings_block(db: str | Path | None = None, profile: str = "cpu") -> str:
-    """The study's claims checked on each analysed text run of the profile, as one markdown table and the line
-    under it that names the multiple-comparison correction (pipelines.findings.markdown_table)."""
+def faithfulness_table(db: str | Path | None = None, profile: str = "cpu") -> str:
+    """The faithfulness block: each dataset's section (faithfulness_sections), or a line saying what to run."""
+    return join_sections(faithfulness_sections(db, profile)) or (
+        f"_No `{profile}` faithfulness figures yet: run `python -m pipelines.faithfulness --dataset imdb "
+        f"--run imdb-{profile}` (and the same for ag_news)._")
+
+
+def findings_sections(db: str | Path | None = None, profile: str = "cpu") -> dict[str, str]:
+    """{dataset: its section of the findings block}: the study's claims checked on each analysed text run of the
+    profile, one markdown table per dataset and the line under it that names the multiple-comparison correction
+    (pipelines.findings.markdown_table); each run's claims are corrected and resampled on their own, so a dataset's
+    verdicts do not depend on the other's."""
     runs = store.runs(db)
     chosen = runs[runs["analysed"].astype(bool) & (runs["profile"] == profile) & runs["dataset"].isin(list(DATASETS))]
-    if chosen.empty:
-        return (f"_No analysed `{profile}` text run yet: run `python -m pipelines.demo --profile {profile}` "
-                f"(or pipelines.analyze on a traced run)._")
-    order = {dataset: number for number, dataset in enumerate(DATASETS)}
-    chosen = chosen.assign(order=chosen["dataset"].map(order)).sort_values(["order", "run_id"])
-    return markdown_table(run_findings(chosen["run_id"].tolist(), db).table)
+    sections = {}
+    for dataset in DATASETS:
+        run_ids = sorted(chosen.loc[chosen["dataset"] == dataset, "run_id"])
+        if run_ids:
+            sections[dataset] = f"{section_heading(dataset)}\n\n{markdown_table(run_findings(run_ids, db).table)}"
+    return sections
+
+
+def findings_block(db: str | Path | None = None, profile: str = "cpu") -> str:
+    """The findings block: each dataset's section (findings_sections), or a line saying what to run."""
+    return join_sections(findings_sections(db, profile)) or (
+        f"_No analysed `{profile}` text run yet: run `python -m pipelines.demo --profile {profile}` "
+        f"(or pipelines.analyze on a traced run)._")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -290,7 +290,11 @@ def test_the_readme_block_comes_from_the_database(tmp_path, monkeypatch, capsys)
     write_set(db, "ltp_hard", made_up_rows(100), dataset="ag_news")
     write_set(db, "ltp_hard", made_up_rows(), profile="quick")               # another profile: not in the block
     table = results.faithfulness_table(db)
-    lines = table.splitlines()
+    sections = results.faithfulness_sections(db)
+    assert list(sections) == ["imdb", "ag_news"] and table == results.join_sections(sections)
+    lines = sections["imdb"].splitlines()
+    assert lines[:2] == ["**imdb**", ""]
+    lines = lines[2:]
     assert lines[0].startswith("| dataset | model | test examples | agrees with unpruned")
     summary = faithfulness_summary("imdb", profile="cpu", db=db).set_index("stage").loc["ltp_hard"]
     assert lines[2] == (f"| imdb | LTP | 200 | 90.0 [{100 * summary['agreement_low']:.1f}, "
@@ -299,8 +303,8 @@ def test_the_readme_block_comes_from_the_database(tmp_path, monkeypatch, capsys)
                         f"[{summary['sufficiency_low']:.3f}, {summary['sufficiency_high']:.3f}] | "
                         f"{summary['comprehensiveness']:.3f} [{summary['comprehensiveness_low']:.3f}, "
                         f"{summary['comprehensiveness_high']:.3f}] |")
-    assert lines[3].startswith("| imdb | TS-DTP | 200 | 99.0 [") and lines[4].startswith("| ag_news | LTP | 100 |")
-    assert len(lines) == 5
+    assert lines[3].startswith("| imdb | TS-DTP | 200 | 99.0 [") and len(lines) == 4
+    assert sections["ag_news"].splitlines()[4].startswith("| ag_news | LTP | 100 |")
 
     readme = tmp_path / "README.md"
     monkeypatch.setattr(results, "results_table", lambda *a: "_No text results_")

@@ -473,7 +473,9 @@ def test_results_write_the_findings_block(lens_root, tmp_path, monkeypatch):
     readme.write_text("intro\n<!-- findings:start -->\nold\n<!-- findings:end -->\nend\n")
     results.main(["--db", str(lens_root / "lens.duckdb"), "--profile", "tiny", "--write", str(readme)])
     text = readme.read_text()
-    assert "old" not in text and text.startswith("intro\n<!-- findings:start -->\n| run | claim |")
+    assert "old" not in text and text.startswith("intro\n<!-- findings:start -->\n<!-- section: imdb -->\n**imdb**\n\n"
+                                                 "| run | claim |")
+    assert text.count("<!-- section: ") == 2, "one section per dataset: imdb, then ag_news"
     assert "corrected CI (Holm–Bonferroni)" in text and "Holm–Bonferroni over the 13 claims of the run" in text
     assert "alive on entry to the last layer" in text
     assert f"`{AG_NEWS_RUN}`" in text and f"`{IMDB_RUN}`" in text and UNANALYSED_RUN not in text

@@ -250,7 +250,8 @@ def test_benchmark_rows_side_by_side(built):
 def test_results_table_comes_from_the_database(built, tmp_path):
     table = results.results_table(built["db"], profile="quick")
     lines = table.splitlines()
-    assert lines[0].startswith("| dataset") and "vs equally trained unpruned" in lines[0]
+    assert lines[:2] == ["<!-- section: imdb -->", "**imdb**"], "one section per dataset"
+    assert lines[3].startswith("| dataset") and "vs equally trained unpruned" in lines[3]
     sweep = store.benchmarks("imdb", profile="quick", db=built["db"])
     model = {setting: model for model, setting in results.trained_settings(sweep).items()}["unpruned"]
     unpruned = sweep.set_index("setting").loc["unpruned"]

@@ -86,10 +86,13 @@ def test_exactly_one_point_below_still_counts_and_without_any_the_line_says_so(t
 
 
 def test_the_table_has_one_line_per_trained_model_against_the_control(db):
-    table = results.results_table(db, profile="cpu")
-    lines = table.splitlines()
-    assert lines[0].startswith("| dataset | model | test examples") and "95% CI" in lines[0]
-    rows = {line.split(" | ")[1]: line.strip("|").split(" | ") for line in lines[2:] if line.startswith("| imdb")}
+    sections = results.results_sections(db, profile="cpu")
+    assert list(sections) == ["imdb"], "a section per dataset with a sweep"
+    assert results.results_table(db, profile="cpu") == f"<!-- section: imdb -->\n{sections['imdb']}"
+    lines = sections["imdb"].splitlines()
+    assert lines[:2] == ["**imdb**", ""]
+    assert lines[2].startswith("| dataset | model | test examples") and "95% CI" in lines[2]
+    rows = {line.split(" | ")[1]: line.strip("|").split(" | ") for line in lines[4:] if line.startswith("| imdb")}
     assert list(rows) == list(results.TRAINED_SETTINGS), "ltp-x1.5, ltp-x2.0 and topk-0.3 are no trained models"
     control, ltp = rows["unpruned, equally trained"], rows["LTP"]
     assert control[2:5] == ["1,000", "0.9000", "0.8990"] and control[5] == "" and control[7].strip() == "1.00×"
@@ -104,7 +107,7 @@ def test_the_sweep_config_names_the_trained_models(tmp_path):
     db = tmp_path / "lens.duckdb"
     write_sweep(db, sweep_rows(), config={"trained_settings": {"unpruned, equally trained": "control",
                                                                "LTP, wider thresholds": "ltp-x1.5"}})
-    models = [line.split(" | ")[1] for line in results.results_table(db).splitlines()[2:] if line.startswith("| ")]
+    models = [line.split(" | ")[1] for line in results.results_table(db).splitlines() if line.startswith("| imdb |")]
     assert models == ["unpruned, equally trained", "LTP, wider thresholds"]
 
 
@@ -180,9 +183,9 @@ HONEST_SETTINGS = {**SETTINGS, "ltp-x0": ("ltp", 101, 95.0), "transformers": ("n
 def test_the_table_shows_ltp_unpruned_before_ltp_and_speed_ups_against_the_reference(tmp_path):
     db = tmp_path / "lens.duckdb"
     write_honest(db, HONEST_SETTINGS)
-    lines = results.results_table(db).splitlines()
-    assert "what the classifier read" in lines[0] and "vs the strongest unpruned path" in lines[0]
-    rows = {line.split(" | ")[1]: line.strip("|").split(" | ") for line in lines[2:] if line.startswith("| imdb")}
+    lines = results.results_sections(db)["imdb"].splitlines()
+    assert "what the classifier read" in lines[2] and "vs the strongest unpruned path" in lines[2]
+    rows = {line.split(" | ")[1]: line.strip("|").split(" | ") for line in lines[4:] if line.startswith("| imdb")}
     assert list(rows) == ["baseline (1 epoch, no pruning)", "unpruned, equally trained",
                           "LTP's weights, nothing pruned", "LTP", "top-k, trained with pruning", "TS-DTP"]
     assert "transformers" not in " ".join(rows), "a printed reference, not a model of the table"
@@ -287,15 +290,20 @@ def test_the_headline_has_one_line_per_dataset_against_its_unpruned_reference(tm
 
     # ltp-x2.0 and topk-0.3 are faster but more than a point below; speed-ups against `control` (100 examples/s)
     assert lines[2] == (f"| imdb | 1,000 | `control` 0.9000 | `ltp-x1.5` | 0.8930 ({cell(best)}) | 2.00× | "
-                        f"0.8950 ({cell(ltp)}) | 1.50× |")
+                        f"0.8950 ({cell(ltp)}) | 1.50× | `imdb-honest` |"), "the honest imdb sweep needs no warning"
     # no control and no LTP: against the unpruned model, pruned-a1.0 is 2 points below, so inference-a1.0 is fastest
     assert lines[3].startswith("| cifar10 | 1,000 | `unpruned` 0.8800 | `inference-a1.0` | 0.8750 (") and \
-        lines[3].endswith(") | 1.80× |  |  |")
+        lines[3].endswith(") | 1.80× |  |  | `cifar10-1`; timed before every model's last layer computed only CLS's "
+                          "row, so its speed-ups flatter pruning |")
+    assert {line.count("|") for line in lines[:4]} == {10}, "nine columns in every line"
     note = lines[-1]
-    assert "(`imdb-honest`, `cifar10-1`)" in note and "`control`: the unpruned model trained on as many batches" in note
+    assert note == results.headline_note("cpu"), "the note names no sweep: it holds for rows kept from elsewhere"
+    assert "`control`: the unpruned model trained on as many batches" in note and "imdb" not in note
     assert "`unpruned`: the unpruned model" in note and "throughput at batch 32 against that unpruned model" in note
-    assert note.endswith("cifar10's sweep predates that reference (its unpruned model computed every row of its last "
-                         "layer), so its speed-ups flatter pruning."), "the honest imdb sweep needs no warning"
+    cpu = {"cpu": "CPU A", "last_layer_cls_only": True}
+    assert results.sweep_cell(store.benchmarks("imdb", db=db).assign(config=json.dumps(cpu))) == "`imdb-honest`, CPU A"
+    vit = {"cpu": "trained on CPU A", "timed_on": "CPU B", "last_layer_cls_only": True}
+    assert results.sweep_cell(store.benchmarks("imdb", db=db).assign(config=json.dumps(vit))) == "`imdb-honest`, CPU B"
     assert results.headline_table(tmp_path / "none.duckdb", profile="quick").startswith("_No `quick` benchmark")
 
 
@@ -310,7 +318,7 @@ def test_the_readme_and_the_app_pick_the_same_reference_for_a_sweep_without_cont
     page = tradeoff.with_reference_speedups(sweep).set_index("setting")["speedup_b32"]
     headline = results.headline_table(db).splitlines()[2]
     assert headline.startswith("| imdb | 1,000 | `unpruned` 0.8800 | `ltp-x2.0` | 0.8880 (")
-    assert f"| {page['ltp-x2.0']:.2f}× | 0.8950 (" in headline and headline.endswith(f"| {page['ltp-x1.0']:.2f}× |")
+    assert f"| {page['ltp-x2.0']:.2f}× | 0.8950 (" in headline and f"| {page['ltp-x1.0']:.2f}× | `imdb-1`" in headline
     assert tradeoff.versus_reference(sweep)[0] == "unpruned" and \
         tradeoff.setting_roles(sweep)[list(sweep["setting"]).index("unpruned")] == "speed-up reference"
     assert tradeoff.reference_setting is sweeps.reference_setting and results.reference_row is sweeps.reference_row
@@ -375,3 +383,67 @@ def test_write_path_rewrites_that_files_blocks_and_its_headline_when_it_holds_on
     with pytest.raises(SystemExit, match="no <!-- results:start -->.*`--write` with no path writes docs/results.md"):
         results.main(["--db", str(db), "--write", str(root / "README.md")])   # the README holds the headline alone
     assert (root / "README.md").read_text() == README_TEXT
+
+
+# --- merging per dataset: what another machine wrote stays -----------------------------------------------------
+
+OLD_AG_NEWS = "**ag_news**\n\n| dataset | model |\n|---|---|\n| ag_news | LTP |\n\nag_news: an old note."
+
+
+def test_a_dataset_without_data_keeps_its_section_and_one_with_data_is_regenerated(house):
+    root, db = house                                 # the database holds an imdb sweep alone
+    start, end = results.RESULT_BLOCKS["results"]
+    old = results.join_sections({"imdb": "**imdb**\n\nold imdb figures", "ag_news": OLD_AG_NEWS})
+    doc = root / "docs" / "results.md"
+    doc.write_text(RESULTS_DOC.replace(_block(start, end, "old results"), _block(start, end, old)))
+    results.main(["--db", str(db), "--write"])
+    content = doc.read_text().split(start + "\n")[1].split("\n" + end)[0]
+    imdb = results.results_sections(db)["imdb"]
+    assert content == f"<!-- section: imdb -->\n{imdb}\n\n<!-- section: ag_news -->\n{OLD_AG_NEWS}"
+    assert "old imdb figures" not in content and "| imdb | LTP |" in content
+    results.main(["--db", str(db), "--write"])                       # a second run changes nothing
+    assert doc.read_text().split(start + "\n")[1].split("\n" + end)[0] == content
+
+
+def test_sections_follow_the_datasets_order_and_old_content_without_sections_is_replaced_whole():
+    from pipelines import doc_blocks
+    old = doc_blocks.join_sections({"zeta": "z", "ag_news": "a", "imdb": "i"})
+    assert doc_blocks.split_sections(old) == {"imdb": "i", "ag_news": "a", "zeta": "z"}
+    assert list(doc_blocks.split_sections(old)) == ["imdb", "ag_news", "zeta"], "DATASETS, then the others sorted"
+    new = doc_blocks.join_sections({"imdb": "new i"})
+    assert doc_blocks.merge_sections(old, new) == doc_blocks.join_sections({"imdb": "new i", "ag_news": "a",
+                                                                             "zeta": "z"})
+    today = "| dataset | model |\n|---|---|\n| imdb | LTP |\n| ag_news | LTP |\n\nag_news: a note."
+    assert doc_blocks.merge_sections(today, new) == new, "no section markers: nothing to keep"
+    assert doc_blocks.merge_sections(old, "a table with no sections") == "a table with no sections"
+
+
+def test_the_headline_keeps_the_rows_of_datasets_without_data_and_regenerates_the_others(house):
+    root, db = house                                 # the database holds an imdb sweep alone
+    new = results.headline_table(db)
+    header = new.splitlines()[:2]
+    old_rows = ["| cifar10 | 10,000 | `unpruned` 0.7273 | none |  |  |  |  | `cifar10-old`, CPU B |",
+                "| ag_news | 7,600 | `control` 0.9067 | `ltp-x1` | 0.9005 (-0.6 [-1.1, -0.2]) | 1.67× | "
+                "0.9005 (-0.6 [-1.1, -0.2]) | 1.67× | `ag_news-old`, CPU B |",
+                "| imdb | 2,000 | `control` 0.9035 | `ltp-x0.75` | 0.8955 (-0.8 [-1.7, 0.1]) | 1.11× | "
+                "0.8770 (-2.6 [-3.9, -1.5]) | 1.83× | `imdb-old`, CPU B |"]
+    old = "\n".join([*header, *old_rows, "", "An old note naming `imdb-old`."])
+    readme = root / "README.md"
+    readme.write_text(README_TEXT.replace("old headline", old))
+    results.main(["--db", str(db), "--write"])
+    imdb_row = new.splitlines()[2]
+    assert imdb_row.startswith("| imdb | 1,000 | `control` 0.9000 |")
+    expected = "\n".join([*header, imdb_row, old_rows[1], old_rows[0], "", results.headline_note("cpu")])
+    assert readme.read_text() == README_TEXT.replace("old headline", expected), "text datasets, then images"
+
+
+def test_old_headline_rows_under_other_columns_are_refused_not_misaligned(house):
+    root, db = house
+    old = "| dataset | accuracy |\n|---|---:|\n| cifar10 | 0.7273 |\n\nAn old note."
+    readme = root / "README.md"
+    readme.write_text(README_TEXT.replace("old headline", old))
+    with pytest.raises(SystemExit, match=r"headline block cannot be merged: its old rows for cifar10 have other "
+                                         r"columns.*nothing was written"):
+        results.main(["--db", str(db), "--write"])
+    assert readme.read_text() == README_TEXT.replace("old headline", old)
+    assert (root / "docs" / "results.md").read_text() == RESULTS_DOC, "checked before anything was written"
