@@ -147,20 +147,25 @@ def kinds_section(retention: pd.DataFrame, tokens: pd.DataFrame, order: list[str
 
 
 def timing_section(timings: pd.DataFrame, config: dict) -> str:
-    """Decode ms per token, speed-up against the full cache and cache MB, per press × budget and timed context."""
-    timed = speedups(timings)
+    """Decode ms per token, speed-up against the full cache and cache MB, per press × budget and timed context; with
+    the model's weight MB in the config, the speed-up's byte ceiling beside each."""
+    weights_mb = config.get("weights_mb")
+    timed = speedups(timings, weights_mb)
     contexts = sorted(timed["context_tokens"].unique())
-    lines = ["| press | budget | " + " | ".join(f"{c:,} tokens: ms/token | speed-up | cache MB" for c in contexts)
-             + " |", "|---|---:|" + "---:|---:|---:|" * len(contexts)]
+    columns = ["ms/token", "speed-up", *(["byte ceiling"] if weights_mb else []), "cache MB"]
+    lines = ["| press | budget | " + " | ".join(f"{c:,} tokens: {column}" if number == 0 else column
+                                              for c in contexts for number, column in enumerate(columns)) + " |",
+             "|---|---:|" + "---:|" * len(columns) * len(contexts)]
     for (press, budget), group in timed.groupby(["press", "budget"], sort=False):
         by_context = group.set_index("context_tokens")
         cells = []
         for context in contexts:
             if context not in by_context.index:
-                cells += ["", "", ""]
+                cells += [""] * len(columns)
                 continue
             row = by_context.loc[context]
-            cells += [f"{row['decode_ms']:.1f}", f"{row['speedup']:.2f}×", f"{row['cache_mb']:.1f}"]
+            cells += [f"{row['decode_ms']:.1f}", f"{row['speedup']:.2f}×",
+                      *([f"{row['ceiling']:.2f}×"] if weights_mb else []), f"{row['cache_mb']:.1f}"]
         name = "full cache" if press == FULL else f"`{press}`"
         lines.append(f"| {name} | {_share(budget)} | " + " | ".join(cells) + " |")
     options = config.get("options", {})
@@ -170,6 +175,10 @@ def timing_section(timings: pd.DataFrame, config: dict) -> str:
             f"prompt tokens: {prompts}), every setting in turn within each of {options.get('repeats', '?')} repeats; "
             f"the median ms per token, on {_cell(config.get('cpu', 'a CPU not recorded'))} with "
             f"{_threads(config)}. Cache MB: keys and values held at the end of decoding.")
+    if weights_mb:
+        note += (f" Byte ceiling: the speed-up if a token cost only reading the weights ({weights_mb:,.0f} MB) and "
+                 "the cache once, (weights + full cache) / (weights + pressed cache). Decoding one token at batch 1 "
+                 "reads every weight, so where the cache is small beside the weights, pressing it cannot buy much.")
     return "**Decode speed**:\n\n" + "\n".join(lines) + "\n\n" + note
 
 

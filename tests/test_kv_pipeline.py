@@ -18,7 +18,7 @@ from pruning_core.generation import tokens_kept
 from pruning_core.runtime import cpu_name
 from pruning_core.storage import kv as kv_store
 
-PRESSES = ("streaming", "snapkv", "pyramid")
+PRESSES = ("streaming", "snapkv", "snapkv:kernel=1", "pyramid")   # two SnapKVs: rows are keyed by label
 BUDGETS = (0.25, 0.5)
 STOPWORDS = {"the", "a", "and", "of", "to", "in", "is", "was", "it", "this"}
 
@@ -80,6 +80,18 @@ def test_timings_hold_every_setting_beside_the_full_cache_at_each_context(swept)
     assert (timings["full_decode_ms"] == full["decode_ms"]).all() and (timings["decode_ms"] > 0).all()
     pressed = timings[timings["press"] != "full"]
     assert (pressed["cache_mb"] < full["cache_mb"]).all(), "a pressed cache holds less than the full one"
+
+
+def test_the_byte_ceiling_compares_weights_plus_full_cache_with_weights_plus_pressed(swept):
+    weights_mb = kv_store.kv_sweep(db=swept["db"])["config"]["weights_mb"]
+    assert weights_mb == pytest.approx(make_lm().weight_bytes / 1e6)
+    timed = kv_analysis.speedups(kv_store.kv_timings(db=swept["db"]), weights_mb)
+    full = timed[timed["press"] == "full"].iloc[0]
+    pressed = timed[timed["press"] != "full"]
+    assert full["ceiling"] == pytest.approx(1.0)
+    expected = (weights_mb + full["cache_mb"]) / (weights_mb + pressed["cache_mb"])
+    assert np.allclose(pressed["ceiling"], expected) and (pressed["ceiling"] > 1).all()
+    assert "ceiling" not in kv_analysis.speedups(kv_store.kv_timings(db=swept["db"])).columns
 
 
 def test_kept_tokens_and_their_retention_by_category(swept):
@@ -199,6 +211,7 @@ def test_the_block_renders_from_the_database_and_results_writes_it(swept, tmp_pa
     block = kv_results.kv_block(swept["db"], "quick")
     assert swept["sweep_id"] in block and cpu_name() in block and "1 thread." in block
     for text in ("IMDb zero-shot sentiment", "AG News needle", "Needle exact match by depth", "Decode speed",
+                 "byte ceiling", "Byte ceiling: the speed-up if a token cost only reading the weights (",
                  "| full cache | 100% |", "| `snapkv` | 25% |", "Smallest budget within 1 point", "48 tokens"):
         assert text in block, text
     depth_header = next(line for line in block.splitlines() if line.startswith("| press | 0% "))
@@ -213,6 +226,7 @@ def test_the_block_renders_from_the_database_and_results_writes_it(swept, tmp_pa
 @pytest.mark.parametrize("changes, named", [
     ({"imdb": -1}, "imdb"), ({"depths": 0}, "depths"), ({"budgets": (0.25, 1.5)}, "budgets"),
     ({"budgets": ()}, "budgets"), ({"presses": ("full",)}, "presses"), ({"presses": ("snapkv", "nope")}, "presses"),
+    ({"presses": ("snapkv:kernel",)}, "setting=number"), ({"presses": ("snapkv:width=3",)}, "width"),
     ({"timing_contexts": (8,)}, "timing-contexts"), ({"repeats": 0}, "repeats"), ({"warp": 2}, "warp")])
 def test_bad_options_are_refused_naming_them(changes, named):
     with pytest.raises(ValueError, match=re.escape(named)):

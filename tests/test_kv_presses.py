@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from kv_helpers import REVIEW, make_lm
-from pruning_core.generation import PRESSES, build_press, generate, prefill, press_cache, tokens_kept
+from pruning_core.generation import (PRESSES, build_press, generate, prefill, press_cache, press_from_label,
+                                     tokens_kept)
 from pruning_core.generation import attention as kv_attention
-from pruning_core.generation.cache import answer, answer_logits
+from pruning_core.generation.cache import RoomyLayer, answer, answer_logits
 from pruning_core.generation.presses import keep_positions, pooled
 from pruning_core.generation.tasks import needle_prompt
 
@@ -184,6 +185,34 @@ def test_bad_press_settings_are_refused_where_declared():
         build_press("h2o", recent=2.0)
     with pytest.raises(ValueError, match="window"):
         build_press("snapkv", window=3)
+
+
+def test_a_label_names_the_settings_off_their_defaults_and_builds_the_press_back():
+    assert build_press("snapkv").label == "snapkv" and build_press("snapkv", kernel=5).label == "snapkv"
+    pyramid = build_press("pyramid", kernel=15, slope=0.3)
+    assert pyramid.label == "pyramid:kernel=15:slope=0.3"
+    rebuilt = press_from_label(pyramid.label)
+    assert type(rebuilt) is type(pyramid) and rebuilt.settings == pyramid.settings
+    for label, named in (("snapkv:kernel", "'kernel'"), ("snapkv:kernel=wide", "'kernel=wide'"),
+                         ("snapkv:width=3", "width"), ("magic:kernel=3", "'magic'")):
+        with pytest.raises(ValueError, match=named):
+            press_from_label(label)
+
+
+def test_the_roomy_cache_layer_appends_in_place_and_grows_past_its_room():
+    keys, values = torch.randn(1, 2, 5, 4), torch.randn(1, 2, 5, 4)
+    layer = RoomyLayer(keys, values, room=2)
+    buffer = layer.buffers[0].data_ptr()
+    step = [torch.randn(1, 2, 1, 4) for _ in range(3)]
+    layer.update(step[0], step[0] + 1)
+    layer.update(step[1], step[1] + 1)
+    assert layer.buffers[0].data_ptr() == buffer, "within its room an append writes in place, copying nothing"
+    grown_keys, _ = layer.update(step[2], step[2] + 1)
+    assert layer.buffers[0].data_ptr() != buffer and layer.buffers[0].shape[2] >= 8
+    assert torch.equal(grown_keys, torch.cat([keys, *step], dim=2))
+    assert torch.equal(layer.values, torch.cat([values, *(x + 1 for x in step)], dim=2)) and layer.get_seq_length() == 8
+    layer.hold(keys[:, :, :3].clone(), values[:, :, :3].clone())
+    assert torch.equal(layer.keys, keys[:, :, :3]) and layer.get_seq_length() == 3
 
 
 def test_random_presses_differ_by_seed(state):

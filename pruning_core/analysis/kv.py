@@ -148,9 +148,15 @@ def depth_table(results: pd.DataFrame, budget: float) -> pd.DataFrame:
     return table.reindex(sorted(table.index, key=lambda press: press != FULL))    # the full cache first, stable
 
 
-def speedups(timings: pd.DataFrame) -> pd.DataFrame:
-    """The timings with `speedup`: the full cache's decode ms per token over the row's, at the same context."""
-    return timings.assign(speedup=timings["full_decode_ms"] / timings["decode_ms"])
+def speedups(timings: pd.DataFrame, weights_mb: float | None = None) -> pd.DataFrame:
+    """The timings with `speedup`: the full cache's decode ms per token over the row's, at the same context; with
+    `weights_mb`, also `ceiling`: the speed-up if a decoded token cost only reading the weights and the cache once,
+    (weights + full cache) / (weights + this cache), the bound a memory-bound decoder can reach by pressing."""
+    timed = timings.assign(speedup=timings["full_decode_ms"] / timings["decode_ms"])
+    if weights_mb is None:
+        return timed
+    full_mb = timed.groupby("context_tokens")["cache_mb"].transform("max")   # the full cache holds the most
+    return timed.assign(ceiling=(weights_mb + full_mb) / (weights_mb + timed["cache_mb"]))
 
 
 def token_categories(texts: list[str], offsets: list[list[tuple[int, int]]], annotations: list[Annotation],

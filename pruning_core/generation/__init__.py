@@ -6,8 +6,9 @@
 """
 from .cache import answer, answer_logits, generate, prefill, press_cache
 from .model import PACKAGED, LanguageModel, Prompt, load_language_model
-from .presses import PRESSES, Press, build_press, tokens_kept
+from .presses import PRESSES, Press, build_press, press_from_label, tokens_kept
 from .trace import GenerationTrace
 
 __all__ = ["PACKAGED", "PRESSES", "GenerationTrace", "LanguageModel", "Press", "Prompt", "answer", "answer_logits",
-           "build_press", "generate", "load_language_model", "prefill", "press_cache", "tokens_kept"]
+           "build_press", "generate", "load_language_model", "prefill", "press_cache", "press_from_label",
+           "tokens_kept"]

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+from transformers import DynamicCache
+from transformers.cache_utils import DynamicLayer
 
 from .attention import OBSERVATION_WINDOW, LayerAttention, Recorder, recording
 from .model import LanguageModel, Prompt
@@ -94,10 +96,48 @@ def press_cache(state: Prefill, press: Press, budget: float | int) -> Pressed:
     return Pressed(positions, keys, values, scores, context, received)
 
 
-def as_cache(pressed: Pressed):
-    from transformers import DynamicCache
+class RoomyLayer(DynamicLayer):
+    """A cache layer whose keys and values live in buffers with room to grow. transformers' DynamicLayer appends with
+    torch.cat, copying the whole cache at every decoded token (a cost that grows with the cache, so it flatters
+    pressing); this layer writes new entries in place, so a decoded token reads the cache once."""
 
-    return DynamicCache(ddp_cache_data=list(zip(pressed.keys, pressed.values)))
+    def __init__(self, keys: Tensor, values: Tensor, room: int = 0):
+        """keys and values (B, Hk, S, D), and room for `room` more tokens before the buffers must grow."""
+        super().__init__()
+        self.dtype, self.device, self.is_initialized = keys.dtype, keys.device, True
+        self.buffers = self._buffers(keys, values, keys.shape[-2] + room)
+        self.hold(keys, values)
+
+    @staticmethod
+    def _buffers(keys: Tensor, values: Tensor, capacity: int) -> tuple[Tensor, Tensor]:
+        return tuple(x.new_empty(*x.shape[:2], capacity, x.shape[-1]) for x in (keys, values))
+
+    def hold(self, keys: Tensor, values: Tensor) -> None:
+        """Hold exactly these entries (after an eviction); they must not be views of the buffers."""
+        length = keys.shape[-2]
+        if length > self.buffers[0].shape[-2]:
+            self.buffers = self._buffers(keys, values, 2 * length)
+        for buffer, entries in zip(self.buffers, (keys, values)):
+            buffer[:, :, :length] = entries
+        self.keys, self.values = (buffer[:, :, :length] for buffer in self.buffers)
+
+    def update(self, key_states: Tensor, value_states: Tensor, *args, **kwargs) -> tuple[Tensor, Tensor]:
+        start = self.keys.shape[-2]
+        end = start + key_states.shape[-2]
+        if end > self.buffers[0].shape[-2]:
+            self.hold(torch.cat([self.keys, key_states], dim=2), torch.cat([self.values, value_states], dim=2))
+        else:
+            self.buffers[0][:, :, start:end] = key_states
+            self.buffers[1][:, :, start:end] = value_states
+            self.keys, self.values = (buffer[:, :, :end] for buffer in self.buffers)
+        return self.keys, self.values
+
+
+def as_cache(pressed: Pressed, room: int = 0) -> DynamicCache:
+    """A transformers cache holding the pressed keys and values, with room for `room` more tokens per layer."""
+    cache = DynamicCache()
+    cache.layers = [RoomyLayer(keys, values, room) for keys, values in zip(pressed.keys, pressed.values)]
+    return cache
 
 
 @torch.inference_mode()
@@ -110,7 +150,8 @@ def answer_logits(lm: LanguageModel, pressed: Pressed, prompt: Prompt, answer_id
         ids = torch.cat([ids, torch.tensor([answer_ids[:-1]])], dim=1) if len(answer_ids) > 1 else ids
     start = prompt.context_length
     positions = torch.arange(start, start + ids.shape[1]).unsqueeze(0)
-    output = lm.model(input_ids=ids, past_key_values=as_cache(pressed), position_ids=positions, use_cache=True)
+    output = lm.model(input_ids=ids, past_key_values=as_cache(pressed, ids.shape[1]), position_ids=positions,
+                      use_cache=True)
     rows = output.logits[0, prompt.question_ids.shape[1] - 1:].float()
     return rows.log_softmax(dim=-1)
 
@@ -125,9 +166,9 @@ def answer(lm: LanguageModel, pressed: Pressed, prompt: Prompt, press: Press | N
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be a whole number ≥ 1, got {max_new_tokens!r}.")
     rolls = rolling and press is not None and press.rolls
-    cache = as_cache(pressed)
-    position = prompt.context_length
     question = prompt.question_ids
+    cache = as_cache(pressed, question.shape[1] + max_new_tokens)
+    position = prompt.context_length
     output = lm.model(input_ids=question, past_key_values=cache,
                       position_ids=torch.arange(position, position + question.shape[1]).unsqueeze(0), use_cache=True)
     position += question.shape[1]
@@ -174,8 +215,8 @@ def _evict_one(cache, press: Press, recorder: Recorder, context_positions: list[
         dims = cache_layer.keys.shape[-1]
         index = stay.unsqueeze(-1).expand(-1, -1, -1, dims)
         rest_keys, rest_values = cache_layer.keys[:, :, count:], cache_layer.values[:, :, count:]
-        cache_layer.keys = torch.cat([cache_layer.keys[:, :, :count].gather(2, index), rest_keys], dim=2)
-        cache_layer.values = torch.cat([cache_layer.values[:, :, :count].gather(2, index), rest_values], dim=2)
+        cache_layer.hold(torch.cat([cache_layer.keys[:, :, :count].gather(2, index), rest_keys], dim=2),
+                         torch.cat([cache_layer.values[:, :, :count].gather(2, index), rest_values], dim=2))
         context_positions[layer] = kept.gather(2, stay)
         accumulated[layer] = accumulated[layer].gather(2, stay)
 

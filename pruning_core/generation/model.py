@@ -67,6 +67,11 @@ class LanguageModel:
     def max_length(self) -> int:
         return int(getattr(self.model.config, "max_position_embeddings", 2048))
 
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes of the model's parameters (tied ones once): what decoding one token reads besides the cache."""
+        return sum(parameter.numel() * parameter.element_size() for parameter in self.model.parameters())
+
     def prompt(self, context: str, question: str, answer_prefix: str = "") -> Prompt:
         """The chat prompt for `context` followed by `question`, split where the context ends. A tokenizer without
         a chat template gets the plain text "context\\n\\nquestion\\n"."""

@@ -13,7 +13,8 @@ Like kvpress's presses, written here from the papers:
   pyramid       PyramidKV: SnapKV's votes with budgets falling linearly from the lowest layer to the highest
   random        a uniformly random choice (the floor any rule must beat)
 
-A press describes itself (`controls`, `describe`, `layer_budgets`), so no caller needs its name.
+A press describes itself (`controls`, `describe`, `layer_budgets`), so no caller needs its name. Its `label` names it
+with the settings that differ from the defaults ("snapkv:kernel=15"); `press_from_label` builds it back.
 Shapes: B batch (1), Hk key-value heads, C context tokens, k kept.
 """
 from __future__ import annotations
@@ -81,6 +82,13 @@ class Press:
 
     def config(self) -> dict:
         return {"press": self.name, **self.settings}
+
+    @property
+    def label(self) -> str:
+        """The name, then each setting that differs from its default: "snapkv", "snapkv:kernel=15"."""
+        defaults = {control.name: control.default for control in self.controls()}
+        return self.name + "".join(f":{name}={value:g}" for name, value in self.settings.items()
+                                   if value != defaults[name])
 
     def layer_budgets(self, kept: int, context: int, num_layers: int) -> list[int]:
         """Tokens kept at each layer for a budget of `kept` per layer on average."""
@@ -251,3 +259,19 @@ def build_press(name: str, **settings) -> Press:
     if name not in PRESSES:
         raise ValueError(f"press must be one of {', '.join(PRESSES)}, got {name!r}.")
     return PRESSES[name](**settings)
+
+
+def press_from_label(label: str) -> Press:
+    """The press a label names: "snapkv", or with settings after colons, "pyramid:kernel=15:slope=0.3"; ValueError
+    naming the label when a part is not `setting=number`."""
+    name, *parts = label.strip().split(":")
+    settings = {}
+    for part in parts:
+        setting, equals, value = part.partition("=")
+        try:
+            settings[setting.strip()] = float(value) if equals else None
+        except ValueError:
+            settings[setting.strip()] = None
+        if settings[setting.strip()] is None:
+            raise ValueError(f"press {label!r}: each setting after the name must be setting=number, got {part!r}.")
+    return build_press(name, **settings)
