@@ -177,7 +177,8 @@ class SnapKV(Press):
     def controls(cls):
         return (Control("kernel", "Pooling width", 5.0, low=1, high=31, step=2, url="kernel", on_steps=True,
                         help="Votes are averaged over this many neighbouring tokens, so a kept token tends to keep "
-                             "its neighbours."),)
+                             "its neighbours. 15 keeps whole phrases: on validation needles it kept the secret "
+                             "code's digits, which 5 drops, but it read sentiment less well."),)
 
     def describe(self) -> str:
         return (f"SnapKV: the tokens the prompt's last {OBSERVATION_WINDOW} queries (the question and the context's "
