@@ -107,12 +107,8 @@ def merge_rows(old: str, new: str) -> str:
     return "\n".join([*new_table[:2], *rows]) + (f"\n{rest}" if rest else "")
 
 
-def replace(old: str, new: str) -> str:
-    """`new` alone: the merge of the single-dataset blocks (vision-results, kv-results)."""
-    return new
-
-
-# How a regenerated block meets what its file held: (old content, new content) -> the content to write.
+# How a regenerated block meets what its file held: (old content, new content) -> the content to write; a block not
+# named here (vision-results, kv-results: one dataset each) is replaced by the new content.
 MERGES: dict[str, Callable[[str, str], str]] = {"results": merge_sections, "faithfulness": merge_sections,
                                                 "findings": merge_sections, "headline": merge_rows}
 
@@ -144,7 +140,7 @@ def write_blocks(targets: list[tuple[Path, dict, dict]], tables: dict[str, str])
         contents = {}
         for name, old in found.items():
             try:
-                contents[name] = MERGES.get(name, replace)(old, tables[name])
+                contents[name] = MERGES.get(name, lambda _, new: new)(old, tables[name])
             except ValueError as error:
                 problems.append(f"{path}: the {name} block cannot be merged: {error}")
         plans.append((path, {name: (content, blocks[name]) for name, content in contents.items()}))

@@ -131,9 +131,9 @@ def _check(options: KVOptions) -> None:
     if not budgets or any(isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 < b < 1 for b in budgets) \
             or len(set(budgets)) != len(budgets):
         raise KVOptionError(f"budgets must be distinct shares strictly between 0 and 1, got {list(budgets)!r}.")
-    bad = [label for label in options.presses if _label_error(label)]
-    if not options.presses or bad or len(set(options.presses)) != len(options.presses):
-        detail = f" ({_label_error(bad[0])})" if bad else ""
+    errors = [error for label in options.presses if (error := _label_error(label))]
+    if not options.presses or errors or len(set(options.presses)) != len(options.presses):
+        detail = f" ({errors[0]})" if errors else ""
         raise KVOptionError(f"presses must be distinct press labels, names among "
                             f"{', '.join(name for name in PRESSES if name != FULL)} with any settings after colons "
                             f"(snapkv:kernel=15; the full cache is the reference), got {list(options.presses)!r}"

@@ -268,11 +268,10 @@ def press_from_label(label: str) -> Press:
     name, *parts = label.strip().split(":")
     settings = {}
     for part in parts:
-        setting, equals, value = part.partition("=")
+        setting, _, value = part.partition("=")
         try:
-            settings[setting.strip()] = float(value) if equals else None
+            settings[setting.strip()] = float(value)    # "" (no "=") raises too
         except ValueError:
-            settings[setting.strip()] = None
-        if settings[setting.strip()] is None:
-            raise ValueError(f"press {label!r}: each setting after the name must be setting=number, got {part!r}.")
+            raise ValueError(f"press {label!r}: each setting after the name must be setting=number, "
+                             f"got {part!r}.") from None
     return build_press(name, **settings)
