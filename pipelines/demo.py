@@ -173,7 +173,7 @@ def check_examples(folder: Path, dataset: str, stages: list[str]) -> None:
 
 def demo_images(dataset: str, profile: VisionProfile, progress: Progress, data_dir: str | None,
                 artifacts: str | None, db: Path) -> None:
-    """The ViT on CIFAR-10 (`dataset`): train (unpruned, pruned and distilled), trace, benchmark."""
+    """The ViT on CIFAR-10 (`dataset`): train (unpruned and the profile's forks), trace, benchmark."""
     stages = StageProgress(progress, "CIFAR-10", IMAGE_WEIGHTS.get)
     vision.train(profile, data_dir, artifacts, on_stage=stages, on_step=stages.step)
     stages.finish()

@@ -69,7 +69,8 @@ from .kv_results import kv_block
 # STAGE_LABELS names them (not imported from there: it loads torch, which this table does not need).
 STAGE_MODELS = {"ltp_hard": "LTP", "topk_trained": "top-k, trained with pruning", "ts_dtp_hard": "TS-DTP"}
 VISION_MODELS = {"unpruned": "unpruned ViT", "inference": "unpruned ViT, pruned at inference",
-                 "pruned": "ViT trained with pruning", "distilled": "ViT trained with pruning, distilled"}
+                 "merging": "unpruned ViT, merged at inference", "pruned": "ViT trained with pruning",
+                 "distilled": "ViT trained with pruning, distilled", "merged": "ViT trained with merging"}
 KEPT_HEADER = "mean tokens alive (input → on entry to layer 2..L; the last is what the classifier read)"
 SPEEDUP_HEADER = "speed-up (batch 32, vs the strongest unpruned path)"
 # Names this module held before the sweep analysis moved to pruning_core.analysis.sweeps and the writer to
@@ -265,8 +266,8 @@ def vision_table(db: str | Path | None = None, profile: str = "cpu") -> str:
     rows = rows.assign(group=groups, order=order).sort_values(["order", "flops"], ascending=[True, False])
     lines = [f"{len(rows)} settings on {int(rows['n_examples'].iloc[0]):,} test images, timed side by side "
              f"(sweep `{rows['bench_id'].iloc[0]}`).{_machines(rows['config'].iloc[0])}", "",
-             "| setting | model | mean patches alive (input → on entry to layer 2..L; the last is what the classifier "
-             "read) | accuracy | vs unpruned (points, 95% CI) | images/s (batch 32) | speed-up |",
+             "| setting | model | mean tokens alive, a merged group counting once (input → on entry to layer 2..L; the "
+             "last is what the classifier read) | accuracy | vs unpruned (points, 95% CI) | images/s (batch 32) | speed-up |",
              "|---|---|---|---:|---:|---:|---:|"]
     for _, row in rows.iterrows():
         versus = "" if row["setting"] == "unpruned" else points_cell(row, unpruned)

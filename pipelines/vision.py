@@ -9,15 +9,16 @@ Training (profiles in pruning_core/vision/profiles.py) first holds the profile's
 images (5,000, class-balanced, seeded) out of CIFAR-10's training split and trains on the rest; every
 model is scored on those validation images after training (its metrics.json), so test images appear
 only in the traces and the benchmark. It sizes the run to the profile's budget from a few timed steps,
-runs once on every patch up to the profile's `prune_after_epochs`, forks, and trains three copies
+runs once on every patch up to the profile's `prune_after_epochs`, forks, and trains the copies
 together on the same batches: `unpruned` (no pruning, the teacher), `pruned` (the cascading schedule at
-`train_alpha`) and `distilled` (the same schedule, learning the teacher's predictions too), saved under
+`train_alpha`), `distilled` (the same schedule, learning the teacher's predictions too) and, where the profile
+merges, `merged` (token merging down to the same row counts as that schedule), saved under
 artifacts/models/cifar10-<profile>/. Each model folder appears only when
 complete; a re-run with every model present trains nothing, otherwise the run is trained again and
-only the missing models are written. Tracing stores the pruned and distilled models and the unpruned
+only the missing models are written. Tracing stores the trained forks and the unpruned
 model pruned at inference (per image and layer: the kept patches and their scores). The benchmark
-measures, side by side, the unpruned model, the schedule applied at inference to it, and the pruned
-models, over the alpha sweep at the profile's r_max, storing every image's prediction and test index
+measures, side by side, the unpruned model, the schedule applied at inference to it (pruning, and merging
+where the profile merges), and the trained forks, over the alpha sweep at the profile's r_max, storing every image's prediction and test index
 (`example_ids`) so that accuracy differences get paired intervals. It waits for a quiet machine before
 timing; speed-ups are against the unpruned model on our loop, whose last layer, like every model's,
 computes only CLS's row (the one the head reads): the strongest unpruned path. The sweep's config
@@ -41,7 +42,8 @@ from pruning_core.paths import METRICS_FILE, models_dir
 from pruning_core.runtime import cpu_name
 from pruning_core import storage as store
 from pruning_core.analysis.flops import encoder_flops, model_dims
-from pruning_core.methods import NoPruning, PruningMethod, TopK, schedule_counts
+from pruning_core.distillation import Distillation
+from pruning_core.methods import NoPruning, PruningMethod, TokenMerging, TopK
 from pruning_core.metrics import classification_metrics
 from pruning_core.training import StepCallback, TrainResult
 from pruning_core.vision import (CIFAR10_CLASSES, ImageDataset, PrunedVisionClassifier, VisionTrainer,
@@ -55,7 +57,7 @@ from .timing import last_layer_cls_only, speed_columns, time_side_by_side, wait_
 from .trace_store import TracedRun
 
 DATASET = "cifar10"
-STAGES = ("unpruned", "pruned", "distilled")   # trained together after the shared warm-up
+STAGES = ("unpruned", "pruned", "distilled", "merged")   # trained together after the shared warm-up
 PHASES = ("plan", "warmup", "forks")            # what on_stage reports: timing, the shared epochs, the forks
 
 
@@ -78,11 +80,25 @@ def run_folder(profile: VisionProfile, artifacts: str | Path | None = None) -> P
 
 
 def stages(profile: VisionProfile) -> tuple[str, ...]:
-    return STAGES if profile.distillation else STAGES[:2]
+    """The models a run trains: the unpruned teacher and the forks the profile asks for."""
+    wanted = {"distilled": profile.distillation is not None, "merged": profile.merging}
+    return tuple(stage for stage in STAGES if wanted.get(stage, True))
 
 
 def schedule(profile: VisionProfile, alpha: float | None = None) -> TopK:
     return TopK(r_max=profile.r_max, alpha=profile.train_alpha if alpha is None else alpha, score=profile.score)
+
+
+def merging(profile: VisionProfile, alpha: float | None = None) -> TokenMerging:
+    """Token merging down to the same row counts as the pruning schedule at these settings."""
+    return TokenMerging(r_max=profile.r_max, alpha=profile.train_alpha if alpha is None else alpha)
+
+
+def fork_methods(profile: VisionProfile) -> list[tuple[PruningMethod, Distillation | None]]:
+    """What each fork after `unpruned` trains with, in stages(profile)'s order."""
+    methods = {"pruned": (schedule(profile), None), "distilled": (schedule(profile), profile.distillation),
+               "merged": (merging(profile), None)}
+    return [methods[stage] for stage in stages(profile)[1:]]
 
 
 # ----------------------------------------------------------------------------------------------- train
@@ -93,7 +109,7 @@ def train(profile: VisionProfile, data_dir: str | None = None, artifacts: str | 
     """Train the profile's run unless all its models exist; returns each model's metrics.
 
     With a budget, a few steps of each stretch are timed first and the epochs sized to fit. Then the
-    warm-up on every patch, and the forks together: `unpruned` teaches, `pruned` and `distilled` learn
+    warm-up on every patch, and the forks together: `unpruned` teaches, the other forks learn
     (models already complete are not overwritten). on_stage(phase, what) says when a phase (plan, warmup,
     forks) starts or is skipped; on_step(done, total) follows it."""
     folder = run_folder(profile, artifacts)
@@ -108,7 +124,7 @@ def train(profile: VisionProfile, data_dir: str | None = None, artifacts: str | 
     train_set, validation = load_cifar10_training(data_dir, profile.validation_limit, profile.train_limit,
                                                   profile.train.seed, profile.validation_seed)
     classifier = PrunedVisionClassifier.from_config(profile.model_config(), NoPruning(), seed=profile.train.seed)
-    forks = [(schedule(profile), None), (schedule(profile), profile.distillation)][:len(wanted) - 1]
+    forks = fork_methods(profile)
     plan = {}
     if profile.budget_minutes is not None:
         if on_stage:
@@ -176,7 +192,7 @@ def trace(profile: VisionProfile, db: Path, data_dir: str | None = None, artifac
     names = [f"{DATASET} test #{index}" for index in test.split_indices().tolist()]
     rows = []
     traced_models = [("pruned", None, "pruned"), ("unpruned", schedule(profile), "unpruned_inference")]
-    traced_models += [("distilled", None, "distilled")] if "distilled" in stages(profile) else []
+    traced_models += [(stage, None, stage) for stage in stages(profile)[2:]]
     for stage, method, label in traced_models:
         classifier = load_vision_classifier(folder / stage, method)
         run_id = f"{folder.name}-{label}-test"
@@ -205,9 +221,13 @@ def sweep(profile: VisionProfile, artifacts: str | Path | None = None
     settings = [("unpruned", unpruned, NoPruning(), folder / "unpruned")]
     settings += [(f"inference-a{alpha}", unpruned, schedule(profile, alpha), folder / "unpruned")
                  for alpha in profile.alphas]
+    if profile.merging:   # ToMe's way: merging applied to a model trained without it
+        settings += [(f"merging-a{alpha}", unpruned, merging(profile, alpha), folder / "unpruned")
+                     for alpha in profile.alphas]
     for stage in stages(profile)[1:]:
         model = load_vision_classifier(folder / stage, device="cpu")
-        settings += [(f"{stage}-a{alpha}", model, schedule(profile, alpha), folder / stage) for alpha in profile.alphas]
+        method = merging if stage == "merged" else schedule
+        settings += [(f"{stage}-a{alpha}", model, method(profile, alpha), folder / stage) for alpha in profile.alphas]
     return [(name, model, method, str(path.resolve())) for name, model, method, path in settings]
 
 
@@ -263,7 +283,8 @@ def benchmark(profile: VisionProfile, db: Path, data_dir: str | None = None,
 
 
 def _kept_counts(model: PrunedVisionClassifier, method: PruningMethod) -> list[int]:
-    """Patches (CLS included) alive after each layer: the schedule fixes them for every image."""
-    if isinstance(method, TopK) and method.r_max is not None:
-        return schedule_counts(model.num_tokens, model.num_layers, method.r_max, method.alpha)
-    return [model.num_tokens] * model.num_layers
+    """Rows (CLS included) alive after each layer: the schedule fixes them for every image."""
+    counts = method.expected_counts(model.num_tokens, model.num_layers)
+    if counts is None:
+        raise ValueError(f"{method.describe()} does not fix its counts in advance; the vision sweep needs it to.")
+    return counts

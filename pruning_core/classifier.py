@@ -99,11 +99,15 @@ class PrunedClassifier(nn.Module):
         records = output.loop.records
         scores = torch.stack([r.scores for r in records]).cpu().numpy()   # (L, B, N)
         kept = torch.stack([r.kept for r in records]).cpu().numpy()       # (L, B, N)
+        merged = None
+        if any(r.merged_into is not None for r in records):
+            merged = torch.stack([r.merged_into for r in records]).cpu().numpy().astype(np.int32)   # (L, B, N)
         probabilities = output.logits.float().softmax(dim=-1).cpu().tolist()
         return [ExampleTrace(scores=np.ascontiguousarray(scores[:, row, :n], dtype=np.float32),
                              kept=np.ascontiguousarray(kept[:, row, :n]),
                              thresholds=output.loop.thresholds_of(row), probabilities=probabilities[row],
-                             label_names=self.label_names, **extra)
+                             label_names=self.label_names,
+                             merged_into=None if merged is None else np.ascontiguousarray(merged[:, row, :n]), **extra)
                 for row, (n, extra) in enumerate(zip(lengths, fields))]
 
     def save(self, folder: str | Path) -> Path:

@@ -19,7 +19,7 @@ from typing import Protocol, Sequence
 import torch
 from torch import Tensor
 
-from .methods import LayerState, PruningMethod, Selection
+from .methods import LayerState, Merge, PruningMethod, Selection
 
 
 class Block(Protocol):
@@ -42,6 +42,8 @@ class LayerRecord:
     scores: Tensor            # float, NaN where the token was already gone before this layer
     kept: Tensor              # bool, alive after this layer
     thresholds: Tensor | None  # (B,) each example's cut-off in score units; None for methods without one
+    merged_into: Tensor | None = None  # (B, N) long, merging methods: the original position of the row each token
+                                       # merged away at this layer joined; -1 for the rest
 
 
 @dataclass
@@ -107,7 +109,7 @@ def run_layers(blocks: Sequence[Block], hidden: Tensor, alive: Tensor, method: P
             state.hidden = block.feed_forward(attended)
             continue
         choice = method.select(LayerState(index, summary, state.alive, attended, state.n_input, len(blocks),
-                                          state.presence, dense=state.mask is None and not method.is_soft))
+                                          state.presence, dense=state.dense and not method.is_soft))
         if choice.rows is None:
             keep = choice.keep & state.alive
             keep[:, 0] = True  # CLS is never dropped
@@ -117,6 +119,8 @@ def run_layers(blocks: Sequence[Block], hidden: Tensor, alive: Tensor, method: P
             records.append(_record(state, choice, keep))
         if index == last and choice.soft_mask is None:   # recorded, not applied: it cannot change the prediction
             state.hidden = block.feed_forward(attended)
+        elif choice.merge is not None:
+            _merge_step(state, block, choice.merge, keep, choice.rows)
         elif choice.rows is not None:
             _take_step(state, block, attended, choice.rows)
         elif choice.soft_mask is None:
@@ -132,18 +136,20 @@ class _LoopState:
     hidden: Tensor      # (B, K, D)
     alive: Tensor       # (B, K) bool
     positions: Tensor   # (B, K) original position of each row
-    presence: Tensor    # (B, K) float: 1/0 in hard mode, the cumulative soft mask in soft mode
+    presence: Tensor    # (B, K) float: in hard mode the input tokens a row stands for (1, more once merged, 0 for
+                        # padding), the cumulative soft mask in soft mode
     n_input: Tensor     # (B,) real length at the input
     mask: Tensor | None  # (B, 1, 1, K) additive attention mask
     length: int         # N, the input's length: records are laid out over it
+    dense: bool         # no padding row in the batch
 
     @classmethod
     def start(cls, hidden: Tensor, alive: Tensor) -> "_LoopState":
         """Before the first layer: every row in place, the real ones alive."""
         batch, length = alive.shape
         positions = torch.arange(length, device=alive.device).expand(batch, length)
-        return cls(hidden, alive, positions, alive.to(hidden.dtype), alive.sum(dim=1),
-                   additive_mask(alive, hidden.dtype), length)
+        mask = additive_mask(alive, hidden.dtype)
+        return cls(hidden, alive, positions, alive.to(hidden.dtype), alive.sum(dim=1), mask, length, mask is None)
 
 
 def _hard_step(state: _LoopState, block: Block, attended: Tensor, keep: Tensor) -> None:
@@ -152,6 +158,24 @@ def _hard_step(state: _LoopState, block: Block, attended: Tensor, keep: Tensor) 
         state.alive, attended, state.positions = compact(keep, attended, state.positions)
         state.presence = state.alive.to(attended.dtype)
         state.mask = additive_mask(state.alive, attended.dtype)
+        state.dense = state.mask is None
+    state.hidden = block.feed_forward(attended)
+
+
+def _merge_step(state: _LoopState, block: Block, merge: Merge, keep: Tensor, rows: Tensor | None) -> None:
+    """Carry on with the rows a merging method kept, each now standing for `merge.sizes` input tokens: later
+    attention adds log(size) to their logits as keys (proportional attention), so a row holding three tokens
+    draws the attention three would have."""
+    if rows is not None:   # a dense batch, as many rows kept in every example
+        attended, state.positions = take_rows(merge.hidden, rows), state.positions.gather(1, rows)
+        state.alive, sizes = state.alive[:, :rows.shape[1]], merge.sizes.gather(1, rows)
+    else:
+        state.alive, attended, state.positions, sizes = compact(keep, merge.hidden, state.positions, merge.sizes)
+    state.presence = sizes * state.alive
+    padding = additive_mask(state.alive, attended.dtype)
+    state.dense = padding is None
+    key_bias = state.presence.clamp(min=1).log()[:, None, None, :]
+    state.mask = key_bias if padding is None else key_bias + padding
     state.hidden = block.feed_forward(attended)
 
 
@@ -159,7 +183,7 @@ def _cls_step(state: _LoopState, block: Block) -> None:
     """The last layer when nothing records or trains: CLS's row alone, the only one the head reads."""
     state.hidden = block.feed_forward(block.attend_cls(state.hidden, state.mask))   # (B, 1, D)
     state.alive, state.positions, state.presence = state.alive[:, :1], state.positions[:, :1], state.presence[:, :1]
-    state.mask = None
+    state.mask, state.dense = None, True
 
 
 def _take_step(state: _LoopState, block: Block, attended: Tensor, rows: Tensor) -> None:
@@ -182,6 +206,7 @@ def _soft_step(state: _LoopState, block: Block, attended: Tensor, soft_mask: Ten
     key_bias = state.presence.clamp(min=1e-30).log()[:, None, None, :]   # clamped: log(0) has no gradient
     padding = additive_mask(state.alive, attended.dtype)
     state.mask = key_bias if padding is None else key_bias + padding
+    state.dense = False
 
 
 def training_loss(method: PruningMethod, logits: Tensor, labels: Tensor | None,
@@ -202,4 +227,10 @@ def _record(state: _LoopState, choice: Selection, keep: Tensor) -> LayerRecord:
     kept = torch.zeros((alive.shape[0], state.length), dtype=torch.bool, device=alive.device)
     kept.scatter_(1, positions, keep & alive)
     thresholds = None if choice.threshold is None else choice.threshold.detach().float().cpu()
-    return LayerRecord(scores.cpu(), kept.cpu(), thresholds)
+    merged_into = None
+    if choice.merge is not None:
+        joined = torch.where(choice.merge.into >= 0, positions.gather(1, choice.merge.into.clamp(min=0)), -1)
+        merged_into = torch.full((alive.shape[0], state.length), -1, dtype=torch.long, device=alive.device)
+        merged_into.scatter_(1, positions, joined.masked_fill(~alive, -1))
+        merged_into = merged_into.cpu()
+    return LayerRecord(scores.cpu(), kept.cpu(), thresholds, merged_into)

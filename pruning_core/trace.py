@@ -54,6 +54,8 @@ class ExampleTrace:
     label: int | None = None
     truncated: bool = False  # the text was longer than the model's maximum length and was cut
     grid: tuple[int, int] | None = None  # images: patch rows, cols; token 0 is CLS, token 1 + i is patch i (row-major)
+    merged_into: np.ndarray | None = None  # (L, n) int, merging methods: the token whose row a token merged away at
+                                           # layer l joined, -1 elsewhere; None for methods that only drop
 
     @property
     def num_layers(self) -> int:
@@ -98,6 +100,16 @@ class ExampleTrace:
         if self.grid is None:
             raise ValueError("patch_mask needs an image trace (one with a patch grid).")
         return self.kept[layer, 1:].reshape(self.grid)
+
+    def groups(self, layer: int) -> np.ndarray:
+        """(n,) for each token, the token whose row holds it after `layer`: itself while it has a row of its own,
+        the surviving row it was merged into otherwise (for methods that only drop, every token is its own)."""
+        holder = np.arange(len(self.tokens))
+        if self.merged_into is None:
+            return holder
+        for joined in self.merged_into[:layer + 1]:
+            holder = np.where(joined[holder] >= 0, joined[holder], holder)
+        return holder
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy table: one row per (layer, token) for tokens present at that layer."""

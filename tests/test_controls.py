@@ -76,7 +76,7 @@ def test_the_url_keys_of_today_stay():
     assert [param.name for param in controls.url_params(controls.TEXT)] == [
         "method", "adjust", "threshold", "schedule", "score", "keep", "r_max", "alpha"]
     assert [param.name for param in controls.url_params(controls.IMAGE)] == ["method", "adjust", "score", "r_max",
-                                                                             "alpha"]
+                                                                             "alpha", "merge_r_max", "merge_alpha"]
 
 
 # --- the one renderer: the pages start at the declared defaults ---------------------------------------------------

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from lens_helpers import open_page, save_tiny_model
 from dashboard import catalog, controls, figures, jobs
-from pruning_core.methods import NoPruning, TopK, control_values, schedule_counts
+from pruning_core.methods import NoPruning, TokenMerging, TopK, control_values, schedule_counts
 from pruning_core.classifier import ModelLoadError
 from pruning_core.vision import CIFAR10_CLASSES, DatasetUnavailableError, ImageError, ImageTooLargeError, \
     save_vision_classifier
@@ -119,6 +119,8 @@ def test_the_sliders_and_the_method_change_the_kept_counts_at_once(artifacts, ci
     app.radio(key="image_kind").set_value("own").run()                # the saved r_max 0.9, alpha 1
     assert app.image[0].captions == layer_captions(schedule_counts(TOKENS, LAYERS, 0.9, 1.0))
     assert not app.slider                                             # the schedule is the model's: no sliders
+    app.radio(key="image_kind").set_value("merge").run()              # merging: the same counts, while a layer can
+    assert app.image[0].captions == layer_captions(TokenMerging().expected_counts(TOKENS, LAYERS))
     app.radio(key="image_kind").set_value("none").run()
     assert metrics(app)["Tokens read"] == f"{TOKENS} → {TOKENS}"
 
@@ -243,8 +245,8 @@ def test_a_model_loads_with_its_own_method_and_a_vanished_folder_says_so(artifac
 
 def test_methods_from_the_controls():
     own = TopK(r_max=0.9, alpha=1.0)
-    assert controls.available_kinds(controls.IMAGE, own) == ["topk", "own", "none"]
-    assert controls.available_kinds(controls.IMAGE, NoPruning()) == ["topk", "none"]
+    assert controls.available_kinds(controls.IMAGE, own) == ["topk", "merge", "own", "none"]
+    assert controls.available_kinds(controls.IMAGE, NoPruning()) == ["topk", "merge", "none"]
     assert controls.default_kind(controls.IMAGE, own) == "topk"
     assert [c.name for c in controls.declared(controls.IMAGE, "topk")] == ["score", "r_max", "alpha"]   # cascade only
     values = {"schedule": "cascade", "r_max": 0.5, "alpha": 2.0, "score": "received"}
@@ -282,6 +284,23 @@ def test_layer_pictures_grey_exactly_the_dropped_patches():
         same = (images[layer + 1] == images[0]).reshape(12, 16, 12, 16, 3).all(axis=(1, 3, 4))
         assert np.array_equal(same, mask)
     assert result.captions[2] == f"layer 2 · {result.trace.keep_counts[1]}/{TOKENS}"
+
+
+def test_merged_patches_are_painted_their_groups_mean_colour():
+    picture = noise(seed=5)
+    result = pictures.classify_picture(make_vit(num_layers=LAYERS), TokenMerging(r_max=0.6, alpha=1.0), picture)
+    first = np.asarray(result.layer_images[0], dtype=np.float64).reshape(12, 16, 12, 16, 3)
+    for layer in range(LAYERS):
+        holders = result.trace.groups(layer)[1:] - 1                   # (144,) the patch holding each patch
+        cells = np.asarray(result.layer_images[layer + 1], dtype=np.float64).reshape(12, 16, 12, 16, 3)
+        cells = cells.transpose(0, 2, 1, 3, 4).reshape(144, 16 * 16, 3)
+        patches = first.transpose(0, 2, 1, 3, 4).reshape(144, 16 * 16, 3)
+        for holder in np.unique(holders):
+            members = np.flatnonzero(holders == holder)
+            expected = patches[members] if len(members) == 1 else patches[members].reshape(-1, 3).mean(axis=0)
+            np.testing.assert_allclose(cells[members], np.broadcast_to(expected, cells[members].shape), atol=0.51)
+        assert len(np.unique(holders)) == result.trace.keep_counts[layer] - 1, "one colour per surviving patch row"
+    assert result.captions[-1] == f"layer {LAYERS} · {result.trace.keep_counts[-1]}/{TOKENS}"
 
 
 def test_cls_and_received_scoring_keep_different_patches():

@@ -72,7 +72,7 @@ def built(tmp_path_factory):
                 traced=traced, rows=rows, splits_read=splits_read, scored=scored)
 
 
-def test_training_saves_an_unpruned_a_pruned_and_a_distilled_vit(built):
+def test_training_saves_an_unpruned_a_pruned_a_distilled_and_a_merged_vit(built):
     assert built["stages"] == ["warmup", "forks"], "no budget: nothing to time"
     folder = built["artifacts"] / "models" / "cifar10-quick"
     for stage in vision.STAGES:
@@ -84,6 +84,9 @@ def test_training_saves_an_unpruned_a_pruned_and_a_distilled_vit(built):
         pruned = load_vision_classifier(folder / stage).method
         assert (pruned.name, pruned.r_max, pruned.alpha) == ("topk", 0.6, 1.2)
     assert json.loads((folder / "distilled" / "metrics.json").read_text())["distillation"]["weight"] == 0.5
+    merged = load_vision_classifier(folder / "merged").method
+    assert (merged.name, merged.r_max, merged.alpha) == ("merge", 0.6, 1.2)
+    assert vision.stages(built["profile"].with_overrides(merging=False)) == ("unpruned", "pruned", "distilled")
     assert not (built["artifacts"] / "tmp" / "cifar10-quick-pruned").exists(), "finished folders are moved in place"
 
 
@@ -128,10 +131,12 @@ def test_a_rerun_skips_trained_models_and_retrains_only_a_missing_one(built, mon
 def test_traces_match_the_models_own_traces_and_follow_the_schedule(built):
     runs = store.runs(built["db"]).set_index("run_id")
     assert set(runs.index) == {"cifar10-quick-pruned-test", "cifar10-quick-unpruned_inference-test",
-                               "cifar10-quick-distilled-test"}
+                               "cifar10-quick-distilled-test", "cifar10-quick-merged-test"}
     test = load_cifar10("test", built["data_dir"], limit=12)
     profile = built["profile"]
     expected = schedule_counts(145, profile.num_layers, profile.r_max, profile.train_alpha)
+    merged = vision.merging(profile).expected_counts(145, profile.num_layers)
+    assert runs.loc["cifar10-quick-merged-test", "mean_kept"].tolist() == merged, "merged patches count as gone"
     for run_id, stage in (("cifar10-quick-pruned-test", "pruned"),
                           ("cifar10-quick-unpruned_inference-test", "unpruned")):
         assert runs.loc[run_id, "n_examples"] == 12 and runs.loc[run_id, "mean_kept"].tolist() == expected
@@ -151,7 +156,9 @@ def test_traces_match_the_models_own_traces_and_follow_the_schedule(built):
 def test_benchmark_sweeps_unpruned_inference_and_trained_pruning_side_by_side(built):
     rows = store.benchmarks("cifar10", db=built["db"]).set_index("setting")
     assert set(rows.index) == {"unpruned", "inference-a1.0", "inference-a2.0", "pruned-a1.0", "pruned-a2.0",
-                               "distilled-a1.0", "distilled-a2.0"}
+                               "distilled-a1.0", "distilled-a2.0", "merging-a1.0", "merging-a2.0", "merged-a1.0",
+                               "merged-a2.0"}
+    assert list(rows.loc["merged-a1.0", "mean_kept"]) == vision.merging(built["profile"], 1.0).expected_counts(145, 3)
     assert rows.loc["unpruned", "speedup_b32"] == pytest.approx(1.0)
     assert (rows["throughput_b32"] > 0).all() and (rows["latency_b1_ms"] > 0).all()
     assert rows.loc["inference-a1.0", "flops"] < rows.loc["inference-a2.0", "flops"] < rows.loc["unpruned", "flops"]

@@ -19,7 +19,8 @@ from pruning_core.methods import METHODS, Control, PruningMethod, build_from_con
 from . import state
 
 OWN = "own"   # the method saved with the model
-KIND_LABELS = {OWN: "The model's own", "ltp": "LTP (one threshold)", "topk": "Top-k", "none": "None (keep every token)"}
+KIND_LABELS = {OWN: "The model's own", "ltp": "LTP (one threshold)", "topk": "Top-k", "merge": "Token merging",
+               "none": "None (keep every token)"}
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,9 @@ class Scope:
 
 
 TEXT = Scope("text", (OWN, "ltp", "topk", "none"), (OWN, "topk"), "method_kind", "Pruning method", "model_key")
-# Pictures: top-k by the vision study's cascading schedule (r_max, α) only; no LTP without learned thresholds.
-IMAGE = Scope("image", ("topk", OWN, "none"), ("topk",), "image_kind", "Pruning", "image_model",
+# Pictures: top-k by the vision study's cascading schedule (r_max, α), or merging to the same counts; no LTP without
+# learned thresholds.
+IMAGE = Scope("image", ("topk", "merge", OWN, "none"), ("topk",), "image_kind", "Pruning", "image_model",
               {"topk": {"schedule": "cascade"}})
 COMPARE = Scope("compare", ("topk",), ("topk",))
 

@@ -20,7 +20,7 @@ from pruning_core.vision.data import ImageDataset, load_cifar10
 from pruning_core.vision.images import read_image, square_image
 from pruning_core.vision.model import PrunedVisionClassifier
 
-from .figures.render import enlarge, grey_out
+from .figures.render import enlarge, grey_out, paint_groups
 
 DISPLAY_SIZE = 192             # pixels a layer picture is shown at (rounded to a whole number per patch)
 TEST_DATA_HINT = ("To pick CIFAR-10 test pictures, put `cifar10/test.parquet` (columns `jpeg` and `label`) in the "
@@ -100,10 +100,15 @@ def classify_picture(classifier: PrunedVisionClassifier, method: PruningMethod, 
 
 
 def layer_pictures(seen: Image.Image, trace: ExampleTrace, size: int) -> tuple[list[Image.Image], list[str]]:
-    """The picture enlarged, then once per layer with the patches gone after that layer greyed out."""
+    """The picture enlarged, then once per layer with the patches gone after that layer greyed out (or, for a merging
+    method, painted in their group's mean colour)."""
     shown = enlarge(seen, size)
     total = len(trace.tokens)
-    images = [shown, *[grey_out(shown, trace.patch_mask(layer)) for layer in range(trace.num_layers)]]
+    if trace.merged_into is None:
+        images = [shown, *[grey_out(shown, trace.patch_mask(layer)) for layer in range(trace.num_layers)]]
+    else:   # merged patches live on in their group: paint each group its mean colour
+        images = [shown, *[paint_groups(shown, (trace.groups(layer)[1:] - 1).reshape(trace.grid))
+                           for layer in range(trace.num_layers)]]
     captions = [f"input · {total} tokens",
                 *[f"layer {layer + 1} · {count}/{total}" for layer, count in enumerate(trace.keep_counts)]]
     return images, captions

@@ -5,7 +5,8 @@ from dashboard import catalog, controls, figures, image_ui, pictures, share_ui, 
 
 st.title("Image")
 st.caption("Pick a CIFAR-10 test picture or upload your own, choose how hard to prune in the sidebar, and see which "
-           "patches each layer of a Vision Transformer keeps (greyed ones were dropped).")
+           "patches each layer of a Vision Transformer keeps (greyed ones were dropped; token merging paints each group "
+           "of merged patches its mean colour).")
 state.open_from_url("image", image_ui.IMAGE_URL)
 
 entries = catalog.discover_models(kind="vision")
@@ -43,7 +44,8 @@ else:
                              format_func=lambda i: "input" if i == 0 else f"layer {i}", key="image_layer")
     st.image(result.layer_images[layer], caption=result.captions[layer])
 st.caption("What the model sees, then the same picture after each layer: greyed patches were dropped at that layer "
-           "or before. Captions give the tokens kept (CLS included) out of those at the input.")
+           "or before; under token merging, patches of one colour were merged into one token. Captions give the "
+           "tokens kept (CLS included) out of those at the input.")
 share_ui.picture_downloads(result)
 expected = method.expected_counts(len(trace.tokens), trace.num_layers)
 st.plotly_chart(figures.patch_count_figure(trace, expected), width="stretch")

@@ -31,8 +31,18 @@ class LayerState:
     hidden: Tensor      # (B, K, D) hidden states after this layer's attention
     n_input: Tensor     # (B,) real (non-padding) length of each example at the input
     num_layers: int
-    presence: Tensor    # (B, K) float: 1 for a live row in hard mode; in soft mode the row's cumulative mask
+    presence: Tensor    # (B, K) float: in hard mode the input tokens a live row stands for (1, more once merged);
+                        # in soft mode the row's cumulative mask
     dense: bool = False  # every row of every example is alive (no padding, hard mode): counts are plain numbers
+
+
+@dataclass
+class Merge:
+    """A merging method's rows after its layer: what the loop carries on instead of the attention output."""
+
+    hidden: Tensor   # (B, K, D) every row, the ones that received merged rows replaced by the size-weighted mean
+    sizes: Tensor    # (B, K) input tokens each row now stands for (0 for a row merged away, and for padding)
+    into: Tensor     # (B, K) long: the row each row merged away joined at this layer; -1 for the rest
 
 
 @dataclass
@@ -45,6 +55,7 @@ class Selection:
     threshold: Tensor | None = None  # (B,) each example's cut-off in score units, for methods that have one
     rows: Tensor | None = None      # (B, K') the kept rows in order, when every example keeps as many of a dense
                                     # batch: the loop takes them as they are, with no padding or mask to build
+    merge: Merge | None = None      # set by a merging method: the dropped rows live on inside the kept ones
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Mapping
 from .base import PruningMethod
 from .controls import Value
 from .ltp import LearnedTokenPruning
+from .merge import TokenMerging
 from .none import NoPruning
 from .topk import TopK
 from .ts_dtp import TaskSpecificDynamicPruning
@@ -16,6 +17,7 @@ METHODS: dict[str, type[PruningMethod]] = {
     TopK.name: TopK,
     LearnedTokenPruning.name: LearnedTokenPruning,
     TaskSpecificDynamicPruning.name: TaskSpecificDynamicPruning,
+    TokenMerging.name: TokenMerging,
 }
 
 

@@ -10,9 +10,10 @@ pruning saves most of. The `quick` model is the same at 32x32 (an 8 x 8 grid, 65
 cheaper per step, so a demo of a few minutes sees more pictures.
 
 A run trains once on every patch up to `prune_after_epochs` (the `cpu` run's first `low_res_epochs` on
-the cheaper 8 x 8 grid, then on the full one), forks, and continues three copies on the same batches:
-`unpruned`, `pruned` (the train_alpha schedule) and `distilled` (the same schedule, also learning the
-unpruned copy's predictions: `Distillation`). Training first takes `validation_limit` images (5,000: the
+the cheaper 8 x 8 grid, then on the full one), forks, and continues the copies on the same batches:
+`unpruned`, `pruned` (the train_alpha schedule), `distilled` (the same schedule, also learning the
+unpruned copy's predictions: `Distillation`) and, in the `cpu` study, `merged` (token merging down to the same
+row counts as the train_alpha schedule: methods/merge.py). Training first takes `validation_limit` images (5,000: the
 usual 45,000/5,000 division of CIFAR-10's training split) out of the training split; each model is scored on
 them after training, and only the benchmark (every model under every alpha) and the traces see test images.
 
@@ -57,6 +58,7 @@ class VisionProfile:
     alphas: tuple[float, ...] = ALPHAS    # swept at inference, on every model
     score: str = "cls"
     distillation: Distillation | None = Distillation()   # None: no `distilled` model
+    merging: bool = True                  # a `merged` fork (token merging at train_alpha) and merging at inference
     budget_minutes: float | None = None   # scale the epochs to fit this much training and evaluation
     bench_speed_batches: int = 4          # batches of 32 test images timed per round
     bench_latency_examples: int = 16      # single images timed per round
@@ -85,7 +87,7 @@ class VisionProfile:
 
     def evaluation_seconds(self, step_seconds: StepSeconds) -> float:
         """Rough time to score every trained model on the validation set (a forward pass: ~1/3 of a step)."""
-        models = 3 if self.distillation else 2
+        models = 2 + (self.distillation is not None) + self.merging
         return models * math.ceil(self.validation_limit / self.train.batch_size) * step_seconds.full / 3
 
     def fit(self, steps_per_epoch: int, step_seconds: StepSeconds, spent_seconds: float = 0.0) -> "VisionProfile":
@@ -121,7 +123,7 @@ PROFILES: dict[str, VisionProfile] = {
     # sized to about 8 minutes of training and evaluation, then tracing 200 pictures and the benchmark.
     "quick": VisionProfile(
         name="quick", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
-        trace_limit=200, image_size=32, budget_minutes=8,
+        trace_limit=200, image_size=32, budget_minutes=8, merging=False,
         train=VisionTrainConfig(epochs=2, batch_size=128, learning_rate=2e-3, warmup_epochs=0.2),
         prune_after_epochs=1.7),
     # The study: 60% of the epochs on the 8 x 8 grid, then the full 12 x 12 grid; the forks train the
