@@ -114,6 +114,15 @@ def test_gradients_reach_the_weights_through_merged_rows():
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in first_mlp.parameters())
 
 
+def test_it_trains_under_bf16_autocast():
+    classifier = make_vit(num_layers=3, method=TokenMerging(r_max=0.6, alpha=0.8))
+    classifier.train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        output = classifier(classifier.pixel_values(random_pixels()), labels=torch.tensor([0, 1, 2, 0]))
+    output.loss.backward()
+    assert torch.isfinite(output.loss)
+
+
 def test_it_saves_builds_and_refuses_bad_settings(tmp_path):
     method = build_method("merge", r_max=0.5, alpha=1.5)
     save_method(method, tmp_path)

@@ -41,8 +41,9 @@ def bipartite_merge(hidden: Tensor, sizes: Tensor, alive: Tensor, merges: Tensor
     away the row it joined) and each row's distinctiveness (B, K): 1 - its highest similarity to the other set."""
     batch, length, _ = hidden.shape
     a_rows, b_rows = torch.arange(0, length, 2, device=hidden.device), torch.arange(1, length, 2, device=hidden.device)
-    unit = F.normalize(hidden.detach().float(), dim=-1)
-    similarity = unit[:, a_rows] @ unit[:, b_rows].transpose(1, 2)                    # (B, Ka, Kb)
+    with torch.autocast(hidden.device.type, enabled=False):   # similarities in float32 even under bf16 autocast
+        unit = F.normalize(hidden.detach().float(), dim=-1)
+        similarity = unit[:, a_rows] @ unit[:, b_rows].transpose(1, 2)                # (B, Ka, Kb)
     similarity = similarity.masked_fill(~alive[:, b_rows, None].transpose(1, 2), float("-inf"))
     similarity = similarity.masked_fill(~alive[:, a_rows, None], float("-inf"))
     similarity[:, 0] = float("-inf")                                                   # CLS never merges away
