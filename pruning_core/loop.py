@@ -4,7 +4,8 @@ A block is split in two: `attend` (self-attention plus its residual/norm, return
 summary the method scores with) and `feed_forward`. The method decides between the two; since the feed-forward part
 works row by row, removing rows before it gives exactly the outputs the kept rows would have had,
 and the dropped rows cost nothing from there on. Kept rows stay in their original order, so CLS
-(row 0) stays first.
+(row 0) stays first. A merging method (methods/merge.py) hands back its rows after merging instead: the loop
+carries the kept ones on with their sizes (the input tokens each holds), which weigh them as keys in later attention.
 
 The head reads CLS's row alone, so outside training and recording the last layer computes only that row
 (CLS's attention over the rows alive on entry, and its feed-forward), for every model, pruned or not: the

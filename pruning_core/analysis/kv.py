@@ -156,7 +156,13 @@ def speedups(timings: pd.DataFrame, weights_mb: float | None = None) -> pd.DataF
     if weights_mb is None:
         return timed
     full_mb = timed.groupby("context_tokens")["cache_mb"].transform("max")   # the full cache holds the most
-    return timed.assign(ceiling=(weights_mb + full_mb) / (weights_mb + timed["cache_mb"]))
+    return timed.assign(ceiling=byte_ceiling(weights_mb, full_mb, timed["cache_mb"]))
+
+
+def byte_ceiling(weights_mb, full_mb, pressed_mb):
+    """The speed-up a memory-bound decoder can reach by pressing: (weights + full cache) / (weights + pressed cache),
+    the bytes a decoding step reads with each. Numbers or pandas Series; caches summed over the batch."""
+    return (weights_mb + full_mb) / (weights_mb + pressed_mb)
 
 
 def token_categories(texts: list[str], offsets: list[list[tuple[int, int]]], annotations: list[Annotation],
