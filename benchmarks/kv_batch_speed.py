@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from pipelines.common import clear_errors
 from pipelines.doc_blocks import rewrite_block
+from pipelines.kv import comma_numbers, label_error
 from pipelines.timing import machine_cores, settle
 from pruning_core.analysis.kv import FULL, byte_ceiling
 from pruning_core.generation import LanguageModel, load_language_model, prefill, press_cache, press_from_label
@@ -95,8 +96,8 @@ def markdown_table(rows: list[dict], context: int, prompt_tokens: int, tokens: i
     lines = [f"Measured on {cpu_name()}, {threads} threads: {context:,}-token AG News needle prompts "
              f"({prompt_tokens:,} tokens with the question), {tokens} tokens decoded greedily per sequence, the median "
              f"of the rounds; every setting in turn within each round. ms/step: one decoding step, a new token for "
-             f"every sequence of the batch. Byte ceiling: (weights + B × full cache) / (weights + B × pressed cache), "
-             f"weights {weights_mb:,.0f} MB.", "",
+             f"every sequence of the batch. Byte ceiling: (weights + B × full cache) / (weights + B × pressed "
+             f"cache), weights {weights_mb:,.0f} MB.", "",
              "| batch | press | budget | ms/step | ms per sequence | cache MB | speed-up | byte ceiling |",
              "|---:|---|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
@@ -107,21 +108,13 @@ def markdown_table(rows: list[dict], context: int, prompt_tokens: int, tokens: i
     return "\n".join(lines)
 
 
-def _numbers(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
-    if not values or any(value < 1 for value in values):
-        raise argparse.ArgumentTypeError(f"expected whole numbers ≥ 1, got {text!r}")
-    return values
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batches", type=_numbers, default=[1, 4, 8, 16], help="batch sizes (default 1,4,8,16)")
+    parser.add_argument("--batches", type=comma_numbers(int, "--batches"), default=(1, 4, 8, 16),
+                        help="batch sizes (default 1,4,8,16)")
     parser.add_argument("--context", type=int, default=2048, help="haystack tokens (default 2048)")
-    parser.add_argument("--budget", type=float, default=0.25, help="share of the cache each press keeps (default 0.25)")
+    parser.add_argument("--budget", type=float, default=0.25,
+                        help="share of the cache each press keeps (default 0.25)")
     parser.add_argument("--presses", default="streaming,snapkv:kernel=15",
                         help="press labels, comma-separated (default streaming,snapkv:kernel=15)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
@@ -131,14 +124,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", help="folder holding ag_news/test.parquet (default: as the pipelines find it)")
     parser.add_argument("--write", metavar="FILE", help=f"also rewrite this file's {BATCH_START} block")
     args = parser.parse_args(argv)
+    if not args.batches or min(args.batches) < 1:
+        parser.error(f"--batches must be whole numbers ≥ 1, got {list(args.batches)!r}")
     if not 0 < args.budget <= 1:
         parser.error(f"--budget must lie in (0, 1], got {args.budget!r}")
     presses = [label.strip() for label in args.presses.split(",") if label.strip()]
-    for label in presses:                                                            # a bad label fails before loading
-        try:
-            press_from_label(label)
-        except ValueError as error:
-            parser.error(f"--presses: {error}")
+    errors = [error for label in presses if (error := label_error(label))]
+    if errors:                                                                       # before the model loads
+        parser.error(f"--presses: {errors[0]}")
     with clear_errors():
         lm = load_language_model(args.model)
         articles = load_dataset("ag_news", "test", args.data_dir).texts

@@ -131,7 +131,7 @@ def _check(options: KVOptions) -> None:
     if not budgets or any(isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 < b < 1 for b in budgets) \
             or len(set(budgets)) != len(budgets):
         raise KVOptionError(f"budgets must be distinct shares strictly between 0 and 1, got {list(budgets)!r}.")
-    errors = [error for label in options.presses if (error := _label_error(label))]
+    errors = [error for label in options.presses if (error := label_error(label))]
     if not options.presses or errors or len(set(options.presses)) != len(options.presses):
         detail = f" ({errors[0]})" if errors else ""
         raise KVOptionError(f"presses must be distinct press labels, names among "
@@ -146,7 +146,7 @@ def _check(options: KVOptions) -> None:
         raise KVOptionError(f"quiet-wait must be ≥ 0 seconds, got {options.quiet_wait!r}.")
 
 
-def _label_error(label: str) -> str | None:
+def label_error(label: str) -> str | None:
     """Why a press label cannot be swept (None when it can)."""
     try:
         press = press_from_label(label)
@@ -373,7 +373,7 @@ def _planned(task: str, options: KVOptions) -> bool:
     return {"imdb": options.imdb > 0, "needle": options.needles > 0, "timing": bool(options.timing_contexts)}[task]
 
 
-def _numbers(kind: type, name: str) -> Callable[[str], tuple]:
+def comma_numbers(kind: type, name: str) -> Callable[[str], tuple]:
     """An argparse type: comma-separated numbers, with an error naming the option."""
     def parse(text: str) -> tuple:
         try:
@@ -393,11 +393,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--needles", type=int, help="needle haystacks (0 skips the task)")
     parser.add_argument("--depths", type=int, help="needle depths per haystack, evenly spaced from 0 to 1")
     parser.add_argument("--haystack-tokens", type=int, help=f"haystack size in tokens (cpu: {NEEDLE_TOKENS})")
-    parser.add_argument("--budgets", type=_numbers(float, "--budgets"),
+    parser.add_argument("--budgets", type=comma_numbers(float, "--budgets"),
                         help="shares of the context kept (default 0.1,0.25,0.5,0.75)")
     parser.add_argument("--presses", type=lambda text: tuple(p.strip() for p in text.split(",") if p.strip()),
                         help=f"presses compared with the full cache (default {','.join(default_presses())})")
-    parser.add_argument("--timing-contexts", type=_numbers(int, "--timing-contexts"),
+    parser.add_argument("--timing-contexts", type=comma_numbers(int, "--timing-contexts"),
                         help="context sizes timed, in tokens (cpu: 2048,4096; an empty value skips timing)")
     parser.add_argument("--repeats", type=int, help="timing repeats (the median is kept)")
     parser.add_argument("--threads", type=int, help="torch threads while timed (default: the physical cores)")

@@ -266,8 +266,9 @@ def vision_table(db: str | Path | None = None, profile: str = "cpu") -> str:
     rows = rows.assign(group=groups, order=order).sort_values(["order", "flops"], ascending=[True, False])
     lines = [f"{len(rows)} settings on {int(rows['n_examples'].iloc[0]):,} test images, timed side by side "
              f"(sweep `{rows['bench_id'].iloc[0]}`).{_machines(rows['config'].iloc[0])}", "",
-             "| setting | model | mean tokens alive, a merged group counting once (input → on entry to layer 2..L; the "
-             "last is what the classifier read) | accuracy | vs unpruned (points, 95% CI) | images/s (batch 32) | speed-up |",
+             "| setting | model | mean tokens alive, a merged group counting once (input → on entry to layer 2..L; "
+             "the last is what the classifier read) | accuracy | vs unpruned (points, 95% CI) | images/s (batch 32) "
+             "| speed-up |",
              "|---|---|---|---:|---:|---:|---:|"]
     for _, row in rows.iterrows():
         versus = "" if row["setting"] == "unpruned" else points_cell(row, unpruned)

@@ -18,7 +18,8 @@ complete; a re-run with every model present trains nothing, otherwise the run is
 only the missing models are written. Tracing stores the trained forks and the unpruned
 model pruned at inference (per image and layer: the kept patches and their scores). The benchmark
 measures, side by side, the unpruned model, the schedule applied at inference to it (pruning, and merging
-where the profile merges), and the trained forks, over the alpha sweep at the profile's r_max, storing every image's prediction and test index
+where the profile merges), and the trained forks, over the alpha sweep at the profile's r_max, storing
+every image's prediction and test index
 (`example_ids`) so that accuracy differences get paired intervals. It waits for a quiet machine before
 timing; speed-ups are against the unpruned model on our loop, whose last layer, like every model's,
 computes only CLS's row (the one the head reads): the strongest unpruned path. The sweep's config

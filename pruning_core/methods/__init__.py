@@ -10,6 +10,7 @@ from .topk import TopK, geometric_keep, schedule_counts, schedule_keep_ratio, sh
 from .ts_dtp import TaskSpecificDynamicPruning
 
 __all__ = ["METHODS", "PRUNING_CONFIG", "PRUNING_WEIGHTS", "Adjustment", "Control", "LayerState", "LearnedTokenPruning",
-           "Merge", "NoPruning", "PruningMethod", "Selection", "TaskSpecificDynamicPruning", "TokenMerging", "TopK", "TrainableMethod",
-           "attention_received", "build_from_controls", "build_method", "control_values", "geometric_keep",
-           "shaped_keep", "has_method", "load_method", "save_method", "schedule_counts", "schedule_keep_ratio"]
+           "Merge", "NoPruning", "PruningMethod", "Selection", "TaskSpecificDynamicPruning", "TokenMerging", "TopK",
+           "TrainableMethod", "attention_received", "build_from_controls", "build_method", "control_values",
+           "geometric_keep", "shaped_keep", "has_method", "load_method", "save_method", "schedule_counts",
+           "schedule_keep_ratio"]

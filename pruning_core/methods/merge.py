@@ -47,7 +47,7 @@ def bipartite_merge(hidden: Tensor, sizes: Tensor, alive: Tensor, merges: Tensor
     similarity = similarity.masked_fill(~alive[:, b_rows, None].transpose(1, 2), float("-inf"))
     similarity = similarity.masked_fill(~alive[:, a_rows, None], float("-inf"))
     similarity[:, 0] = float("-inf")                                                   # CLS never merges away
-    best, partner = similarity.max(dim=2)                                             # (B, Ka): best B row for each A row
+    best, partner = similarity.max(dim=2)                                             # (B, Ka) each A row's best B
     order = best.argsort(dim=1, descending=True, stable=True)                         # most redundant A rows first
     chosen = torch.arange(len(a_rows), device=hidden.device) < merges.unsqueeze(1)    # (B, Ka) in ranking order
     merged_a = torch.zeros_like(chosen).scatter_(1, order, chosen) & torch.isfinite(best)   # (B, Ka)
