@@ -6,7 +6,8 @@
 The ViT of the chosen profile (8 layers, 145 tokens; random weights unless --model names a trained
 folder: speed does not depend on the weights, since the schedule fixes how many patches each layer
 keeps) runs unpruned and under the cascading schedule keep(l) = 1 - r_max * ((l + 1) / L) ** alpha at
-r_max 0.6 for several alphas, ranking patches by CLS attention (and, once, by attention received).
+r_max 0.6 for several alphas, ranking patches by CLS attention (and, once, by attention received), and under
+token merging down to the same counts at two of them (`TokenMerging`: what matching and averaging cost on top).
 
 What is timed: one forward pass from normalized pixel values to logits, on a batch of random pictures
 (the same for every setting; preprocessing is left out, as it is the same for every setting). Throughput
@@ -33,7 +34,7 @@ import torch
 
 from pipelines.results import rewrite_block
 from pipelines.timing import last_layer_cls_only, settle
-from pruning_core.methods import NoPruning, TopK, schedule_counts
+from pruning_core.methods import NoPruning, TokenMerging, TopK
 from pruning_core.runtime import cpu_name
 from pruning_core.vision import PrunedVisionClassifier, load_vision_classifier
 from pruning_core.vision.profiles import ALPHAS, PROFILES
@@ -43,6 +44,7 @@ from .common import add_output_options, median_seconds, reference_note, report, 
 R_MAX = 0.6
 BATCH = 64
 SPEED_START, SPEED_END = "<!-- vision-speed:start -->", "<!-- vision-speed:end -->"
+MERGE_ALPHAS = (0.8, 1.2)   # merging at the study's training alpha and at the quick profile's
 
 
 def settings() -> dict[str, object]:
@@ -50,6 +52,8 @@ def settings() -> dict[str, object]:
     for alpha in ALPHAS:
         methods[f"r{R_MAX}_a{alpha}"] = TopK(r_max=R_MAX, alpha=alpha)
     methods[f"r{R_MAX}_a1.2_received"] = TopK(r_max=R_MAX, alpha=1.2, score="received")
+    for alpha in MERGE_ALPHAS:
+        methods[f"r{R_MAX}_a{alpha}_merged"] = TokenMerging(r_max=R_MAX, alpha=alpha)
     return methods
 
 
@@ -84,8 +88,9 @@ def measure(rounds: int, profile: str = "cpu", model_folder: str | None = None, 
             results[f"speedup_{name}"] = results[f"throughput_b{batch}_{name}"] / base_throughput
             results[f"speedup_b1_{name}"] = base_latency / results[f"latency_b1_ms_{name}"]
     tokens, layers = classifier.num_tokens, classifier.num_layers
-    for alpha in ALPHAS:
-        results[f"tokens_r{R_MAX}_a{alpha}"] = schedule_counts(tokens, layers, R_MAX, alpha)
+    for name, method in settings().items():
+        if name != "unpruned":
+            results[f"tokens_{name}"] = method.expected_counts(tokens, layers)
     config = classifier.config
     results["model"] = (f"ViT {layers} layers, hidden {config.hidden_size}, {config.num_attention_heads} heads, "
                         f"MLP {config.intermediate_size}, {tokens} tokens")
@@ -103,7 +108,7 @@ def _rows(results: dict[str, object]) -> Iterator[tuple]:
     for name in ["transformers", *settings()]:
         throughput, latency = results[f"throughput_b{batch}_{name}"], results[f"latency_b1_ms_{name}"]
         yield (name, throughput, throughput / results[f"throughput_b{batch}_unpruned"], latency,
-               results["latency_b1_ms_unpruned"] / latency, results.get(f"tokens_{name.removesuffix('_received')}"))
+               results["latency_b1_ms_unpruned"] / latency, results.get(f"tokens_{name}"))
 
 
 def print_table(results: dict[str, object]) -> None:
@@ -120,8 +125,8 @@ def _label(name: str) -> str:
         return "transformers (reference)"
     if name == "unpruned":
         return "unpruned (our loop)"
-    alpha = name.removeprefix(f"r{R_MAX}_a").removesuffix("_received")
-    return f"α {alpha}" + (", attention received" if name.endswith("_received") else "")
+    alpha, _, variant = name.removeprefix(f"r{R_MAX}_a").partition("_")
+    return f"α {alpha}" + {"": "", "received": ", attention received", "merged": ", token merging"}[variant]
 
 
 def markdown_table(results: dict[str, object]) -> str:

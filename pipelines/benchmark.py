@@ -8,6 +8,8 @@ Settings, each on the same test examples (the profile's seeded sample, the one `
 `topk-{k}` (geometric top-k schedules applied at inference to the control), `topk_trained` (the model trained
 with its top-k schedule on, as trained) and `topk_trained-{k}` (that model under its schedule's shape falling to k), `ltp-x{s}` (the LTP model with its thresholds scaled by s),
 `ltp-calibrated` (the LTP model with the thresholds its training started from: what learning them bought),
+`merging-r{r}-a{a}` (token merging at inference on the control, at the profile's `merge_settings`),
+`merge_trained` (the model trained with merging, as trained) and `merge_trained-r{r}-a{a}`,
 `ts_dtp` and `ts_dtp+{d}` (its offsets moved by d standard deviations: fewer tokens); the models that exist are
 swept. `ltp-x0` is LTP's weights with nothing pruned: it separates what LTP's training costs from what its
 pruning costs. With the profile's `short_length`, `control-{n}` is the
@@ -53,7 +55,7 @@ from transformers import AutoModelForSequenceClassification
 from pruning_core.analysis.evaluation import evaluate
 from pruning_core.analysis.sweeps import reference_setting
 from pruning_core.analysis.flops import layer_flops, model_dims
-from pruning_core.methods import NoPruning, PruningMethod, TopK, has_method, shaped_keep
+from pruning_core.methods import NoPruning, PruningMethod, TokenMerging, TopK, has_method, shaped_keep
 from pruning_core.metrics import TRANSFORMERS_SETTING
 from pruning_core.text import PrunedTextClassifier, load_text_classifier
 
@@ -78,7 +80,8 @@ class Setting:
 
 # The model each training stage produced, and the setting that runs it as trained (the README's rows).
 STAGE_LABELS = {"baseline": "baseline (1 epoch, no pruning)", "control": "unpruned, equally trained",
-                "ltp_hard": "LTP", "topk_trained": "top-k, trained with pruning", "ts_dtp_hard": "TS-DTP"}
+                "ltp_hard": "LTP", "topk_trained": "top-k, trained with pruning", "ts_dtp_hard": "TS-DTP",
+                "merge_trained": "token merging, trained with merging"}
 
 
 def sweep(models: dict[str, tuple[PrunedTextClassifier, str]], profile: Profile) -> list[Setting]:
@@ -105,6 +108,14 @@ def sweep(models: dict[str, tuple[PrunedTextClassifier, str]], profile: Profile)
         shape = read_json(Path(trained[1]) / METRICS_FILE).get("topk_shape", 1.0)
         for keep in profile.topk_final_keeps:
             add(f"topk_trained-{keep}", "topk_trained", TopK(keep_ratios=shaped_keep(keep, layers, shape)))
+    for r_max, alpha in profile.merge_settings:   # merging at inference, on the control and on the merged model
+        add(f"merging-r{r_max:g}-a{alpha:g}", "control", TokenMerging(r_max, alpha))
+    if "merge_trained" in models:   # as trained, then at each of the profile's settings but its own
+        merged = models["merge_trained"][0].method
+        add("merge_trained", "merge_trained", merged)
+        for r_max, alpha in profile.merge_settings:
+            if (r_max, alpha) != (merged.r_max, merged.alpha):
+                add(f"merge_trained-r{r_max:g}-a{alpha:g}", "merge_trained", TokenMerging(r_max, alpha))
     if "ltp_hard" in models:
         learned = models["ltp_hard"][0].method
         for scale in profile.ltp_threshold_scales:
@@ -127,7 +138,7 @@ def calibrated_cuts(soft_stage: Path) -> list[float] | None:
 def trained_settings(profile: Profile, settings: list[Setting]) -> dict[str, str]:
     """{README row label: the setting that runs that stage's model as it was trained}."""
     as_trained = {"baseline": "unpruned", "control": "control", "ltp_hard": "ltp-x1", "topk_trained": "topk_trained",
-                  "ts_dtp_hard": "ts_dtp"}
+                  "ts_dtp_hard": "ts_dtp", "merge_trained": "merge_trained"}
     names = {setting.name for setting in settings}
     return {STAGE_LABELS[stage]: name for stage, name in as_trained.items() if name in names}
 
@@ -256,7 +267,9 @@ def _stored_rows(dataset: str, profile: Profile, training_run: str, settings: li
         raise store.RunNotFound(f"The latest sweep of {training_run!r} (`{stored['bench_id'].iloc[0]}`) "
                          + (f"lacks the settings {sorted(missing)}" if missing else "is on other examples")
                          + "; run the benchmark without --retime.")
-    rows = [{column: _plain(row[column]) for column in ROW_COLUMNS} for _, row in stored.iterrows()]
+    wanted = {setting.name for setting in settings} | {TRANSFORMERS_SETTING}
+    rows = [{column: _plain(row[column]) for column in ROW_COLUMNS} for _, row in stored.iterrows()
+            if row["setting"] in wanted]
     return rows, _plain(stored["lengths"].iloc[0])
 
 
@@ -314,6 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     add_common(parser)
     parser.add_argument("--run", help="training run under artifacts/models (default <dataset>-<profile>)")
     parser.add_argument("--eval-limit", type=int, help="override the profile's number of test examples")
+    parser.add_argument("--rounds", type=int, help="override the profile's timing rounds (each setting keeps its best)")
     parser.add_argument("--retime", action="store_true",
                         help="text: keep the latest sweep's accuracy rows (same models, same examples) and only time "
                              "the settings again")
@@ -322,14 +336,15 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _benchmark_texts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    profile = profile_for(args.profile, args.dataset).with_overrides(trace_limit=args.eval_limit)
+    profile = profile_for(args.profile, args.dataset).with_overrides(trace_limit=args.eval_limit,
+                                                                     bench_rounds=args.rounds)
     with clear_errors():
         run(args.dataset, profile, args.run, db_path(args.db, args.artifacts), args.data_dir, args.artifacts,
             args.retime)
 
 
 def _benchmark_images(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    profile = vision.profile_from_args(parser, args.profile, eval_limit=args.eval_limit)
+    profile = vision.profile_from_args(parser, args.profile, eval_limit=args.eval_limit, bench_rounds=args.rounds)
     with clear_errors():
         vision.benchmark(profile, db_path(args.db, args.artifacts), args.data_dir, args.artifacts)
 

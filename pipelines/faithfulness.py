@@ -92,6 +92,10 @@ def run(dataset: str, training_run: str, stages: tuple[str, ...] = DEFAULT_STAGE
             print(f"[faithfulness] {training_run}/{stage} keeps every token: it is its own unpruned model, skipped",
                   flush=True)
             continue
+        if classifier.method.merges_tokens:
+            print(f"[faithfulness] {training_run}/{stage} merges tokens into the rows it keeps, so the rows it read "
+                  "stand for every token: there is no rationale to measure, skipped", flush=True)
+            continue
         began = time.perf_counter()
         rows = example_rows(classifier, data, max_length, batch_size)
         store.write_faithfulness({

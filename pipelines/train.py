@@ -15,11 +15,11 @@ thresholds with soft masks, starting from thresholds calibrated to the profile's
 `ltp_hard` (binarize, then fine-tune with tokens really removed; this stage's binarize step is LTP's
 stage 2). `--method ts_dtp` trains TS-DTP the same way from the same baseline, as stages `ts_dtp_soft`
 and `ts_dtp_hard`; `--method topk` fine-tunes the baseline with the profile's top-k schedule switched on
-(`topk_trained`), and `--method control` without pruning (`control`): both for as many steps as a soft
-and a hard stage together, so every pruned model has an unpruned control trained as long from the same
-start. All of them after the baseline train on the same batches: one seeded stream of training batches, the
+(`topk_trained`), `--method merge` with token merging on (`merge_trained`), and `--method control` without
+pruning (`control`): each for as many steps as a soft and a hard stage together, so every pruned model has an
+unpruned control trained as long from the same start. All of them after the baseline train on the same batches: one seeded stream of training batches, the
 baseline from its start, each soft stage from where the baseline stopped and its hard stage from where the soft
-stage stopped, the control and the top-k model through the soft and hard stages' batches together
+stage stopped, the control, the top-k and the merged model through the soft and hard stages' batches together
 (`stage_plan`), so every model sees the same examples, as often. Stage scores and LTP's threshold calibration use
 a seeded validation split carved from the training data (`training_splits`); no test example is read here.
 Each stage is saved (`classifier.save`) to `artifacts/models/<run>/<stage>/` together with
@@ -43,8 +43,8 @@ from accelerate.utils import set_seed
 
 from pruning_core.analysis.schedules import as_records, choose_schedule
 from pruning_core.text.data import TextDataset, training_splits
-from pruning_core.methods import (LearnedTokenPruning, NoPruning, PruningMethod, TopK, build_method,
-                                  geometric_keep)
+from pruning_core.methods import (LearnedTokenPruning, NoPruning, PruningMethod, TokenMerging, TopK,
+                                  build_method, geometric_keep)
 from pruning_core.analysis.evaluation import evaluate
 from pruning_core.text import load_text_classifier
 from pruning_core.text.training import (StepCallback, TrainConfig, calibrate, fine_tune, hard_stage,
@@ -55,15 +55,15 @@ from . import vision
 from .common import add_common, clear_errors, publish_model, read_json, wing_of
 from pruning_core.text.profiles import Profile, profile_for
 
-METHODS = ("ltp", "ts_dtp", "topk", "control")
+METHODS = ("ltp", "ts_dtp", "topk", "merge", "control")
 DISTILLED_KINDS = ("soft", "hard", "trained")   # stages that train with pruning (when the profile distils)
 TEACHER_FILE = "teacher_logits.safetensors"     # the control's logits over the training texts, beside it
 
 
 def stages_for(method: str) -> tuple[str, ...]:
     """baseline, then the method's own stages."""
-    if method == "topk":
-        return ("baseline", "topk_trained")
+    if method in ("topk", "merge"):   # a fixed schedule, trained on from the baseline
+        return ("baseline", f"{method}_trained")
     if method == "control":
         return ("baseline", "control")
     return ("baseline", f"{method}_soft", f"{method}_hard")
@@ -155,6 +155,9 @@ def _prepare(stage: str, run_folder: Path, base_model: str | None, train: TextDa
     if kind == "soft":
         classifier.method = _new_method(stage.rsplit("_", 1)[0], classifier, profile, validation.texts)
         return classifier, {"calibrated": classifier.method.cuts()}
+    if stage == "merge_trained":
+        classifier.method = TokenMerging(profile.merge_r_max, profile.merge_alpha)
+        return classifier, {}
     if kind == "trained":
         return classifier, _topk_schedule(classifier, validation, profile)
     classifier.method = NoPruning()
@@ -175,7 +178,7 @@ def _topk_schedule(classifier, validation: TextDataset, profile: Profile) -> dic
 
 
 STAGE_FUNCTIONS = {"baseline": train_baseline, "soft": soft_stage, "hard": hard_stage,
-                   "trained": lambda *args, **kw: fine_tune(*args, description="top-k trained", **kw),
+                   "trained": lambda *args, **kw: fine_tune(*args, description="trained with its schedule", **kw),
                    "control": lambda *args, **kw: fine_tune(*args, description="control", **kw)}
 
 

@@ -53,5 +53,5 @@ def tiny_profile(name: str = "quick") -> Profile:
                    learning_rate=3e-3, max_steps=4, threshold_learning_rate=0.002, keep_lambda=1.0,
                    temperature=0.01, ltp_init_keep=0.9, calibration_texts=8, topk_final_keep=0.5,
                    bench_speed_batches=1, bench_latency_examples=2, bench_rounds=1, bench_quiet_wait=0.0, topk_final_keeps=(0.5,),
-                   ltp_threshold_scales=(0.0, 1.0, 2.0), embed_limit=16,
+                   ltp_threshold_scales=(0.0, 1.0, 2.0), merge_settings=((0.5, 0.5),), embed_limit=16,
                    tokens_per_example=2)

@@ -10,8 +10,8 @@ import pytest
 
 from lens_helpers import open_page, save_tiny_model
 from dashboard import controls
-from pruning_core.methods import (METHODS, Control, LearnedTokenPruning, NoPruning, TopK, build_from_controls,
-                                  control_values, geometric_keep)
+from pruning_core.methods import (METHODS, Control, LearnedTokenPruning, NoPruning, TokenMerging, TopK,
+                                  build_from_controls, control_values, geometric_keep)
 from test_image_page import cifar, save_tiny_vit  # noqa: F401  (cifar: a fixture)
 
 LIVE, IMAGE = "views/1_Live_text.py", "views/7_Image.py"
@@ -74,7 +74,7 @@ def test_every_declared_control_round_trips_through_its_url_parameter(scope):
 
 def test_the_url_keys_of_today_stay():
     assert [param.name for param in controls.url_params(controls.TEXT)] == [
-        "method", "adjust", "threshold", "schedule", "score", "keep", "r_max", "alpha"]
+        "method", "adjust", "threshold", "schedule", "score", "keep", "r_max", "alpha", "merge_r_max", "merge_alpha"]
     assert [param.name for param in controls.url_params(controls.IMAGE)] == ["method", "adjust", "score", "r_max",
                                                                              "alpha", "merge_r_max", "merge_alpha"]
 
@@ -122,6 +122,12 @@ def test_a_link_sets_every_control_and_the_url_writes_them_back(artifacts):
     ltp = open_page(LIVE, text="the music was fun", method="ltp", threshold="1.25")
     assert ltp.select_slider(key=controls.control_key(controls.TEXT, "ltp", "threshold")).value == 1.25
     assert ltp.query_params["threshold"] == "1.25"
+    merged = open_page(LIVE, text="the music was fun and the songs were great", method="merge", merge_r_max="0.5",
+                       merge_alpha="0.5")
+    key = partial(controls.control_key, controls.TEXT, "merge")
+    assert (merged.slider(key=key("r_max")).value, merged.slider(key=key("alpha")).value) == (0.5, 0.5)
+    given, read = map(int, merged.metric[3].value.split(" → "))
+    assert read == TokenMerging(0.5, 0.5).expected_counts(given, LAYERS)[-2], "Live text merges as the link says"
 
 
 def test_a_link_with_values_no_control_offers_says_so_and_shows_the_defaults(artifacts):

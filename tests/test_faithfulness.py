@@ -24,7 +24,7 @@ from pruning_core.analysis.faithfulness import faithfulness_by_class, faithfulne
 from pruning_core.text.data import load_dataset
 from pruning_core.text.faithfulness import (gradient_x_input, last_scoring_layer, measure, rank_correlation,
                                        saliency_agreement)
-from pruning_core.methods import LearnedTokenPruning, NoPruning, TopK
+from pruning_core.methods import LearnedTokenPruning, NoPruning, TokenMerging, TopK
 from pruning_core.metrics import bootstrap_mean, paired_bootstrap
 from pruning_core.text import EmptyTextError, PrunedTextClassifier, load_text_classifier
 
@@ -254,10 +254,12 @@ def test_the_pipeline_stores_each_pruned_model_on_the_same_seeded_sample(tmp_pat
     save_model(artifacts, "imdb-tiny/ltp_hard", "imdb", LearnedTokenPruning(4, [0.02, 0.05, 0.08, 0.1]))
     save_model(artifacts, "imdb-tiny/topk_trained", "imdb", TopK.geometric(0.3, 4), seed=2)
     save_model(artifacts, "imdb-tiny/control", "imdb", NoPruning())
+    save_model(artifacts, "imdb-tiny/merge_trained", "imdb", TokenMerging(0.5, 0.5))
     faithfulness_pipeline.main(["--dataset", "imdb", "--run", "imdb-tiny", "--stages",
-                                "ltp_hard,topk_trained,control,ts_dtp_hard", "--limit", "10", "--data-dir", data_dir,
-                                "--artifacts", str(artifacts), "--batch-size", "4"])
-    assert "control keeps every token" in capsys.readouterr().out
+                                "ltp_hard,topk_trained,control,merge_trained,ts_dtp_hard", "--limit", "10",
+                                "--data-dir", data_dir, "--artifacts", str(artifacts), "--batch-size", "4"])
+    printed = capsys.readouterr().out
+    assert "control keeps every token" in printed and "merge_trained merges tokens" in printed
     summary = faithfulness_summary(db=db)
     assert list(summary["stage"]) == ["ltp_hard", "topk_trained"] and set(summary["n_examples"]) == {10}
     assert list(summary["method"]) == ["ltp", "topk"]

@@ -220,7 +220,8 @@ def test_benchmark_rows_side_by_side(built):
     rows = store.benchmarks("imdb", db=built["db"])
     assert rows["setting"].tolist()[0] == "transformers", "the reference row computes every row of every layer"
     assert set(rows["setting"]) == {"transformers", "unpruned", "control", "control-8", "topk-0.5", "topk_trained",
-                                    "topk_trained-0.5", "ltp-x0", "ltp-x1", "ltp-x2", "ltp-calibrated"}
+                                    "topk_trained-0.5", "ltp-x0", "ltp-x1", "ltp-x2", "ltp-calibrated",
+                                    "merging-r0.5-a0.5"}
     by_setting = rows.set_index("setting")
     short, control = by_setting.loc["control-8"], by_setting.loc["control"]
     assert short["mean_kept"][0] < control["mean_kept"][0] and short["throughput_b32"] > 0, "reads only 8 tokens"
@@ -417,6 +418,30 @@ def test_ts_dtp_trains_from_the_same_baseline_and_joins_the_benchmark(built, tmp
     rows = benchmark.run("imdb", built["profile"], "imdb-tiny", db, str(built["data_dir"]), str(artifacts))
     assert "ts_dtp" in set(rows["setting"])
     assert rows.set_index("setting").loc["ts_dtp", "method"] == "ts_dtp"
+
+
+def test_token_merging_trains_through_the_controls_batches_and_joins_the_benchmark(built, tmp_path):
+    artifacts = tmp_path / "artifacts"
+    for stage in ("baseline", "control"):
+        shutil.copytree(built["folder"] / stage, artifacts / "models" / "imdb-tiny" / stage)
+    profile = replace(built["profile"], merge_r_max=0.5, merge_alpha=0.5, merge_settings=((0.5, 0.5), (0.3, 1.0)))
+    seen = []
+    metrics = train.run("imdb", profile, "imdb-tiny", str(built["base"]), str(built["data_dir"]), str(artifacts),
+                        on_stage=lambda stage, what: seen.append((stage, what)), method="merge")
+    assert [stage for stage, what in seen if what == "training"] == ["merge_trained"]
+    merged, control = metrics["merge_trained"], built["metrics"]["control"]
+    assert merged["method"] == "merge"
+    assert {k: merged["train"][k] for k in ("first_batch", "steps", "examples")} == \
+        {k: control["train"][k] for k in ("first_batch", "steps", "examples")}, "the control's batches, as often"
+    saved = load_text_classifier(artifacts / "models" / "imdb-tiny" / "merge_trained")
+    assert saved.method.config() == {"r_max": 0.5, "alpha": 0.5}
+    rows = benchmark.run("imdb", profile, "imdb-tiny", tmp_path / "lens.duckdb", str(built["data_dir"]),
+                         str(artifacts)).set_index("setting")
+    assert {"merge_trained", "merge_trained-r0.3-a1", "merging-r0.5-a0.5", "merging-r0.3-a1"} <= set(rows.index)
+    assert "merge_trained-r0.5-a0.5" not in rows.index, "its own setting is the merge_trained row, not a second one"
+    assert rows.loc["merge_trained", "mean_kept"][-1] < rows.loc["control", "mean_kept"][-1], "rows merged away"
+    config = json.loads(store.benchmarks("imdb", db=tmp_path / "lens.duckdb")["config"].iloc[0])
+    assert config["trained_settings"]["token merging, trained with merging"] == "merge_trained"
 
 
 def test_the_demo_sizes_the_vit_to_a_budget_given_on_the_command_line(monkeypatch):

@@ -12,7 +12,7 @@ import torch
 from pipelines import benchmark, demo, results, timing, train, trace, vision
 from pruning_core import loop
 from pruning_core import storage as store
-from pruning_core.methods import schedule_counts
+from pruning_core.methods import TokenMerging, schedule_counts
 from pruning_core.runtime import cpu_name
 from pruning_core.vision import VisionTrainConfig, load_cifar10, load_vision_classifier
 from pruning_core.vision import data as vision_data
@@ -294,7 +294,9 @@ def test_the_speed_benchmark_writes_its_figures_into_the_readme_block(built, mon
     rows = {line.split(" | ")[0].removeprefix("| "): line.split(" | ") for line in text.splitlines()
             if line.startswith("| ") and not line.startswith("| setting")}
     assert list(rows) == ["transformers (reference)", "unpruned (our loop)", *(f"α {a}" for a in vision_speed.ALPHAS),
-                          "α 1.2, attention received"]
+                          "α 1.2, attention received", *(f"α {a}, token merging" for a in vision_speed.MERGE_ALPHAS)]
     assert rows["unpruned (our loop)"][1] == "145 × 3" and rows["unpruned (our loop)"][3] == "1.00x"
     assert rows["unpruned (our loop)"][5] == "1.00x |"
     assert rows["α 1.0"][1] == ", ".join(map(str, schedule_counts(145, 3, 0.6, 1.0)))
+    merged = TokenMerging(r_max=0.6, alpha=0.8).expected_counts(145, 3)
+    assert rows["α 0.8, token merging"][1] == ", ".join(map(str, merged)), "merging's own counts (half a layer at most)"

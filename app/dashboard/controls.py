@@ -36,7 +36,8 @@ class Scope:
     fixed: Mapping[str, Mapping[str, object]] = field(default_factory=dict)   # per method: settings not offered here
 
 
-TEXT = Scope("text", (OWN, "ltp", "topk", "none"), (OWN, "topk"), "method_kind", "Pruning method", "model_key")
+TEXT = Scope("text", (OWN, "ltp", "topk", "merge", "none"), (OWN, "topk"), "method_kind", "Pruning method",
+             "model_key")
 # Pictures: top-k by the vision study's cascading schedule (r_max, α), or merging to the same counts; no LTP without
 # learned thresholds.
 IMAGE = Scope("image", ("topk", "merge", OWN, "none"), ("topk",), "image_kind", "Pruning", "image_model",

@@ -85,6 +85,7 @@ class PruningMethod(nn.Module):
     title: str = "base"                   # how people name the method ("LTP", "Top-k")
     attention_summary: str = "received"   # what LayerState.attention holds: "cls" or "received"
     removes_tokens: bool = True           # False for the method that keeps every token
+    merges_tokens: bool = False           # True where the rows it removes are averaged into the rows it keeps
     threshold_note: str | None = None     # how to read its thresholds, where that is not obvious
 
     def describe(self) -> str:

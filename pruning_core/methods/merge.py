@@ -38,34 +38,37 @@ def bipartite_merge(hidden: Tensor, sizes: Tensor, alive: Tensor, merges: Tensor
 
     hidden (B, K, D) rows after attention, sizes (B, K) input tokens per row (0 for padding), alive (B, K).
     Returns the Merge (hidden with the merged B rows averaged by size, the new sizes, and for each row merged
-    away the row it joined) and each row's distinctiveness (B, K): 1 - its highest similarity to the other set."""
-    batch, length, _ = hidden.shape
-    a_rows, b_rows = torch.arange(0, length, 2, device=hidden.device), torch.arange(1, length, 2, device=hidden.device)
+    away the row it joined) and each row's distinctiveness (B, K): 1 - its highest similarity to the other set.
+    Only the r = max(merges) best-matched A rows of each example are gathered and added into their partners: the
+    layer's cost grows with r, not with the row count (a few dozen small operations per layer)."""
+    batch, length, width = hidden.shape
     with torch.autocast(hidden.device.type, enabled=False):   # similarities in float32 even under bf16 autocast
         unit = F.normalize(hidden.detach().float(), dim=-1)
-        similarity = unit[:, a_rows] @ unit[:, b_rows].transpose(1, 2)                # (B, Ka, Kb)
-    similarity = similarity.masked_fill(~alive[:, b_rows, None].transpose(1, 2), float("-inf"))
-    similarity = similarity.masked_fill(~alive[:, a_rows, None], float("-inf"))
+        similarity = unit[:, 0::2] @ unit[:, 1::2].transpose(1, 2)                   # (B, Ka, Kb)
+    if not bool(alive.all()):   # padding neither merges nor receives
+        similarity = similarity.masked_fill(~alive[:, 1::2].unsqueeze(1), float("-inf"))
+        similarity = similarity.masked_fill(~alive[:, 0::2].unsqueeze(2), float("-inf"))
     similarity[:, 0] = float("-inf")                                                   # CLS never merges away
     best, partner = similarity.max(dim=2)                                             # (B, Ka) each A row's best B
     order = best.argsort(dim=1, descending=True, stable=True)                         # most redundant A rows first
-    chosen = torch.arange(len(a_rows), device=hidden.device) < merges.unsqueeze(1)    # (B, Ka) in ranking order
-    merged_a = torch.zeros_like(chosen).scatter_(1, order, chosen) & torch.isfinite(best)   # (B, Ka)
-
-    into = torch.full((batch, length), -1, dtype=torch.long, device=hidden.device)
-    into[:, a_rows] = torch.where(merged_a, b_rows[partner], -1)                      # (B, K) row joined, or -1
+    ranked = order[:, :int(merges.max())]                                             # (B, r) A indices, best first
+    merging = (torch.arange(ranked.shape[1], device=hidden.device) < merges.unsqueeze(1)) \
+        & torch.isfinite(best.gather(1, ranked))                                      # (B, r) really merged
+    source, target = 2 * ranked, 2 * partner.gather(1, ranked) + 1                    # (B, r) row numbers
     sizes = sizes.to(hidden.dtype)
-    weight = sizes * (into >= 0)                                                      # what each merged row brings
-    target = into.clamp(min=0)                                                        # rows not merged add 0 to row 0
-    totals = sizes.scatter_add(1, target, weight)                                     # sizes after merging
-    sums = (hidden * sizes.unsqueeze(-1)).scatter_add(1, target.unsqueeze(-1).expand_as(hidden),
-                                                      hidden * weight.unsqueeze(-1))
-    merged_hidden = torch.where((totals > 0).unsqueeze(-1), sums / totals.clamp(min=1e-6).unsqueeze(-1), hidden)
-    new_sizes = torch.where(into >= 0, torch.zeros_like(totals), totals)
+    brought = sizes.gather(1, source) * merging                                       # (B, r) tokens each brings
+    totals = sizes.scatter_add(1, target, brought)                                    # sizes after merging
+    # Each target moves towards what joins it by brought / total: after all r additions it holds the size-weighted
+    # mean, also where several rows join one; no other row is touched.
+    rows = lambda numbers: hidden.gather(1, numbers.unsqueeze(-1).expand(-1, -1, width))   # (B, r, D)
+    step = (brought / totals.gather(1, target).clamp(min=1e-6)).unsqueeze(-1) * (rows(source) - rows(target))
+    merged_hidden = hidden.scatter_add(1, target.unsqueeze(-1).expand(-1, -1, width), step)
+    new_sizes = totals.scatter(1, source, totals.gather(1, source) * ~merging)
+    into = torch.full((batch, length), -1, dtype=torch.long, device=hidden.device)
+    into = into.scatter(1, source, torch.where(merging, target, -1))
 
-    closest = torch.full((batch, length), float("-inf"), device=hidden.device)
-    closest[:, a_rows] = best
-    closest[:, b_rows] = similarity.max(dim=1).values
+    closest = torch.empty((batch, length), device=hidden.device)
+    closest[:, 0::2], closest[:, 1::2] = best, similarity.max(dim=1).values
     distinct = (1 - closest).masked_fill(~torch.isfinite(closest), 1.0)
     return Merge(merged_hidden, new_sizes, into), distinct
 
@@ -74,6 +77,7 @@ class TokenMerging(PruningMethod):
     name = "merge"
     title = "Token merging"
     attention_summary = None   # it needs the rows, not an attention summary
+    merges_tokens = True
 
     def __init__(self, r_max: float = 0.6, alpha: float = 1.0):
         super().__init__()

@@ -9,6 +9,13 @@ while training (stage scores, threshold calibration) uses a seeded validation sp
 data; every model is traced and benchmarked on one seeded sample of the official test set, used nowhere else.
 IMDb reads 512 tokens (41% of test reviews exceed 256, 13% exceed 512), on 2,000 training reviews.
 
+Token merging (`merge`) is a fifth fork trained like the top-k model, through the same batches: rows averaged into
+their most similar neighbours instead of dropped (methods/merge.py), at (`merge_r_max`, `merge_alpha`). Its schedule
+was chosen on IMDb's validation split with the control's weights, merging at inference: r_max 0.4, α 0.3 read 201,
+143, 96, 62 and 38 tokens on entry to layers 2..6 at 1.7 points below the control (top-k at about those counts lost
+7.5), r_max 0.5, α 0.05 (half the rows at every layer) 143, 75, 39, 20 and 11 at 10 points below. It trains between
+them, at r_max 0.5, α 0.15 (about 163, 94, 52 and 28 tokens on entry to layers 2..5: the count a 2.5× speed-up needs).
+
 LTP: scores are a token's attention received relative to an average token's (1 under uniform attention, at every
 length), so one threshold means the same for short and long texts; thresholds start calibrated on
 `calibration_texts` validation texts to keep a share of the tokens falling geometrically to `ltp_init_keep`
@@ -52,6 +59,10 @@ class Profile:
     ts_dtp_target_keep: float = 0.4      # cumulative keep rate TS-DTP's auxiliary loss aims for at the last layer
     ts_dtp_aux_lambda: float = 10.0      # weight of TS-DTP's keep-rate loss (squared error per layer)
     ts_dtp_offset_shifts: tuple[float, ...] = (0.0, 0.5, 1.0)   # TS-DTP's offsets moved by these, swept in the benchmark
+    merge_r_max: float = 0.5         # the token-merging model trains with TokenMerging(merge_r_max, merge_alpha)
+    merge_alpha: float = 0.15
+    # (r_max, α) of merging swept in the benchmark, on the control and on the merged model
+    merge_settings: tuple[tuple[float, float], ...] = ((0.4, 0.3), (0.5, 0.3), (0.5, 0.15), (0.5, 0.05))
     distillation: Distillation | None = None   # pruned stages also learn the control's logits
     max_steps: int | None = None     # cap per stage (tests, checks)
     bench_speed_batches: int = 4     # batches of 32 test texts timed per round
@@ -70,7 +81,7 @@ class Profile:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-_STUDY = ("control", "ltp", "topk", "ts_dtp")   # the control first: the pruned stages distil from it
+_STUDY = ("control", "ltp", "topk", "ts_dtp", "merge")   # the control first: the pruned stages distil from it
 # Weight and temperature: one setting tried on IMDb's validation split, not tuned further (with the relative score,
 # LTP's hard stage reached 0.865 against the control's 0.8875; the share score without distillation had 0.80).
 _DISTILLATION = Distillation(weight=0.5, temperature=2.0)

@@ -127,10 +127,10 @@ PROFILES: dict[str, VisionProfile] = {
         train=VisionTrainConfig(epochs=2, batch_size=128, learning_rate=2e-3, warmup_epochs=0.2),
         prune_after_epochs=1.7),
     # The study: 60% of the epochs on the 8 x 8 grid, then the full 12 x 12 grid; the forks train the
-    # last 15%, the pruned and distilled models at alpha 0.8, the sweep's fastest setting.
+    # last 15%, the pruned, distilled and merged models at alpha 0.8; the sweep reaches down to alpha 0.7.
     "cpu": VisionProfile(
         name="cpu", hidden_size=128, num_heads=2, intermediate_size=768, train_limit=None, eval_limit=None,
         trace_limit=1000, budget_minutes=80,
         train=VisionTrainConfig(epochs=10, batch_size=128, warmup_epochs=0.5, low_res_size=32, low_res_epochs=6),
-        prune_after_epochs=8.5, train_alpha=0.8, bench_rounds=5),
+        prune_after_epochs=8.5, train_alpha=0.8, alphas=(0.7, *ALPHAS), bench_rounds=5),
 }
