@@ -140,3 +140,18 @@ def test_every_stage_reports_each_step_done_of_its_total():
             (done, total)))
         assert result.steps == 6
     assert seen["soft"] == seen["hard"] == [(k, 6) for k in range(1, 7)]
+
+
+def test_precision_rule_bf16_for_fixed_paths_fp32_for_soft_stages_and_bad_values_refused():
+    texts, labels = made_up_reviews(16)
+    classifier = PrunedTextClassifier(make_bert(num_layers=2), make_tokenizer(), NoPruning())
+    weights = classifier.model.classifier.weight
+    bf16 = train_baseline(classifier, texts, labels, TrainConfig(batch_size=8, learning_rate=1e-3, precision="bf16"))
+    assert bf16.precision == "bf16" and weights.dtype == torch.float32, "autocast: the weights stay fp32"
+    fp32 = train_baseline(classifier, texts, labels, TrainConfig(batch_size=8, learning_rate=1e-3, precision="fp32"))
+    assert fp32.precision == "fp32"
+    classifier.method = LearnedTokenPruning(2, temperature=0.01, keep_lambda=0.5)
+    soft = soft_stage(classifier, texts, labels, TrainConfig(batch_size=8, precision="bf16"))
+    assert soft.precision == "fp32", "soft stages learn cut-offs finer than bf16 resolves"
+    with pytest.raises(ValueError, match="precision.*'fp16'"):
+        TrainConfig(precision="fp16")

@@ -7,7 +7,7 @@ unpruned FLOPs), each through the same batches of training data after the baseli
 together; pipelines/train.py `stage_plan`), the pruned ones distilling from the control. Every choice made
 while training (stage scores, threshold calibration) uses a seeded validation split carved from the training
 data; every model is traced and benchmarked on one seeded sample of the official test set, used nowhere else.
-IMDb reads 512 tokens (41% of test reviews exceed 256, 13% exceed 512), on 2,000 training reviews.
+IMDb reads 512 tokens (41% of test reviews exceed 256, 13% exceed 512), on 4,000 training reviews.
 
 Token merging (`merge`) is a fifth fork trained like the top-k model, through the same batches: rows averaged into
 their most similar neighbours instead of dropped (methods/merge.py), at (`merge_r_max`, `merge_alpha`). Its schedule
@@ -99,7 +99,7 @@ _SIZES: dict[tuple[str, str], dict] = {
     # The pruned path is cheap (a hard step at a quarter of the tokens costs about a third of an unpruned one), so
     # the hard stages run 3 (IMDb) or 2 (AG News) times as long as the soft ones; the control and the top-k model
     # go through the same batches, and every pruned stage distils from the control.
-    ("cpu", "imdb"): dict(train_limit=2000, validation_limit=400, trace_limit=2000, max_length=512, short_length=256,
+    ("cpu", "imdb"): dict(train_limit=4000, validation_limit=400, trace_limit=2000, max_length=512, short_length=256,
                           soft_epochs=0.5, hard_epochs=1.5, keep_lambda=0.05, ltp_init_keep=0.06,
                           distillation=_DISTILLATION, topk_flops_share=0.4,
                           bench_speed_batches=4, linguistics_limit=2000, methods=_STUDY),

@@ -33,7 +33,7 @@ from transformers import get_linear_schedule_with_warmup
 from ..distillation import Distillation
 from ..methods import NoPruning, TrainableMethod
 from ..optim import parameter_groups
-from ..training import StepCallback, TrainResult
+from ..training import PRECISIONS, StepCallback, TrainResult, uses_bf16
 from .model import DEFAULT_MAX_LENGTH, PrunedTextClassifier
 
 
@@ -51,6 +51,12 @@ class TrainConfig:
     steps: int | None = None             # exact optimizer steps of one process (instead of `epochs`)
     first_batch: int = 0                 # where in the seeded stream of batches this stage starts
     distillation: Distillation | None = None   # learn the teacher's logits too (fine_tune's `teacher_logits`)
+    precision: str = "auto"              # "fp32", "bf16" (autocast) or "auto": bf16 where the hardware is fast at it;
+                                         # soft stages always train in fp32 (training.uses_bf16)
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}.")
 
 
 
@@ -79,17 +85,21 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
     # would end it after 1/N of the training. Counted in this rank's steps, it ends at the last one.
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
     model, optimizer, loader = accelerator.prepare(classifier, optimizer, loader)
+    # Soft stages learn cut-offs from small score differences (temperature 0.02 against scores near 1), finer than
+    # bf16's 3 significant digits: they stay in fp32.
+    bf16 = uses_bf16(config.precision, classifier.device) and not classifier.method.is_soft
     model.train()
     losses, keep_history, step, examples = [], [], 0, 0
     progress = tqdm(total=total, desc=description, disable=not accelerator.is_local_main_process)
     while step < total:
         for batch in loader:
             rows = batch.pop("rows")
-            output = model(**batch)
-            loss = output.loss
+            with torch.autocast(classifier.device.type, dtype=torch.bfloat16, enabled=bf16):
+                output = model(**batch)
+            loss, logits = output.loss.float(), output.logits.float()
             if config.distillation is not None:
-                label_loss = torch.nn.functional.cross_entropy(output.logits, batch["labels"])
-                loss = config.distillation.loss(label_loss, output.logits, teacher_logits[rows.cpu()].to(output.logits))
+                label_loss = torch.nn.functional.cross_entropy(logits, batch["labels"])
+                loss = config.distillation.loss(label_loss, logits, teacher_logits[rows.cpu()].to(logits))
                 loss = loss if output.auxiliary_loss is None else loss + output.auxiliary_loss
             accelerator.backward(loss)
             optimizer.step()
@@ -112,7 +122,7 @@ def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[i
     recent = keep_history[-20:]
     keep = [sum(column) / len(recent) for column in zip(*recent)] if recent else []
     return TrainResult(step, sum(losses) / max(len(losses), 1), losses[-1] if losses else math.nan, keep,
-                       config.first_batch, examples)
+                       config.first_batch, examples, "bf16" if bf16 else "fp32")
 
 
 def rank_steps(batches_per_epoch: int, config: TrainConfig, num_processes: int = 1) -> int:
