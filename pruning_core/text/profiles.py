@@ -102,6 +102,7 @@ _SIZES: dict[tuple[str, str], dict] = {
     ("cpu", "imdb"): dict(train_limit=4000, validation_limit=400, trace_limit=2000, max_length=512, short_length=256,
                           soft_epochs=0.5, hard_epochs=1.5, keep_lambda=0.05, ltp_init_keep=0.06,
                           distillation=_DISTILLATION, topk_flops_share=0.4,
+                          merge_settings=((0.4, 0.3), (0.5, 0.3), (0.5, 0.2), (0.5, 0.15), (0.5, 0.05)),
                           bench_speed_batches=4, linguistics_limit=2000, methods=_STUDY),
     ("cpu", "ag_news"): dict(train_limit=8000, validation_limit=1000, trace_limit=None, max_length=128,
                              soft_epochs=0.5, hard_epochs=1.0, keep_lambda=0.05, ltp_init_keep=0.1,
