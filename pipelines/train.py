@@ -17,11 +17,12 @@ stage 2). `--method ts_dtp` trains TS-DTP the same way from the same baseline, a
 and `ts_dtp_hard`; `--method topk` fine-tunes the baseline with the profile's top-k schedule switched on
 (`topk_trained`), `--method merge` with token merging on (`merge_trained`), and `--method control` without
 pruning (`control`): each for as many steps as a soft and a hard stage together, so every pruned model has an
-unpruned control trained as long from the same start. All of them after the baseline train on the same batches: one seeded stream of training batches, the
-baseline from its start, each soft stage from where the baseline stopped and its hard stage from where the soft
-stage stopped, the control, the top-k and the merged model through the soft and hard stages' batches together
-(`stage_plan`), so every model sees the same examples, as often. Stage scores and LTP's threshold calibration use
-a seeded validation split carved from the training data (`training_splits`); no test example is read here.
+unpruned control trained as long from the same start. All of them after the baseline train on the same batches:
+one seeded stream of training batches, the baseline from its start, each soft stage from where the baseline
+stopped and its hard stage from where the soft stage stopped, the control, the top-k and the merged model through
+the soft and hard stages' batches together (`stage_plan`), so every model sees the same examples, as often.
+Stage scores and LTP's threshold calibration use a seeded validation split carved from the training data
+(`training_splits`); no test example is read here.
 Each stage is saved (`classifier.save`) to `artifacts/models/<run>/<stage>/` together with
 `metrics.json`; the folder appears only when complete,
 so a re-run skips finished stages and an interrupted run resumes at the stage it was in.

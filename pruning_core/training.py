@@ -42,8 +42,13 @@ def fast_bf16(device: torch.device) -> bool:
     return bool(probe and probe())
 
 
-def uses_bf16(precision: str, device: torch.device) -> bool:
-    """Whether training runs under bf16 autocast (weights stay fp32): "bf16", or "auto" where `fast_bf16`."""
+def check_precision(precision: str) -> str:
+    """The precision, or a ValueError naming it where it is not one of PRECISIONS (training configs' check)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}.")
-    return precision == "bf16" or (precision == "auto" and fast_bf16(device))
+    return precision
+
+
+def uses_bf16(precision: str, device: torch.device) -> bool:
+    """Whether training runs under bf16 autocast (weights stay fp32): "bf16", or "auto" where `fast_bf16`."""
+    return check_precision(precision) == "bf16" or (precision == "auto" and fast_bf16(device))

@@ -33,7 +33,7 @@ from transformers import get_linear_schedule_with_warmup
 from ..distillation import Distillation
 from ..methods import NoPruning, TrainableMethod
 from ..optim import parameter_groups
-from ..training import PRECISIONS, StepCallback, TrainResult, uses_bf16
+from ..training import StepCallback, TrainResult, check_precision, uses_bf16
 from .model import DEFAULT_MAX_LENGTH, PrunedTextClassifier
 
 
@@ -55,8 +55,7 @@ class TrainConfig:
                                          # soft stages always train in fp32 (training.uses_bf16)
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}.")
+        check_precision(self.precision)
 
 
 

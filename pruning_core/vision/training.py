@@ -26,7 +26,7 @@ from transformers import get_cosine_schedule_with_warmup
 from ..distillation import Distillation
 from ..methods import NoPruning, PruningMethod
 from ..optim import parameter_groups
-from ..training import StepCallback, TrainResult, uses_bf16
+from ..training import StepCallback, TrainResult, check_precision, uses_bf16
 from .model import PrunedVisionClassifier
 
 
@@ -45,6 +45,9 @@ class VisionTrainConfig:
     precision: str = "auto"              # "fp32", "bf16" (autocast) or "auto": bf16 where the hardware is fast at it
     low_res_size: int | None = None      # train the first `low_res_epochs` on pictures this size: a cheaper grid
     low_res_epochs: float = 0.0          # (32 instead of 48 with patch 4: 65 tokens instead of 145, ~2.5x faster)
+
+    def __post_init__(self) -> None:
+        check_precision(self.precision)
 
 
 @dataclass
