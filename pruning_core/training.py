@@ -1,10 +1,9 @@
-"""What text and vision training share: a stage's result, the step callback, the precision rule and flushing
-subnormal floats (pruning_core.text.training, pruning_core.vision.training)."""
+"""What text and vision training share: a stage's result, the step callback and the precision rule
+(pruning_core.text.training, pruning_core.vision.training)."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable
 
 import torch
 
@@ -53,18 +52,3 @@ def check_precision(precision: str) -> str:
 def uses_bf16(precision: str, device: torch.device) -> bool:
     """Whether training runs under bf16 autocast (weights stay fp32): "bf16", or "auto" where `fast_bf16`."""
     return check_precision(precision) == "bf16" or (precision == "auto" and fast_bf16(device))
-
-
-@contextmanager
-def flushed_subnormals() -> Iterator[None]:
-    """Within the block, floats below 1.2e-38 (subnormals) count as zero; the setting is restored after.
-
-    A soft mask far below its threshold (a sigmoid of -90 and less) is subnormal, and so is what it scales; on some
-    CPUs every operation on a subnormal is a slow microcode path. IMDb's LTP soft step (16 reviews at 512 tokens,
-    fp32) took 13.1 s, flushed 3.7 s, with the same losses (2-core Intel Xeon with AMX)."""
-    changed = torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        if changed:
-            torch.set_flush_denormal(False)

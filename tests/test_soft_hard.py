@@ -11,7 +11,7 @@ from __future__ import annotations
 import __future__
 import inspect
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import pytest
@@ -181,8 +181,8 @@ MUTANTS = {
     "key log-mask": replacing("state.mask = key_bias if padding is None else key_bias + padding",
                               "state.mask = padding"),
     "query weighting": without_query_weighting,
-    "masks multiplied across layers": replacing("state.presence = state.presence * layer_mask",
-                                                "state.presence = layer_mask"),
+    "masks multiplied across layers": replacing("presence = state.presence * layer_mask",
+                                                "presence = layer_mask"),
     "output scaled by the mask": replacing("block.feed_forward(attended) * state.presence.unsqueeze(-1)",
                                            "block.feed_forward(attended)"),
 }
@@ -194,6 +194,39 @@ def test_the_comparison_fails_when_soft_mode_loses_a_mechanism(monkeypatch, ltp_
     its size; it shows in the faded rows' outputs, which hard mode removes and soft mode must zero."""
     MUTANTS[mechanism](monkeypatch)
     assert disagreements(ltp_case.soft(), ltp_case.hard) != []
+
+
+def subnormal(values: Tensor) -> Tensor:
+    return (values != 0) & (values.abs() < torch.finfo(values.dtype).tiny)
+
+
+class FadingOddTokens(LearnedTokenPruning):
+    """Soft masks of 1e-20 for the odd positions at every layer: two layers' product, 1e-40, is a subnormal float."""
+
+    def select(self, state):
+        chosen = super().select(state)
+        faded = torch.ones_like(chosen.soft_mask)
+        faded[:, 1::2] = 1e-20
+        return replace(chosen, soft_mask=faded)
+
+
+@pytest.mark.parametrize("floored", [True, False])
+def test_soft_mode_removes_rows_faded_below_the_floor_so_no_subnormal_floats_arise(monkeypatch, floored):
+    """Subnormal floats are slow on some CPUs: soft mode counts a row whose mask product falls under loop.FADED as
+    removed, exactly 0 (as hard mode would have it), so none arise. The broken copy without the floor makes them."""
+    if not floored:
+        monkeypatch.setattr(loop, "_soft_step", mutated_soft_step(
+            "state.presence = presence.masked_fill(presence < FADED, 0.0)", "state.presence = presence"))
+    classifier = PrunedTextClassifier(make_bert(num_layers=NUM_LAYERS), make_tokenizer(),
+                                      FadingOddTokens(NUM_LAYERS, mode="soft"))
+    encoding = classifier.encode(long_texts(2, shortest=20, longest=40))
+    soft = run_soft(classifier, encoding)
+    arisen = bool(subnormal(soft.presence).any()) or any(bool(subnormal(output).any()) for output in soft.outputs)
+    assert arisen != floored
+    if floored:
+        odd = soft.presence[:, :, 1::2]
+        assert (odd == 0).all() and (soft.presence[:, :, 0] == 1).all()
+        assert torch.isfinite(soft.logits).all()
 
 
 def test_ltp_scores_are_relative_to_the_live_tokens_so_removal_does_not_inflate_them():

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from conftest import make_bert, make_tokenizer
-from pruning_core.training import flushed_subnormals
 from pruning_core.methods import LearnedTokenPruning, NoPruning, TaskSpecificDynamicPruning, geometric_keep
 from pruning_core.analysis.evaluation import evaluate
 from pruning_core.text import DEFAULT_MAX_LENGTH, PrunedTextClassifier
@@ -156,12 +155,3 @@ def test_precision_rule_bf16_for_fixed_paths_fp32_for_soft_stages_and_bad_values
     assert soft.precision == "fp32", "soft stages learn cut-offs finer than bf16 resolves"
     with pytest.raises(ValueError, match="precision.*'fp16'"):
         TrainConfig(precision="fp16")
-
-
-def test_subnormals_flush_to_zero_inside_the_block_only():
-    if not torch.set_flush_denormal(False):
-        pytest.skip("this CPU cannot flush subnormal floats")
-    tiny = torch.tensor([1e-40])   # subnormal in fp32
-    with flushed_subnormals():
-        assert (tiny * 1.0).item() == 0.0
-    assert (tiny * 1.0).item() > 0.0, "the process's setting is restored after the block"

@@ -33,7 +33,7 @@ from transformers import get_linear_schedule_with_warmup
 from ..distillation import Distillation
 from ..methods import NoPruning, TrainableMethod
 from ..optim import parameter_groups
-from ..training import StepCallback, TrainResult, check_precision, flushed_subnormals, uses_bf16
+from ..training import StepCallback, TrainResult, check_precision, uses_bf16
 from .model import DEFAULT_MAX_LENGTH, PrunedTextClassifier
 
 
@@ -60,7 +60,6 @@ class TrainConfig:
 
 
 
-@flushed_subnormals()
 def fine_tune(classifier: PrunedTextClassifier, texts: list[str], labels: list[int], config: TrainConfig,
               description: str = "train", on_step: StepCallback | None = None,
               teacher_logits: torch.Tensor | None = None) -> TrainResult:

@@ -26,7 +26,7 @@ from transformers import get_cosine_schedule_with_warmup
 from ..distillation import Distillation
 from ..methods import NoPruning, PruningMethod
 from ..optim import parameter_groups
-from ..training import StepCallback, TrainResult, check_precision, flushed_subnormals, uses_bf16
+from ..training import StepCallback, TrainResult, check_precision, uses_bf16
 from .model import PrunedVisionClassifier
 
 
@@ -199,7 +199,7 @@ def _stretch(trainers: Sequence[VisionTrainer], end: int, description: str,
     for trainer in trainers:
         trainer.classifier.train()
     try:
-        with flushed_subnormals(), tqdm(total=end - first, desc=description, disable=end <= first) as progress:
+        with tqdm(total=end - first, desc=description, disable=end <= first) as progress:
             while lead.step < end:
                 yield lead.step
                 recent = lead.losses[-20:]
