@@ -13,11 +13,11 @@ n, a share near 1/n, so a fixed threshold is a bar that rises with length and lo
 
 Hard mode removes every token whose score is below the layer's threshold theta_l. Soft mode (training) removes
 nothing: it multiplies the layer output by m_l = sigmoid((s - theta_l) / T), and masks multiply across layers (a
-token faded at layer l stays faded, as a removed token stays removed; a product under loop.FADED, 1e-9, is
-exactly 0), with the product also weighing the token as a query and, as log(mask), as a key in later layers'
-attention. So when masks are sharp (0 or 1), soft mode computes exactly the scores and decisions of hard mode. The loss adds lambda * sum_l mean(cumulative mask after
-layer l). Every layer may prune, layer 0 too; a layer whose threshold is 0 or less keeps everything and skips
-scoring.
+token faded at layer l stays faded, as a removed token stays removed; a product under loop.FADED, 1e-9, is exactly
+0), with the product also weighing the token as a query and, as log(mask), as a key in later layers' attention. So
+when masks are sharp (0 or 1), soft mode computes exactly the scores and decisions of hard mode. The loss adds
+lambda * sum_l mean(cumulative mask after layer l). Every layer may prune, layer 0 too; a layer whose threshold is
+0 or less keeps everything and skips scoring.
 """
 from __future__ import annotations
 
