@@ -37,7 +37,7 @@ def add_common(parser: argparse.ArgumentParser, dataset: bool = True, profile: b
                             required=True)
     if profile:
         parser.add_argument("--profile", choices=PROFILES, default="quick",
-                            help="quick: a demo in minutes; cpu: on 2 cores, about 1.5 hours for both text datasets "
+                            help="quick: a demo in minutes; cpu: on 2 cores, about 3 hours for both text datasets "
                                  "and 1.5 hours for the ViT (9 without native bf16); full: GPU")
     parser.add_argument("--data-dir", help="folder holding <dataset>/<split>.parquet (default: $LENS_DATA_DIR, "
                                            "else ../shared/datasets; else the Hugging Face hub)")

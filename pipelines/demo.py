@@ -2,7 +2,7 @@
 
     python -m pipelines.demo [--progress-file PATH] [--datasets imdb,ag_news]   # 6-14 minutes on 2 cores
     python -m pipelines.demo --profile cpu     # the study (LTP, TS-DTP, top-k trained, an equally trained
-                                               # control): about 1.5 hours for both datasets on 2 cores
+                                               # control): about 3 hours for both datasets on 2 cores
     python -m pipelines.demo --datasets cifar10     # the ViT (pipelines/vision.py): about 10 minutes
 
 Models land in artifacts/models/<dataset>-quick/<stage>/, everything else in the DuckDB file. Finished

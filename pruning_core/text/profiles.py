@@ -1,5 +1,5 @@
 """Run sizes per profile and dataset: `quick` (a demo, minutes on 2 CPU cores), `cpu` (the study on a
-2-core machine: IMDb about 100 minutes, AG News about 50) and `full` (all data, for a GPU).
+2-core machine: IMDb about 135 minutes, AG News about 50) and `full` (all data, for a GPU).
 
 The `cpu` study trains, from one 1-epoch baseline, an unpruned control, then LTP (soft then hard stage), TS-DTP (the
 same) and a model fine-tuned with a top-k schedule on (its shape chosen on validation at `topk_flops_share` of the
